@@ -1,0 +1,9 @@
+"""Errors that carry a sentence meant for the user."""
+
+
+class InputError(ValueError):
+    """Bad user input: the message is one sentence naming the problem.
+
+    The CLI prints it without a traceback and the napari layer shows it as a
+    notification.
+    """

@@ -1,0 +1,101 @@
+"""Progress events, cooperative stopping, device choice and seeding.
+
+Every long computation in the core is a generator that yields :class:`Progress`
+events and *returns* its result. :func:`drain` runs such a generator to the end.
+Stopping is cooperative: pass a :class:`threading.Event` as ``stop`` and set it;
+the generator notices at its next iteration and returns the best result so far.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress event.
+
+    Attributes
+    ----------
+    step, total : int
+        Current step and the maximum number of steps (``total`` may be 0 when unknown).
+    stage : str
+        What is running ("cluster", "crf", "ucm", "train", ...).
+    loss : float or None
+        Current loss, when the stage has one.
+    n_labels : int or None
+        Current number of segments.
+    preview : ndarray or None
+        Now and then, a small (h, w) int32 label image of the current result.
+    message : str
+        Free text for a status line.
+    """
+
+    step: int
+    total: int
+    stage: str = ""
+    loss: float | None = None
+    n_labels: int | None = None
+    preview: np.ndarray | None = None
+    message: str = ""
+    extra: dict[str, float] | None = None
+
+
+ProgressGen = Generator[Progress, None, R]
+
+
+def drain(gen: Generator[Progress, None, R], callback: Callable[[Progress], Any] | None = None) -> R:
+    """Run a progress generator to the end and return its result."""
+    while True:
+        try:
+            event = next(gen)
+        except StopIteration as done:
+            return done.value
+        if callback is not None:
+            callback(event)
+
+
+def is_stopped(stop: threading.Event | None) -> bool:
+    """Whether a stop was requested through ``stop``."""
+    return stop is not None and stop.is_set()
+
+
+def resolve_device(name: str = "auto"):
+    """Return a ``torch.device``: auto picks CUDA, then Apple MPS, then the CPU."""
+    import torch
+
+    from .errors import InputError
+
+    name = (name or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise InputError("device 'mps' was asked for but Apple MPS is not available; use --device cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError as err:
+        raise InputError(f"unknown device {name!r}: use auto, cpu, cuda or mps") from err
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch so that runs on one device are reproducible."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

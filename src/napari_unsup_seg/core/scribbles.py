@@ -1,0 +1,78 @@
+"""Scribble maps: 0 = unlabeled, 1..K = classes (napari's Labels convention).
+
+The paper's PNG convention (255 = unlabeled, 0..254 = classes) is accepted through
+``unlabeled_255=True`` and converted to the napari convention.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .image import read_array
+
+
+def from_png_convention(array: np.ndarray) -> np.ndarray:
+    """Convert 255 = unlabeled, 0..254 = classes into 0 = unlabeled, 1..255 = classes."""
+    array = np.asarray(array).astype(np.int32)
+    out = array + 1
+    out[array == 255] = 0
+    return out
+
+
+def validate_scribbles(
+    scribbles: np.ndarray | None,
+    shape: tuple[int, int],
+    *,
+    unlabeled_255: bool = False,
+    require_class: bool = True,
+) -> np.ndarray | None:
+    """Check a scribble map against an image of ``shape`` (H, W) and return it as int32.
+
+    ``None`` means "no scribbles" and is returned unchanged. An RGB(A) scribble image
+    is refused: scribbles are label values, not colours.
+    """
+    if scribbles is None:
+        return None
+    array = np.asarray(scribbles)
+    if array.ndim == 3 and 1 in (array.shape[0], array.shape[-1]):
+        array = array.reshape(array.shape[1:] if array.shape[0] == 1 else array.shape[:-1])
+    if array.ndim != 2:
+        raise InputError(
+            f"scribbles must be a 2D label image (H, W) of class numbers; got shape {array.shape}"
+        )
+    if tuple(array.shape) != tuple(shape):
+        raise InputError(
+            f"scribbles have shape {array.shape[0]}x{array.shape[1]} but the image is "
+            f"{shape[0]}x{shape[1]}; they must match"
+        )
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
+            raise InputError("scribbles must hold whole class numbers, not fractional values")
+    elif not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
+        raise InputError(f"scribbles of type {array.dtype} are not supported")
+    array = array.astype(np.int64)
+    if unlabeled_255:
+        array = from_png_convention(array)
+    if array.min() < 0:
+        raise InputError("scribbles hold negative values; use 0 for unlabeled and 1..K for classes")
+    if require_class and not array.any():
+        raise InputError("the scribbles hold no class: paint at least one stroke with a label of 1 or more")
+    return array.astype(np.int32)
+
+
+def scribble_classes(scribbles: np.ndarray | None) -> np.ndarray:
+    """Sorted class values present (0 excluded)."""
+    if scribbles is None:
+        return np.zeros(0, np.int32)
+    values = np.unique(scribbles)
+    return values[values > 0].astype(np.int32)
+
+
+def load_scribbles(
+    path: str | Path, shape: tuple[int, int], *, unlabeled_255: bool = False
+) -> np.ndarray:
+    """Read a scribble file (PNG, TIFF, NPY) and validate it against ``shape``."""
+    return validate_scribbles(read_array(Path(path)), shape, unlabeled_255=unlabeled_255)
