@@ -1,0 +1,164 @@
+"""Layer <-> array conversions and the naming/geometry rules of the plugin's layers.
+
+Everything here is plain functions over napari layers; no Qt widgets and no torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from napari.layers import Image, Labels
+
+from ..core.errors import InputError
+from ..core.image import channels_last, read_array
+
+META_KEY = "napari_unsup_seg"
+SCRIBBLES_SUFFIX = " scribbles"
+RESULT_SUFFIX = " segmentation"
+PREVIEW_SUFFIX = " preview"
+DEFAULT_CLASSES = 2
+
+
+def plugin_meta(layer) -> dict:
+    """The plugin's entry of ``layer.metadata`` (created when missing)."""
+    return layer.metadata.setdefault(META_KEY, {})
+
+
+def plugin_meta_get(layer, key: str, default=None):
+    """One value of the plugin's metadata entry, without creating the entry."""
+    return layer.metadata.get(META_KEY, {}).get(key, default)
+
+
+def role(layer) -> str | None:
+    """"scribbles", "result", "preview" or None for layers the plugin did not make."""
+    return plugin_meta_get(layer, "role")
+
+
+def image_array(layer: Image) -> np.ndarray:
+    """The 2D image held by an Image layer, as an array :func:`core.image.to_chw` accepts.
+
+    Raises :class:`InputError` for 3D (or higher) layers: the segmenters need one 2D plane.
+    """
+    data = layer.data[0] if layer.multiscale else layer.data
+    if layer.ndim == 2 or (layer.ndim == 3 and plugin_meta_get(layer, "channels_first")):
+        return np.asarray(data)
+    shape = "x".join(str(s) for s in data.shape)
+    raise InputError(
+        f"the image layer '{layer.name}' is {layer.ndim}D (shape {shape}); a 2D image is "
+        "needed: pick one plane or time point first (e.g. Split Stack in the layer menu)"
+    )
+
+
+def image_hw(layer: Image) -> tuple[int, int]:
+    """(H, W) of a 2D image layer (RGB and channels-first layers included)."""
+    shape = layer.data[0].shape if layer.multiscale else layer.data.shape
+    if plugin_meta_get(layer, "channels_first") and layer.ndim == 3:
+        return int(shape[1]), int(shape[2])
+    if layer.ndim != 2:
+        image_array(layer)  # raises the user-facing error
+    return int(shape[0]), int(shape[1])
+
+
+def geometry(layer: Image) -> dict:
+    """Scale and translate of the two image axes, for layers drawn over it."""
+    return {"scale": tuple(layer.scale[-2:]), "translate": tuple(layer.translate[-2:])}
+
+
+def layer_data_from_file(path: str | Path) -> tuple[np.ndarray, dict]:
+    """Read an image file into ``(data, add_image kwargs)`` with a 2D napari geometry.
+
+    RGB(A) files become RGB layers, other multi-channel files a channels-first stack
+    flagged in the metadata so the plugin treats it as one 2D image.
+    """
+    path = Path(path)
+    array = read_array(path)
+    kwargs: dict = {"name": path.stem}
+    if array.ndim == 2:
+        return array, kwargs
+    hwc = channels_last(array)  # raises InputError for 3D stacks
+    if hwc.shape[-1] in (3, 4):
+        kwargs["rgb"] = True
+        return np.ascontiguousarray(hwc), kwargs
+    if hwc.shape[-1] == 1:
+        return np.ascontiguousarray(hwc[..., 0]), kwargs
+    kwargs["metadata"] = {META_KEY: {"channels_first": True}}
+    return np.ascontiguousarray(np.moveaxis(hwc, -1, 0)), kwargs
+
+
+def scribbles_name(image: Image) -> str:
+    return f"{image.name}{SCRIBBLES_SUFFIX}"
+
+
+def result_name(image: Image) -> str:
+    return f"{image.name}{RESULT_SUFFIX}"
+
+
+def fits_image(labels: Labels, image: Image) -> bool:
+    """Whether a Labels layer has the image's (H, W) shape."""
+    try:
+        return labels.ndim == 2 and tuple(labels.data.shape) == image_hw(image)
+    except InputError:
+        return False
+
+
+def find_scribbles(viewer, image: Image) -> Labels | None:
+    """The scribbles layer of ``image``: the one named "<image> scribbles" that fits it."""
+    name = scribbles_name(image)
+    for layer in viewer.layers:
+        if isinstance(layer, Labels) and layer.name == name and fits_image(layer, image):
+            return layer
+    return None
+
+
+def candidate_scribbles(viewer, image: Image | None) -> list[Labels]:
+    """Labels layers usable as scribbles for ``image`` (results and previews excluded)."""
+    out = []
+    for layer in viewer.layers:
+        if not isinstance(layer, Labels) or role(layer) in ("result", "preview"):
+            continue
+        if image is None or fits_image(layer, image):
+            out.append(layer)
+    return out
+
+
+def new_scribbles(viewer, image: Image) -> Labels:
+    """Add an empty scribbles layer matched to ``image`` and ready to paint label 1."""
+    h, w = image_hw(image)
+    layer = viewer.add_labels(
+        np.zeros((h, w), np.int32),
+        name=scribbles_name(image),
+        metadata={META_KEY: {"role": "scribbles", "image": image.name}},
+        **geometry(image),
+    )
+    prepare_for_painting(viewer, layer)
+    return layer
+
+
+def prepare_for_painting(viewer, layer: Labels) -> None:
+    """Select ``layer``, switch it to paint mode with label 1 and a brush that fits the image."""
+    h, w = layer.data.shape[-2:]
+    viewer.layers.selection.active = layer
+    layer.brush_size = int(max(3, min(40, round(min(h, w) / 60))))
+    layer.selected_label = 1
+    layer.mode = "paint"
+
+
+def scribble_array(layer: Labels) -> np.ndarray:
+    """A private copy of the scribbles (painting may go on while a run reads it)."""
+    return np.array(layer.data, copy=True)
+
+
+def preview_geometry(image: Image, preview_shape: tuple[int, int]) -> dict:
+    """Scale/translate that lay a small (h, w) preview exactly over the image's pixels."""
+    h, w = image_hw(image)
+    scale = np.asarray(image.scale[-2:], float)
+    translate = np.asarray(image.translate[-2:], float)
+    factor = np.array([h / preview_shape[0], w / preview_shape[1]])
+    # pixel i of the preview covers image pixels [i*f, (i+1)*f): its centre is at (i+0.5)*f-0.5
+    return {"scale": tuple(scale * factor), "translate": tuple(translate + scale * (factor - 1) / 2)}
+
+
+def copy_colormap(source: Labels, target: Labels) -> None:
+    """Give ``target`` the colours of ``source`` (so class k looks the same in both)."""
+    target.colormap = source.colormap.model_copy(deep=True)

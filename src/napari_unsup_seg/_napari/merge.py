@@ -1,0 +1,246 @@
+"""Merge slider over the UCM threshold and click-to-assign on the result layer.
+
+The hierarchy is built once per result (by the core); moving the slider only cuts it.
+Whatever differs on the layer from what the panel last drew is a user's edit (a paint
+stroke, a fill, a click-to-assign) and is kept at every threshold, so painting still
+works for corrections. Every change goes through ``Labels.data_setitem`` and is
+therefore undoable with the layer's Ctrl+Z.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from napari.layers import Labels
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+STEPS = 1000
+
+
+@dataclass
+class MergeState:
+    """What the panel knows about one result layer; kept per image by the widget."""
+
+    shown: np.ndarray  # what the panel last drew
+    edited: np.ndarray  # bool: pixels changed by hand, kept at every threshold
+    threshold: float = 0.0
+
+    @classmethod
+    def fresh(cls, labels: np.ndarray) -> MergeState:
+        return cls(np.array(labels, copy=True), np.zeros(np.shape(labels), bool))
+
+
+class MergePanel(QWidget):
+    """Slider, region counter and "click to assign" for one result layer at a time.
+
+    Parameters
+    ----------
+    current_class : callable returning int
+        The class that a click assigns (the legend's selected class).
+    activate_layer : callable(Labels), optional
+        Makes a layer the viewer's active one (mouse callbacks only reach that layer).
+    """
+
+    def __init__(
+        self,
+        current_class: Callable[[], int],
+        activate_layer: Callable[[Labels], None] | None = None,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self._current_class = current_class
+        self._activate_layer = activate_layer
+        self._layer: Labels | None = None
+        self._seg = None
+        self._state: MergeState | None = None
+        self._regions_cache: tuple[float, np.ndarray] | None = None
+        self._pending: int | None = None
+
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, STEPS)
+        self.slider.setToolTip("UCM threshold: move right to merge regions")
+        self.counter = QLabel("no result yet")
+        self.assign = QCheckBox("Click to assign")
+        self.assign.setToolTip(
+            "click a region of the segmentation layer (pan/zoom mode) to give the whole "
+            "region, at the current threshold, the selected class"
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Merge"))
+        row.addWidget(self.slider, 1)
+        layout.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(self.counter, 1)
+        row.addWidget(self.assign)
+        layout.addLayout(row)
+
+        self.slider.valueChanged.connect(self._on_slider)
+        self.assign.toggled.connect(self._on_assign_toggled)
+        self.setEnabled(False)
+
+    # -- public -----------------------------------------------------------------
+    @property
+    def layer(self) -> Labels | None:
+        return self._layer
+
+    @property
+    def threshold(self) -> float:
+        return 0.0 if self._state is None else self._state.threshold
+
+    @property
+    def segmentation(self):
+        return self._seg
+
+    def attach(self, layer: Labels, segmentation, state: MergeState | None = None) -> MergeState:
+        """Work on ``layer``, showing ``segmentation``; returns the (updated in place) state.
+
+        Without ``state`` the layer is taken to show ``segmentation.labels`` (threshold 0).
+        """
+        self.detach()
+        if state is None or state.shown.shape != np.shape(layer.data):
+            state = MergeState.fresh(layer.data)
+        self._layer, self._seg, self._state = layer, segmentation, state
+        self._regions_cache = None
+        layer.mouse_drag_callbacks.append(self._on_mouse)
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(round(state.threshold * STEPS)))
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(segmentation.hierarchy is not None)
+        self.setEnabled(True)
+        self._update_counter()
+        return state
+
+    def detach(self) -> None:
+        if self._layer is not None and self._on_mouse in self._layer.mouse_drag_callbacks:
+            self._layer.mouse_drag_callbacks.remove(self._on_mouse)
+        self._layer = self._seg = self._state = None
+        self._regions_cache = None
+        self.counter.setText("no result yet")
+        self.setEnabled(False)
+
+    def set_threshold(self, threshold: float) -> None:
+        """Cut the hierarchy at ``threshold`` and show it now (the slider follows)."""
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(round(threshold * STEPS)))
+        self.slider.blockSignals(False)
+        self._render(float(threshold))
+
+    def regions(self) -> np.ndarray:
+        """(H, W) region ids at the current threshold."""
+        t = self.threshold
+        if self._regions_cache is None or self._regions_cache[0] != t:
+            if self._seg.hierarchy is not None:
+                regions = self._seg.regions(t)
+            else:  # no hierarchy: the connected components of what is shown
+                from skimage.measure import label
+
+                regions = label(np.asarray(self._layer.data), background=-1, connectivity=1)
+            self._regions_cache = (t, regions)
+        return self._regions_cache[1]
+
+    def assign_at(self, row: int, col: int, value: int | None = None) -> int:
+        """Give the region under (row, col) the class ``value`` (default: the selected class).
+
+        Returns the number of pixels of that region (0 outside the image).
+        """
+        if self._layer is None:
+            return 0
+        h, w = self._state.shown.shape
+        if not (0 <= row < h and 0 <= col < w):
+            return 0
+        value = self._current_class() if value is None else int(value)
+        regions = self.regions()
+        mask = regions == regions[row, col]
+        self._state.edited |= mask
+        index = np.nonzero(mask & (np.asarray(self._layer.data) != value))
+        if index[0].size:
+            self._layer.data_setitem(index, value)
+        return int(mask.sum())
+
+    def edited_pixels(self) -> int:
+        """Number of pixels the user changed by hand (kept at every threshold)."""
+        self._absorb_edits()
+        return 0 if self._state is None else int(self._state.edited.sum())
+
+    # -- internals --------------------------------------------------------------
+    def _on_slider(self, value: int) -> None:
+        # coalesce: while scrubbing, render only the latest position
+        first = self._pending is None
+        self._pending = value
+        if first:
+            QTimer.singleShot(0, self._flush)
+
+    def _flush(self) -> None:
+        value, self._pending = self._pending, None
+        if value is not None and self._layer is not None:
+            self._render(value / STEPS)
+
+    def _absorb_edits(self) -> None:
+        if self._layer is not None:
+            current = np.asarray(self._layer.data)
+            if current.shape == self._state.shown.shape:
+                self._state.edited |= current != self._state.shown
+
+    def _base(self, threshold: float) -> np.ndarray:
+        seg = self._seg
+        if threshold <= 0 or seg.hierarchy is None:
+            return seg.labels
+        base = np.asarray(seg.classes(threshold), dtype=np.int32)
+        if seg.scribbles is not None:
+            keep = seg.scribbles > 0
+            base = base.copy()
+            base[keep] = seg.scribbles[keep]
+        return base
+
+    def _render(self, threshold: float) -> None:
+        layer = self._layer
+        if layer is None:
+            return
+        current = np.asarray(layer.data)
+        state = self._state
+        if current.shape != state.shown.shape:  # the data was replaced from outside
+            self.detach()
+            return
+        self._absorb_edits()
+        state.threshold = threshold
+        target = np.where(state.edited, current, self._base(threshold)).astype(current.dtype)
+        index = np.nonzero(target != current)
+        if index[0].size:
+            layer.data_setitem(index, target[index])
+        state.shown = target
+        self._update_counter()
+
+    def _update_counter(self) -> None:
+        seg = self._seg
+        if seg is None:
+            return
+        if seg.hierarchy is None:
+            self.counter.setText("no hierarchy: merging is off")
+            return
+        n = seg.hierarchy.n_regions(self.threshold)
+        self.counter.setText(f"threshold {self.threshold:.3f}: {n} regions")
+
+    def _on_assign_toggled(self, on: bool) -> None:
+        layer = self._layer
+        if on and layer is not None:
+            if self._activate_layer is not None:
+                self._activate_layer(layer)
+            layer.mode = "pan_zoom"
+
+    def _on_mouse(self, layer: Labels, event):
+        if not self.assign.isChecked() or layer.mode != "pan_zoom" or event.button != 1:
+            return
+        yield
+        moved = False
+        while event.type == "mouse_move":
+            moved = True
+            yield
+        if moved:  # a drag pans the view; only a click assigns
+            return
+        row, col = np.round(layer.world_to_data(event.position)[-2:]).astype(int)
+        self.assign_at(int(row), int(col))

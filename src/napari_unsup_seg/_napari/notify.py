@@ -1,0 +1,49 @@
+"""Errors and messages as napari notifications: one clear sentence, never a bare traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from napari.utils.notifications import Notification, NotificationSeverity, notification_manager
+
+from ..core.errors import InputError
+
+log = logging.getLogger(__name__)
+
+Action = tuple[str, Callable]
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is a GPU out-of-memory error (checked without importing torch)."""
+    if type(err).__name__ == "OutOfMemoryError":
+        return True
+    return isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
+
+
+def describe(err: BaseException, what: str = "the segmentation") -> str:
+    """A sentence for the user that explains ``err``."""
+    if isinstance(err, InputError):
+        return str(err)
+    if is_out_of_memory(err):
+        return f"{what} ran out of GPU memory; retry on the CPU or with a smaller image"
+    if isinstance(err, FileExistsError | PermissionError | FileNotFoundError):
+        return str(err)
+    if isinstance(err, MemoryError):
+        return f"{what} ran out of memory; try a smaller image or crop it first"
+    return f"{what} failed: {type(err).__name__}: {err}"
+
+
+def show(message: str, severity: str = "info", actions: Sequence[Action] = ()) -> Notification:
+    """Dispatch a notification (``severity``: info, warning or error) and return it."""
+    note = Notification(message, severity=NotificationSeverity(severity), actions=tuple(actions))
+    notification_manager.dispatch(note)
+    return note
+
+
+def show_exception(err: BaseException, what: str = "the segmentation",
+                   actions: Sequence[Action] = ()) -> Notification:
+    """Show ``err`` as an error notification; unexpected errors also go to the log with traceback."""
+    if not isinstance(err, InputError | FileExistsError):
+        log.error("%s failed", what, exc_info=(type(err), err, err.__traceback__))
+    return show(describe(err, what), "error", actions)

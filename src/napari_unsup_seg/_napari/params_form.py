@@ -1,0 +1,168 @@
+"""The parameter panel: method, preset, iterations, seed, device, W-Net weights, dense CRF.
+
+It mirrors the core's parameter dataclasses (the CRF fields are read from
+``core.crf.CRFParams``) and produces a :class:`~.runner.RunSpec` of plain values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from ..core.cluster_params import PRESETS, ClusterParams
+from .runner import METHOD_LABELS, RunSpec
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _crf_defaults() -> dict:
+    """Default CRF parameters as {field name: value} (numbers and booleans only)."""
+    from ..core.crf import CRFParams
+
+    defaults = CRFParams()
+    return {
+        f.name: getattr(defaults, f.name)
+        for f in dataclasses.fields(defaults)
+        if isinstance(getattr(defaults, f.name), int | float | bool)
+    }
+
+
+def _number_widget(value) -> QWidget:
+    if isinstance(value, bool):
+        box = QCheckBox()
+        box.setChecked(value)
+        return box
+    if isinstance(value, int):
+        box = QSpinBox()
+        box.setRange(0, 10_000)
+        box.setValue(value)
+        return box
+    box = QDoubleSpinBox()
+    box.setDecimals(2)
+    box.setRange(0.0, 10_000.0)
+    box.setValue(float(value))
+    return box
+
+
+def _widget_value(widget: QWidget):
+    return widget.isChecked() if isinstance(widget, QCheckBox) else widget.value()
+
+
+class ParamsForm(QWidget):
+    """Run settings. ``spec()`` returns them; ``set_device`` is used by "retry on CPU"."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+
+        self.method = QComboBox()
+        for key, label in METHOD_LABELS.items():
+            self.method.addItem(label, key)
+        form.addRow("Method", self.method)
+
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESETS))
+        self.preset.setToolTip("fast: tuned to run at the screen; paper: Kanezaki's settings (slow)")
+        form.addRow("Preset", self.preset)
+
+        self.iterations = QSpinBox()
+        self.iterations.setRange(0, 100_000)
+        form.addRow("Max iterations", self.iterations)
+        self._iterations_label = form.labelForField(self.iterations)
+
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        form.addRow("Seed", self.seed)
+
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        form.addRow("Device", self.device)
+
+        self.weights = QLineEdit()
+        self.weights.setPlaceholderText("shipped BSDS500 weights")
+        browse = QPushButton("...")
+        browse.setMaximumWidth(30)
+        browse.clicked.connect(self._browse_weights)
+        self._weights_row = QWidget()
+        row = QHBoxLayout(self._weights_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.weights)
+        row.addWidget(browse)
+        form.addRow("W-Net weights", self._weights_row)
+        self._weights_label = form.labelForField(self._weights_row)
+
+        self.use_crf = QCheckBox("Dense CRF refinement")
+        self.use_crf.setChecked(True)
+        form.addRow(self.use_crf)
+        self.crf_box = QGroupBox("CRF parameters")
+        crf_form = QFormLayout(self.crf_box)
+        self._crf_fields: dict[str, QWidget] = {}
+        for name, value in _crf_defaults().items():
+            widget = _number_widget(value)
+            self._crf_fields[name] = widget
+            crf_form.addRow(name.replace("_", " "), widget)
+        form.addRow(self.crf_box)
+
+        self.method.currentIndexChanged.connect(self._sync)
+        self.preset.currentIndexChanged.connect(self._sync)
+        self.use_crf.toggled.connect(self.crf_box.setVisible)
+        self._sync()
+
+    def _sync(self) -> None:
+        wnet = self.method_key() == "wnet"
+        self.preset.setEnabled(not wnet)
+        self._weights_row.setVisible(wnet)
+        self._weights_label.setVisible(wnet)
+        if wnet:
+            self._iterations_label.setText("Adaptation steps")
+            self.iterations.setSpecialValueText("none")
+            self.iterations.setToolTip("steps of the W-Net losses on this image before predicting")
+        else:
+            default = ClusterParams.preset(self.preset.currentText()).max_iter
+            self._iterations_label.setText("Max iterations")
+            self.iterations.setSpecialValueText(f"preset ({default})")
+            self.iterations.setToolTip("0 keeps the preset's maximum")
+
+    def _browse_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "W-Net weights", "", "Weights (*.pt *.pth);;All files (*)")
+        if path:
+            self.weights.setText(path)
+
+    def method_key(self) -> str:
+        return self.method.currentData()
+
+    def set_method(self, key: str) -> None:
+        self.method.setCurrentIndex(self.method.findData(key))
+
+    def set_device(self, name: str) -> None:
+        self.device.setCurrentText(name)
+
+    def crf_values(self) -> dict:
+        return {name: _widget_value(w) for name, w in self._crf_fields.items()}
+
+    def spec(self) -> RunSpec:
+        """The current settings as plain values."""
+        return RunSpec(
+            method=self.method_key(),
+            preset=self.preset.currentText(),
+            iterations=self.iterations.value(),
+            seed=self.seed.value(),
+            device=self.device.currentText(),
+            use_crf=self.use_crf.isChecked(),
+            crf=self.crf_values(),
+            weights=self.weights.text().strip() or None,
+        )

@@ -1,0 +1,182 @@
+"""Worker adapter: runs :func:`core.pipeline.segment` on a napari generator worker.
+
+The GUI thread only builds a :class:`RunSpec` (plain values). Everything that needs
+torch — importing the pipeline, building the parameters, normalising the image,
+training — happens on the worker thread. Progress events are throttled there, so a
+segmenter that yields very often cannot flood the GUI's event queue.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from napari.qt.threading import GeneratorWorker, create_worker
+
+from ..core.progress import Progress
+
+METHOD_LABELS = {"cluster": "Clustering", "wnet": "W-Net"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What the widget asks for, in plain values (no torch needed to build it).
+
+    ``iterations`` is ``max_iter`` of the clustering (0 keeps the preset's value) or the
+    number of W-Net adaptation steps (0 = none).
+    """
+
+    method: str = "cluster"
+    preset: str = "fast"
+    iterations: int = 0
+    seed: int = 0
+    device: str = "auto"
+    use_crf: bool = True
+    crf: dict = field(default_factory=dict)
+    weights: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    """What a run hands back to the GUI: a segmentation or the error that stopped it."""
+
+    segmentation: Any = None
+    error: BaseException | None = None
+    seconds: float = 0.0
+
+
+def build_params(spec: RunSpec):
+    """Turn a :class:`RunSpec` into ``core.pipeline.SegmentParams`` (imports torch)."""
+    from ..core import crf, pipeline
+    from ..core.cluster_params import ClusterParams
+    from ..core.wnet import WNetParams
+
+    cluster = ClusterParams.preset(spec.preset)
+    if spec.iterations > 0:
+        cluster = replace(cluster, max_iter=int(spec.iterations))
+    wnet = WNetParams(weights=spec.weights or None, adapt_steps=int(spec.iterations) if spec.method == "wnet" else 0)
+    return pipeline.SegmentParams(
+        method=spec.method,
+        cluster=cluster,
+        wnet=wnet,
+        crf=crf.CRFParams(**spec.crf),
+        use_crf=spec.use_crf,
+        build_ucm=True,
+        seed=int(spec.seed),
+        device=spec.device,
+    )
+
+
+def run_segmentation(
+    image: np.ndarray,
+    scribbles: np.ndarray | None,
+    spec: RunSpec,
+    stop: threading.Event,
+    warm_start: dict | None = None,
+    *,
+    min_interval: float = 0.05,
+    preview_interval: float = 0.2,
+) -> Generator[Progress, None, RunOutcome]:
+    """Segment ``image`` (any array ``core.image.to_chw`` reads); never raises.
+
+    Yields at most one event per ``min_interval`` seconds (plus one per stage change)
+    and at most one preview per ``preview_interval`` seconds; returns a
+    :class:`RunOutcome` holding either the segmentation or the error.
+    """
+    start = time.perf_counter()
+    try:
+        from ..core import pipeline
+        from ..core.image import to_chw
+
+        chw = to_chw(image)
+        gen = pipeline.segment(chw, scribbles, build_params(spec), stop=stop, warm_start=warm_start)
+        last_emit = last_preview = -np.inf
+        last_stage = None
+        while True:
+            try:
+                event = next(gen)
+            except StopIteration as done:
+                return RunOutcome(done.value, None, time.perf_counter() - start)
+            now = time.perf_counter()
+            with_preview = event.preview is not None and now - last_preview >= preview_interval
+            if with_preview or event.stage != last_stage or now - last_emit >= min_interval:
+                if event.preview is not None and not with_preview:
+                    event = replace(event, preview=None)
+                last_preview = now if with_preview else last_preview
+                last_emit, last_stage = now, event.stage
+                yield event
+    except Exception as err:  # every failure reaches the user as a notification
+        return RunOutcome(None, err, time.perf_counter() - start)
+
+
+class _StoppableWorker(GeneratorWorker):
+    """A generator worker whose ``quit`` (napari's cancel button, closing the viewer)
+    requests a cooperative stop, so the result reached so far is still returned."""
+
+    stop_event: threading.Event | None = None
+
+    def quit(self) -> None:
+        if self.stop_event is not None:
+            self.stop_event.set()
+        else:
+            super().quit()
+
+
+class RunController:
+    """Starts one run at a time and reports to two callbacks on the GUI thread.
+
+    Parameters
+    ----------
+    on_progress : callable(Progress)
+    on_done : callable(RunOutcome)
+        Called once per run, also after a stop; ``outcome.error`` is set on failure.
+    """
+
+    def __init__(self, on_progress: Callable[[Progress], Any], on_done: Callable[[RunOutcome], Any]):
+        self._on_progress = on_progress
+        self._on_done = on_done
+        self._worker: GeneratorWorker | None = None
+        self._stop: threading.Event | None = None
+        self.stop_requested_at: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def start(self, image, scribbles, spec: RunSpec, warm_start: dict | None = None) -> None:
+        if self.running:
+            raise RuntimeError("a run is already going on")
+        self._stop = threading.Event()
+        self.stop_requested_at = None
+        worker = create_worker(
+            run_segmentation, image, scribbles, spec, self._stop, warm_start,
+            _worker_class=_StoppableWorker, _start_thread=False,
+            _connect={"yielded": self._on_progress, "returned": self._returned,
+                      "errored": self._errored, "aborted": self._aborted},
+        )
+        worker.stop_event = self._stop
+        self._worker = worker
+        worker.start()
+
+    def stop(self) -> None:
+        """Ask the run to end at its next iteration; its result still arrives via ``on_done``."""
+        if self._stop is not None and not self._stop.is_set():
+            self.stop_requested_at = time.perf_counter()
+            self._stop.set()
+
+    def _finish(self, outcome: RunOutcome) -> None:
+        self._worker = None
+        self._on_done(outcome)
+
+    def _returned(self, outcome: RunOutcome) -> None:
+        self._finish(outcome)
+
+    def _errored(self, err: BaseException) -> None:
+        self._finish(RunOutcome(None, err))
+
+    def _aborted(self) -> None:
+        self._finish(RunOutcome(None, None))

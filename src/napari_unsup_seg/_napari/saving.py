@@ -1,0 +1,98 @@
+"""Saving results: the widget's Save button and the npe2 writers of File > Save Layers.
+
+No file is ever replaced without the user's confirmation (``dialogs.confirm_overwrite``);
+without a Qt application (headless saving) existing files are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import InputError
+from ..core.export import label_dtype, planned_outputs, write_outputs
+from .layers import META_KEY
+
+
+def safe_stem(name: str) -> str:
+    """A file-name stem from a layer name."""
+    stem = re.sub(r"[^\w.-]+", "_", name.strip()).strip("._")
+    return stem or "segmentation"
+
+
+def _confirm(parent, existing: list[Path]) -> bool:
+    from qtpy.QtWidgets import QApplication
+
+    if QApplication.instance() is None:
+        return False
+    from . import dialogs
+
+    return dialogs.confirm_overwrite(parent, existing)
+
+
+def export_result(
+    outdir: str | Path,
+    stem: str,
+    labels: np.ndarray,
+    *,
+    ucm: np.ndarray | None = None,
+    recipe: dict | None = None,
+    class_names: dict[int, str] | None = None,
+    parent=None,
+) -> list[Path] | None:
+    """Write a result with ``core.export.write_outputs``; None when the user keeps old files."""
+    labels = np.asarray(labels)
+    planned = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None)
+    existing = [p for p in planned if p.exists()]
+    if existing and not _confirm(parent, existing):
+        return None
+    return write_outputs(
+        outdir, stem, labels, ucm=ucm, recipe=recipe, class_names=class_names, overwrite=bool(existing)
+    )
+
+
+def _labels_2d(data) -> np.ndarray:
+    labels = np.asarray(data)
+    if labels.ndim != 2:
+        raise InputError(f"only 2D label layers can be saved this way; this one has shape {labels.shape}")
+    return labels
+
+
+def write_label_image(path: str, data, meta: dict) -> list[str]:
+    """npe2 writer: one Labels layer as a label image (TIFF, or 16-bit PNG when values fit)."""
+    import imageio.v3 as iio
+    import tifffile
+
+    labels = _labels_2d(data)
+    dtype = label_dtype(labels)
+    target = Path(path)
+    if target.suffix.lower() == ".png":
+        if dtype != np.uint16:
+            raise InputError("label values above 65535 do not fit a PNG; save as TIFF instead")
+        iio.imwrite(target, labels.astype(np.uint16))
+    else:
+        tifffile.imwrite(target, labels.astype(dtype), compression="zlib")
+    return [str(target)]
+
+
+def write_segmentation(path: str, data, meta: dict) -> list[str]:
+    """npe2 writer: label image + per-class masks + UCM + recipe, named after ``path``.
+
+    Writes ``<stem>_labels.tif``, ``<stem>_masks.tif``, ``<stem>_class_<k>.png`` ... next to
+    ``path`` (see ``core.export.write_outputs``); the UCM and recipe come from the layer's
+    metadata when the plugin made the layer.
+    """
+    labels = _labels_2d(data)
+    target = Path(path)
+    stem = target.stem[: -len("_labels")] if target.stem.endswith("_labels") else target.stem
+    info = (meta.get("metadata") or {}).get(META_KEY, {})
+    recipe = info.get("recipe") or {"source": f"napari layer '{meta.get('name', '')}'"}
+    written = export_result(
+        target.parent, safe_stem(stem), labels, ucm=info.get("ucm"), recipe=recipe,
+        class_names=info.get("class_names") or None,
+    )
+    if written is None:
+        raise FileExistsError(f"files named {safe_stem(stem)}_* exist already in {target.parent}; nothing was saved")
+    return [str(p) for p in written]

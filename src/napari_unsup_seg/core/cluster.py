@@ -1,0 +1,290 @@
+"""Differentiable feature clustering (Kanezaki, IEEE TIP 2020), with and without scribbles.
+
+A small CNN is trained on the one image so that its argmax over q channels is both
+its own target (feature similarity) and spatially smooth (continuity); scribbles
+add a cross-entropy that ties cluster k to scribble class k. Training stops when
+few enough clusters remain, at ``max_iter`` or at ``time_budget``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from napari_unsup_seg.core.progress import drain
+>>> img = np.zeros((3, 16, 16), np.float32); img[:, :, 8:] = 1.0
+>>> scr = np.zeros((16, 16), np.int32); scr[4:12, 2] = 1; scr[4:12, 13] = 2
+>>> res = drain(fit(img, scr, ClusterParams(max_iter=5)))
+>>> sorted(np.unique(res.labels).tolist())
+[1, 2]
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Generator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .cluster_net import ClusterNet, build_features, resize_chw, resize_scribbles, total_loss
+from .cluster_params import PRESETS, ClusterParams
+from .errors import InputError
+from .progress import Progress, is_stopped, resolve_device, seed_everything
+from .scribbles import scribble_classes, validate_scribbles
+
+__all__ = ["PRESETS", "ClusterParams", "ClusterResult", "fit"]
+
+
+@dataclass
+class ClusterResult:
+    """Outcome of :func:`fit`; see the module docs for the meaning of each array."""
+
+    labels: np.ndarray
+    clusters: np.ndarray
+    soft: np.ndarray
+    label_values: np.ndarray
+    n_iter: int
+    stopped: bool
+    elapsed: float
+    state: dict = field(default_factory=dict, repr=False)
+
+
+def _signature(params: ClusterParams, in_channels: int, shape: tuple[int, int]) -> dict:
+    return {
+        "shape": tuple(shape),
+        "in_channels": in_channels,
+        "n_channels": params.n_channels,
+        "n_blocks": params.n_blocks,
+        "features": tuple(params.features),
+        "xy_weight": params.xy_weight,
+    }
+
+
+def _to_cpu(obj):
+    if torch.is_tensor(obj):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    return copy.deepcopy(obj)
+
+
+class _Labeller:
+    """Turns a response map (1, q, h, w) into labels, following the scribble mode."""
+
+    def __init__(self, classes: np.ndarray, assign: str) -> None:
+        self.classes = classes
+        self.assign = assign
+
+    def preview(self, response: torch.Tensor, size: int) -> np.ndarray:
+        h, w = response.shape[-2:]
+        f = min(1.0, size / max(h, w))
+        small = resize_chw(response.detach(), (max(1, round(h * f)), max(1, round(w * f))))
+        if len(self.classes):
+            idx = small[0, : len(self.classes)].argmax(0).cpu().numpy()
+            return self.classes[idx].astype(np.int32)
+        ids = small[0].argmax(0).cpu().numpy()
+        return (np.unique(ids, return_inverse=True)[1].reshape(ids.shape) + 1).astype(np.int32)
+
+    def final(self, response: torch.Tensor, scribbles: np.ndarray | None):
+        """Return labels, clusters, soft and label values at the response's resolution."""
+        resp = response.detach()[0].float()
+        clusters_t = resp.argmax(0)
+        clusters = clusters_t.cpu().numpy().astype(np.int32)
+        k = len(self.classes)
+        if k == 0:
+            used, inverse = np.unique(clusters, return_inverse=True)
+            labels = (inverse.reshape(clusters.shape) + 1).astype(np.int32)
+            soft = torch.softmax(resp[torch.as_tensor(used, device=resp.device)], 0).cpu().numpy()
+            return labels, clusters, soft.astype(np.float32), np.arange(1, len(used) + 1, dtype=np.int32)
+        anchor = torch.softmax(resp[:k], 0)
+        if self.assign == "vote":
+            soft = self._vote_soft(resp, clusters, scribbles, anchor)
+        else:
+            soft = anchor.cpu().numpy()
+        labels = self.classes[soft.argmax(0)].astype(np.int32)
+        scribbled = scribbles > 0
+        labels[scribbled] = scribbles[scribbled]
+        idx = np.searchsorted(self.classes, scribbles[scribbled])
+        soft[:, scribbled] = 0.0
+        soft[idx, np.nonzero(scribbled)[0], np.nonzero(scribbled)[1]] = 1.0
+        return labels, clusters, soft.astype(np.float32), self.classes.copy()
+
+    def _vote_soft(self, resp, clusters, scribbles, anchor) -> np.ndarray:
+        """Each cluster holding scribbles gets their majority class; the rest use anchors."""
+        k = len(self.classes)
+        q = resp.shape[0]
+        scribbled = scribbles > 0
+        idx = np.searchsorted(self.classes, scribbles[scribbled])
+        votes = np.zeros((q, k), np.int64)
+        np.add.at(votes, (clusters[scribbled], idx), 1)
+        voted = votes.sum(1) > 0
+        prob = torch.softmax(resp, 0)
+        mapping = torch.zeros((k, q), dtype=prob.dtype, device=prob.device)
+        voted_ids = np.nonzero(voted)[0]
+        mapping[torch.as_tensor(votes[voted_ids].argmax(1)), torch.as_tensor(voted_ids)] = 1.0
+        soft = torch.einsum("kq,qhw->khw", mapping, prob)
+        rest = prob[torch.as_tensor(~voted, device=prob.device)].sum(0, keepdim=True)
+        return (soft + rest * anchor).cpu().numpy()
+
+
+def _check_inputs(image, scribbles, params):
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[1] < 2 or image.shape[2] < 2:
+        raise InputError(f"the image must be float (C, H, W) with H, W >= 2 (see core.image.to_chw); got shape {image.shape}")
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    scribbles = validate_scribbles(scribbles, image.shape[1:])
+    classes = scribble_classes(scribbles)
+    if len(classes) > params.n_channels:
+        raise InputError(
+            f"{len(classes)} scribble classes need at least as many clusters, but n_channels is "
+            f"{params.n_channels}; raise n_channels"
+        )
+    return image, scribbles, classes
+
+
+def _load_warm_start(warm_start, signature, model, optimizer):
+    """Load a previous state if it fits; return a message saying what happened."""
+    if warm_start is None:
+        return ""
+    if not isinstance(warm_start, dict) or warm_start.get("signature") != signature:
+        return "warm start ignored: it was made for another image size, channel count or network"
+    try:
+        model.load_state_dict(warm_start["model"])
+        optimizer.load_state_dict(warm_start["optimizer"])
+    except (KeyError, RuntimeError, ValueError) as err:
+        return f"warm start ignored: it does not fit this network ({err})"
+    return "warm start: continuing from the previous weights"
+
+
+def fit(
+    image: np.ndarray,
+    scribbles: np.ndarray | None = None,
+    params: ClusterParams = ClusterParams(),
+    *,
+    device: str = "auto",
+    seed: int = 0,
+    stop: threading.Event | None = None,
+    warm_start: dict | None = None,
+) -> Generator[Progress, None, ClusterResult]:
+    """Cluster one image; a generator that yields :class:`Progress` and returns a :class:`ClusterResult`.
+
+    Parameters
+    ----------
+    image : ndarray
+        float32 (C, H, W) in [0, 1], as made by :func:`core.image.to_chw`.
+    scribbles : ndarray or None
+        int (H, W), 0 = unlabeled, 1..K = classes. Without scribbles the clusters
+        themselves are the result (labels 1..n).
+    params : ClusterParams
+        Settings; ``ClusterParams.preset("paper")`` for the paper's.
+    device : str
+        "auto", "cpu", "cuda" or "mps".
+    seed : int
+        Seed of the network's initialisation: same seed, same device, same result.
+    stop : threading.Event, optional
+        Set it to end early; the result so far is returned with ``stopped=True``.
+    warm_start : dict, optional
+        ``ClusterResult.state`` of an earlier run on the same image; ignored, with a
+        message, when it does not fit.
+    """
+    t0 = time.perf_counter()
+    image, scribbles, classes = _check_inputs(image, scribbles, params)
+    dev = resolve_device(device)
+    seed_everything(seed)
+    _, height, width = image.shape
+    feats = torch.from_numpy(build_features(image, params.features, params.xy_weight))[None].to(dev)
+    size = (max(2, round(height * params.scale)), max(2, round(width * params.scale)))
+    coarse = resize_chw(feats, size)
+    fmt = torch.channels_last if params.channels_last else torch.contiguous_format
+    model = ClusterNet(feats.shape[1], params.n_channels, params.n_blocks).to(dev, memory_format=fmt)
+    optimizer = torch.optim.SGD(model.parameters(), lr=params.lr, momentum=params.momentum)
+    signature = _signature(params, image.shape[0], (height, width))
+    message = _load_warm_start(warm_start, signature, model, optimizer)
+    model.train()
+
+    k = len(classes)
+    min_labels = k if k else params.min_labels
+    targets = {}
+    if k:
+        index_map = np.where(scribbles > 0, np.searchsorted(classes, scribbles) + 1, 0).astype(np.int32)
+        for shape in {size, (height, width)}:
+            small = resize_scribbles(index_map, shape)
+            mask = torch.from_numpy(small > 0)[None].to(dev)
+            targets[shape] = (torch.from_numpy(np.maximum(small - 1, 0).astype(np.int64))[None].to(dev), mask)
+    labeller = _Labeller(classes, params.assign)
+    refine = params.refine_iter if size != (height, width) else 0
+    coarse_budget = max(1, params.max_iter - refine)
+
+    def step(x, shape):
+        optimizer.zero_grad(set_to_none=True)
+        response = model(x.contiguous(memory_format=fmt))
+        tgt, mask = targets.get(shape, (None, None))
+        loss = total_loss(
+            response,
+            w_similarity=params.w_similarity,
+            w_continuity=params.w_continuity,
+            w_scribble=params.w_scribble,
+            scribble_target=tgt,
+            scribble_mask=mask,
+        )
+        loss.backward()
+        optimizer.step()
+        return response, loss
+
+    cudnn = torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True) if dev.type == "cuda" else nullcontext()
+    n_iter, loss_value, n_labels, stopped = 0, None, None, False
+    response = previous = None
+    with cudnn:
+        stages = [(coarse, size, coarse_budget)] + ([(feats, (height, width), refine)] if refine else [])
+        for x, shape, budget in stages:
+            for i in range(budget):
+                if is_stopped(stop):
+                    stopped = True
+                    break
+                response, loss = step(x, shape)
+                n_iter += 1
+                last = i == budget - 1
+                converged = False
+                if n_iter % params.check_every == 0 or n_iter == 1 or last:
+                    loss_value = float(loss.detach())
+                    ids = response.detach().argmax(1)
+                    n_labels = int(torch.unique(ids).numel())
+                    current = response.detach()[:, :k].argmax(1) if k else ids
+                    changed = 1.0 if previous is None or previous.shape != current.shape else float((current != previous).float().mean())
+                    previous = current
+                    converged = n_iter >= params.min_iter and (
+                        n_labels <= min_labels or changed < params.stable_tol
+                    )
+                preview = None
+                if n_iter == 1 or n_iter % params.preview_every == 0 or converged:
+                    preview = labeller.preview(response, params.preview_size)
+                yield Progress(
+                    n_iter, params.max_iter, "cluster", loss_value, n_labels, preview,
+                    message if n_iter == 1 else "",
+                )
+                over_time = params.time_budget is not None and time.perf_counter() - t0 > params.time_budget
+                if converged or over_time:
+                    break
+            if stopped:
+                break
+        if message and n_iter == 0:
+            yield Progress(0, params.max_iter, "cluster", message=message)
+        with torch.no_grad():
+            if response is None:
+                response = model(feats.contiguous(memory_format=fmt))
+            elif tuple(response.shape[-2:]) != (height, width):
+                if params.upsample == "logits":
+                    response = resize_chw(response.detach(), (height, width))
+                else:
+                    response = model(feats.contiguous(memory_format=fmt))
+            labels, clusters, soft, values = labeller.final(response, scribbles if k else None)
+    state = {
+        "signature": signature,
+        "model": _to_cpu(model.state_dict()),
+        "optimizer": _to_cpu(optimizer.state_dict()),
+    }
+    return ClusterResult(labels, clusters, soft, values, n_iter, stopped, time.perf_counter() - t0, state)

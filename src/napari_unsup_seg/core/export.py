@@ -1,0 +1,126 @@
+"""Writing results: label images, per-class masks, the UCM and the recipe.
+
+Nothing is overwritten unless asked: :func:`write_outputs` checks every planned
+path first and writes nothing when one exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+
+def label_dtype(labels: np.ndarray) -> np.dtype:
+    """The smallest unsigned type that holds the labels (uint16 unless values need more)."""
+    if labels.size and (labels.min() < 0):
+        raise InputError("labels hold negative values and cannot be exported as a label image")
+    return np.dtype(np.uint16) if labels.size == 0 or labels.max() < 2**16 else np.dtype(np.uint32)
+
+
+def class_values(labels: np.ndarray) -> np.ndarray:
+    values = np.unique(labels)
+    return values[values > 0]
+
+
+def planned_outputs(
+    outdir: str | Path, stem: str, labels: np.ndarray, *, ucm: bool = False, recipe: bool = True,
+    masks: bool = True,
+) -> list[Path]:
+    """The files :func:`write_outputs` would write, in order."""
+    outdir = Path(outdir)
+    paths = [outdir / f"{stem}_labels.tif"]
+    if label_dtype(labels) == np.uint16:
+        paths.append(outdir / f"{stem}_labels.png")
+    if masks:
+        paths.append(outdir / f"{stem}_masks.tif")
+        paths += [outdir / f"{stem}_class_{int(v)}.png" for v in class_values(labels)]
+    if ucm:
+        paths.append(outdir / f"{stem}_ucm.tif")
+    if recipe:
+        paths.append(outdir / f"{stem}_recipe.json")
+    return paths
+
+
+def ensure_writable_dir(outdir: str | Path) -> Path:
+    """Create ``outdir`` if needed; raise :class:`InputError` when it cannot be written."""
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError(f"{outdir}: exists and is not a folder")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"{outdir}: cannot create the output folder ({err.strerror})") from err
+    if not os.access(outdir, os.W_OK | os.X_OK):
+        raise InputError(f"{outdir}: the output folder is not writable")
+    return outdir
+
+
+def class_mask_stack(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(K, H, W) uint8 masks (0/255), one per class value present, and those values."""
+    values = class_values(labels)
+    stack = np.stack([(labels == v) for v in values]) if len(values) else np.zeros((0, *labels.shape), bool)
+    return stack.astype(np.uint8) * 255, values
+
+
+def write_outputs(
+    outdir: str | Path,
+    stem: str,
+    labels: np.ndarray,
+    *,
+    ucm: np.ndarray | None = None,
+    recipe: dict | None = None,
+    class_names: dict[int, str] | None = None,
+    masks: bool = True,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write a result and return the written paths.
+
+    Files: ``<stem>_labels.tif`` (uint16, or uint32 when values need it), ``<stem>_labels.png``
+    (16-bit, when values fit), ``<stem>_masks.tif`` (K, H, W) and ``<stem>_class_<k>.png``
+    binary masks, ``<stem>_ucm.tif`` (float32, BSDS doubleSize) and ``<stem>_recipe.json``.
+
+    Raises
+    ------
+    FileExistsError
+        When ``overwrite`` is False and any planned file exists; nothing is written then.
+    InputError
+        When the folder cannot be created or written.
+    """
+    import imageio.v3 as iio
+    import tifffile
+
+    labels = np.asarray(labels)
+    paths = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None, masks=masks)
+    existing = [p for p in paths if p.exists()]
+    if existing and not overwrite:
+        names = ", ".join(p.name for p in existing)
+        raise FileExistsError(f"{len(existing)} output file(s) exist already in {Path(outdir)}: {names}")
+    ensure_writable_dir(outdir)
+    out = labels.astype(label_dtype(labels))
+    for path in paths:
+        suffix = path.name[len(stem) + 1:]
+        if suffix == "labels.tif":
+            tifffile.imwrite(path, out, compression="zlib")
+        elif suffix == "labels.png":
+            iio.imwrite(path, out.astype(np.uint16))
+        elif suffix == "masks.tif":
+            stack, values = class_mask_stack(labels)
+            names = class_names or {}
+            meta = {"classes": [int(v) for v in values], "names": [names.get(int(v), "") for v in values]}
+            tifffile.imwrite(path, stack, compression="zlib", description=json.dumps(meta))
+        elif suffix.startswith("class_"):
+            value = int(suffix[len("class_"):-len(".png")])
+            iio.imwrite(path, (labels == value).astype(np.uint8) * 255)
+        elif suffix == "ucm.tif":
+            tifffile.imwrite(path, np.asarray(ucm, np.float32))
+        elif suffix == "recipe.json":
+            full = dict(recipe)
+            if class_names:
+                full["class_names"] = {str(k): v for k, v in class_names.items()}
+            path.write_text(json.dumps(full, indent=2, sort_keys=True))
+    return paths

@@ -1,0 +1,559 @@
+"""Region hierarchies and ultrametric contour maps (UCM) over an over-segmentation.
+
+A :class:`Hierarchy` is built once per result by :func:`build_hierarchy`; cutting it
+at a threshold is then fast enough for a slider. Its UCM uses the BSDS "doubleSize"
+layout: a float32 (2H+1, 2W+1) map in [0, 1] where pixel (i, j) sits at (2i+1, 2j+1),
+the edge between two pixels sits between them, and every corner holds the maximum of
+its incident edges (the outer ring is 0 except where an edge meets it). With that layout
+the canonical rule :func:`labels_at` gives the same regions as :meth:`Hierarchy.cut`.
+
+Boundary strength (see ``docs/ucm.md`` for the measurements behind the defaults): every
+pixel edge gets the colour difference of the two pixels (CIE Lab after a light Gaussian
+blur) plus, when the segmenter's soft output is given, the difference of the two soft
+vectors. Regions are then merged greedily by the mean of these weights along their
+common boundary (average linkage, as in the "mean boundary" UCM of Arbelaez et al.).
+
+Scribbles constrain the hierarchy: two regions holding different scribble classes never
+merge below threshold 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import higra as hg
+import numpy as np
+
+from .errors import InputError
+from .scribbles import validate_scribbles
+
+__all__ = [
+    "Hierarchy",
+    "HierarchyParams",
+    "build_hierarchy",
+    "edge_weights",
+    "labels_at",
+    "region_classes",
+]
+
+METHODS = ("mean", "single", "area", "volume", "ward")
+NORMALIZATIONS = ("max", "scale", "rank")
+
+
+@dataclass(frozen=True)
+class HierarchyParams:
+    """How boundary strength and merging are computed.
+
+    Attributes
+    ----------
+    method : str
+        "mean" merges the pair of regions with the lowest mean boundary weight
+        (average linkage); "single" uses the lowest boundary weight (single linkage);
+        "area" / "volume" are watershed hierarchies by area / volume over the regions;
+        "ward" merges by Ward's criterion on the region mean colour.
+    sigma : float
+        Gaussian blur (pixels) of the image before colour differences.
+    color_weight, soft_weight : float
+        Weights of the colour difference (CIE Lab units divided by ``color_scale``) and
+        of the soft-output difference (half the L1 distance, in [0, 1]).
+    color_scale : float
+        Lab distance that counts as 1.
+    normalize : str
+        How altitudes map to [0, 1]: "scale" uses ``a / (a + scale)`` so the same
+        threshold means the same contrast on every image; "max" divides by the largest
+        altitude; "rank" spreads altitudes evenly (each slider step merges as many
+        regions).
+    scale : float
+        Altitude mapped to 0.5 by the "scale" normalization.
+    """
+
+    method: str = "mean"
+    sigma: float = 1.0
+    color_weight: float = 1.0
+    soft_weight: float = 1.0
+    color_scale: float = 10.0
+    normalize: str = "scale"
+    scale: float = 1.0
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise InputError(f"unknown hierarchy method {self.method!r}; use one of {', '.join(METHODS)}")
+        if self.normalize not in NORMALIZATIONS:
+            raise InputError(f"unknown normalization {self.normalize!r}; use one of {', '.join(NORMALIZATIONS)}")
+        if self.sigma < 0 or self.color_weight < 0 or self.soft_weight < 0:
+            raise InputError("sigma, color_weight and soft_weight must be zero or positive")
+        if self.color_scale <= 0 or self.scale <= 0:
+            raise InputError("color_scale and scale must be positive")
+        if self.color_weight == 0 and self.soft_weight == 0:
+            raise InputError("color_weight and soft_weight cannot both be zero")
+
+
+# ----------------------------------------------------------------------------------------
+# The canonical rule and cuts
+
+
+def labels_at(ucm: np.ndarray, threshold: float) -> np.ndarray:
+    """Regions of a doubleSize UCM at ``threshold`` (int32, 1..n, numbered in raster order).
+
+    This is the BSDS rule ``label(ucm <= t, connectivity=2)[1::2, 1::2]``; the
+    threshold is compared in float32 and clipped to [0, 1].
+    """
+    from skimage.measure import label
+
+    ucm = np.asarray(ucm)
+    if ucm.ndim != 2 or ucm.shape[0] % 2 == 0 or ucm.shape[1] % 2 == 0 or min(ucm.shape) < 3:
+        raise InputError(f"a UCM must be a 2D array of odd sizes (2H+1, 2W+1); got shape {ucm.shape}")
+    t = np.float32(min(max(float(threshold), 0.0), 1.0))
+    return label(ucm.astype(np.float32, copy=False) <= t, connectivity=2)[1::2, 1::2].astype(np.int32)
+
+
+def _monotone(tree: hg.Tree, altitudes: np.ndarray) -> np.ndarray:
+    """Raise each node to at least the altitude of its children (leaves at 0)."""
+    leaves = np.zeros(tree.num_leaves(), altitudes.dtype)
+    return hg.accumulate_and_max_sequential(tree, altitudes, leaves, hg.Accumulators.max)
+
+
+def tree_cut_leaves(tree: hg.Tree, altitudes: np.ndarray, threshold: float) -> tuple[np.ndarray, int]:
+    """Cut a tree with non-decreasing float32 altitudes: leaf -> region (0..n-1), n.
+
+    Two leaves share a region when their lowest common ancestor has altitude
+    <= ``threshold`` (compared in float32). Regions are numbered in leaf order.
+    """
+    t = np.float32(threshold)
+    parents = tree.parents()
+    merge = altitudes[parents] <= t
+    nodes = hg.propagate_sequential(tree, np.arange(tree.num_vertices(), dtype=np.int64), merge)
+    return _number_by_first(nodes[: tree.num_leaves()], tree.num_vertices())
+
+
+def _number_by_first(values: np.ndarray, n_values: int) -> tuple[np.ndarray, int]:
+    """Renumber ``values`` 0..n-1 in order of first appearance."""
+    size = len(values)
+    first = np.full(n_values, size, np.int64)
+    np.minimum.at(first, values, np.arange(size))
+    mark = np.zeros(size + 1, np.int64)
+    mark[first[first < size]] = 1
+    rank = np.cumsum(mark) - 1
+    return rank[first[values]], int(mark[:size].sum())
+
+
+def _n_children(tree: hg.Tree) -> np.ndarray:
+    return tree.num_children(np.arange(tree.num_leaves(), tree.num_vertices()))
+
+
+# ----------------------------------------------------------------------------------------
+# Hierarchy
+
+
+class Hierarchy:
+    """A region hierarchy over an image, with fast cuts and a doubleSize UCM.
+
+    Attributes
+    ----------
+    tree : higra.Tree
+        Leaves are the connected regions of the over-segmentation.
+    altitudes : (n_nodes,) float32
+        Non-decreasing towards the root, in [0, 1]; leaves at 0.
+    leaf_map : (H, W) int32
+        Leaf (region) index of every pixel.
+    """
+
+    def __init__(self, tree: hg.Tree, altitudes: np.ndarray, leaf_map: np.ndarray, rag, graph=None):
+        self.tree = tree
+        self.altitudes = np.clip(np.asarray(altitudes, np.float32), 0.0, 1.0)
+        self.altitudes[: tree.num_leaves()] = 0.0
+        self.leaf_map = np.ascontiguousarray(leaf_map, np.int32)
+        self.shape = self.leaf_map.shape
+        self._rag = rag
+        self._graph = graph
+        flat = self.leaf_map.ravel()
+        first = np.full(tree.num_leaves(), flat.size, np.int64)
+        np.minimum.at(first, flat, np.arange(flat.size))
+        self._leaf_order = np.argsort(first, kind="stable")
+        internal = self.altitudes[tree.num_leaves():]
+        order = np.argsort(internal, kind="stable")
+        self._sorted_alt = internal[order]
+        splits = (_n_children(tree) - 1)[order]
+        # _above[k] = extra regions from internal nodes at sorted positions >= k
+        self._above = np.concatenate([np.cumsum(splits[::-1])[::-1], [0]])
+
+    @property
+    def num_leaves(self) -> int:
+        return self.tree.num_leaves()
+
+    @property
+    def max_threshold(self) -> float:
+        """Largest threshold below 1: the coarsest cut that keeps scribble classes apart."""
+        return float(np.nextafter(np.float32(1.0), np.float32(0.0)))
+
+    @cached_property
+    def ucm(self) -> np.ndarray:
+        """(2H+1, 2W+1) float32 UCM in [0, 1] (BSDS doubleSize)."""
+        graph = self._graph if self._graph is not None else hg.get_4_adjacency_graph(self.shape)
+        if self.tree.num_leaves() == 1:
+            return np.zeros((2 * self.shape[0] + 1, 2 * self.shape[1] + 1), np.float32)
+        # the tree's leaves are the rag's vertices: saliency projects back to pixel edges
+        weights = hg.saliency(self.tree, self.altitudes, self._rag)
+        khalimsky = hg.graph_4_adjacency_2_khalimsky(graph, weights.astype(np.float32), self.shape, True)
+        return np.ascontiguousarray(khalimsky, np.float32)
+
+    def _cut_leaves(self, threshold: float) -> tuple[np.ndarray, int]:
+        t = np.float32(min(max(float(threshold), 0.0), 1.0))
+        region, n = tree_cut_leaves(self.tree, self.altitudes, t)
+        # renumber in raster order of each region's first pixel
+        ranked, n = _number_by_first(region[self._leaf_order], n)
+        lut = np.empty(self.num_leaves, np.int32)
+        lut[self._leaf_order] = ranked + 1
+        return lut, n
+
+    def cut(self, threshold: float) -> np.ndarray:
+        """(H, W) int32 regions 1..n at ``threshold``; equals ``labels_at(self.ucm, threshold)``."""
+        lut, _ = self._cut_leaves(threshold)
+        return lut[self.leaf_map]
+
+    def n_regions(self, threshold: float) -> int:
+        """Number of regions of :meth:`cut` at ``threshold``."""
+        t = np.float32(min(max(float(threshold), 0.0), 1.0))
+        k = int(np.searchsorted(self._sorted_alt, t, side="right"))
+        return 1 + int(self._above[k])
+
+    def threshold_for_regions(self, n: int) -> float:
+        """Largest threshold whose cut still has at least ``n`` regions (0 when none has)."""
+        candidates = np.unique(np.concatenate([[0.0], self._sorted_alt]).astype(np.float32))
+        ks = np.searchsorted(self._sorted_alt, candidates, side="right")
+        counts = 1 + self._above[ks]
+        ok = np.flatnonzero(counts >= n)
+        return float(candidates[ok[-1]]) if ok.size else 0.0
+
+    def cut_regions(self, n: int) -> np.ndarray:
+        """Regions of the coarsest cut with at least ``n`` regions (fewer if impossible)."""
+        return self.cut(self.threshold_for_regions(n))
+
+    @classmethod
+    def from_ucm(cls, ucm: np.ndarray) -> Hierarchy:
+        """Rebuild a hierarchy from a saved doubleSize UCM (for example read from a file).
+
+        Its cuts equal :func:`labels_at` for any UCM whose corners hold at least the
+        maximum of their incident edges and whose pixel elements are 0 (all UCMs made by
+        this package).
+        """
+        leaf_map, tree, altitudes, rag = ucm_to_tree(ucm, 0.0, check=False)
+        return cls(tree, altitudes, leaf_map, rag=rag)
+
+
+# ----------------------------------------------------------------------------------------
+# From a UCM back to a tree
+
+
+def ucm_is_consistent(ucm: np.ndarray, pixel_max: float = 0.0) -> bool:
+    """Whether 4-connected cuts of the UCM edges equal :func:`labels_at`.
+
+    True when every corner holds at least the maximum of its incident interior edges and
+    every pixel element is at most ``pixel_max``.
+    """
+    ucm = np.asarray(ucm, np.float32)
+    if ucm[1::2, 1::2].max() > np.float32(pixel_max):
+        return False
+    padded = np.pad(ucm, 1, constant_values=-np.inf)
+    # interior edge elements: odd rows at even interior columns, even interior rows at odd columns
+    edges = np.full_like(padded, -np.inf)
+    edges[2:-2:2, 3:-3:2] = padded[2:-2:2, 3:-3:2]
+    edges[3:-3:2, 2:-2:2] = padded[3:-3:2, 2:-2:2]
+    corners = padded[1:-1:2, 1:-1:2]
+    up = edges[0:-2:2, 1:-1:2]
+    down = edges[2::2, 1:-1:2]
+    left = edges[1:-1:2, 0:-2:2]
+    right = edges[1:-1:2, 2::2]
+    need = np.maximum(np.maximum(up, down), np.maximum(left, right))
+    return bool(np.all(corners >= need))
+
+
+def _ucm_edge_weights(ucm: np.ndarray, graph) -> np.ndarray:
+    h, w = (ucm.shape[0] - 1) // 2, (ucm.shape[1] - 1) // 2
+    src, dst = graph.edge_list()
+    r = src // w + dst // w + 1
+    c = src % w + dst % w + 1
+    return np.ascontiguousarray(ucm[r, c], np.float32)
+
+
+def ucm_to_tree(ucm: np.ndarray, base_threshold: float = 0.0, check: bool = True):
+    """Single-linkage tree of a UCM's regions above ``base_threshold``.
+
+    Returns ``(leaf_map, tree, altitudes, rag)``: ``leaf_map`` (H, W) holds the region
+    index (0..n-1) of every pixel at ``base_threshold``; cutting ``(tree, altitudes)`` at
+    any t >= base_threshold gives :func:`labels_at` ``(ucm, t)`` when
+    :func:`ucm_is_consistent` holds. With ``check`` an inconsistent UCM raises ValueError.
+    """
+    ucm = np.asarray(ucm, np.float32)
+    if ucm.ndim != 2 or ucm.shape[0] % 2 == 0 or ucm.shape[1] % 2 == 0 or min(ucm.shape) < 3:
+        raise InputError(f"a UCM must be a 2D array of odd sizes (2H+1, 2W+1); got shape {ucm.shape}")
+    if check and not ucm_is_consistent(ucm, base_threshold):
+        raise ValueError("the UCM's corners or pixel elements do not follow the doubleSize layout")
+    shape = ((ucm.shape[0] - 1) // 2, (ucm.shape[1] - 1) // 2)
+    graph = hg.get_4_adjacency_graph(shape)
+    weights = _ucm_edge_weights(ucm, graph)
+    base = weights <= np.float32(base_threshold)
+    src, dst = graph.edge_list()
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n_pix = shape[0] * shape[1]
+    adjacency = coo_matrix((np.ones(int(base.sum()), np.int8), (src[base], dst[base])), shape=(n_pix, n_pix))
+    _, comp = connected_components(adjacency, directed=False)
+    rag = hg.make_region_adjacency_graph_from_labelisation(graph, comp.reshape(shape))
+    rag_weights = hg.rag_accumulate_on_edges(rag, hg.Accumulators.min, weights).astype(np.float32)
+    tree, altitudes = hg.bpt_canonical(rag, rag_weights)
+    leaf_map = rag.vertex_map.reshape(shape).astype(np.int32)
+    return leaf_map, tree, np.asarray(altitudes, np.float32), rag
+
+
+# ----------------------------------------------------------------------------------------
+# Boundary strength
+
+
+def _features(image: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W, F) colour features: CIE Lab for RGB, 100 x intensity otherwise."""
+    from scipy.ndimage import gaussian_filter
+
+    chw = np.asarray(image, np.float32)
+    if sigma > 0:
+        chw = np.stack([gaussian_filter(c, sigma) for c in chw])
+    if chw.shape[0] == 3:
+        from skimage.color import rgb2lab
+
+        return rgb2lab(np.clip(np.moveaxis(chw, 0, -1), 0.0, 1.0)).astype(np.float32)
+    return np.moveaxis(chw, 0, -1) * np.float32(100.0)
+
+
+def edge_weights(
+    image: np.ndarray, graph, soft: np.ndarray | None, params: HierarchyParams
+) -> np.ndarray:
+    """Boundary weight of every edge of the 4-adjacency pixel graph (float32, >= 0)."""
+    src, dst = graph.edge_list()
+    weights = np.zeros(len(src), np.float32)
+    if params.color_weight > 0:
+        feats = _features(image, params.sigma)
+        feats = feats.reshape(-1, feats.shape[-1])
+        diff = np.sqrt(((feats[src] - feats[dst]) ** 2).sum(1))
+        weights += np.float32(params.color_weight / params.color_scale) * diff
+    if soft is not None and params.soft_weight > 0:
+        flat = np.asarray(soft, np.float32).reshape(soft.shape[0], -1)
+        diff = 0.5 * np.abs(flat[:, src] - flat[:, dst]).sum(0)
+        weights += np.float32(params.soft_weight) * diff
+    return weights
+
+
+def _normalize(altitudes: np.ndarray, n_leaves: int, params: HierarchyParams) -> np.ndarray:
+    alt = np.asarray(altitudes, np.float64)
+    alt[:n_leaves] = 0.0
+    if params.normalize == "scale":
+        out = alt / (alt + params.scale)
+    elif params.normalize == "max":
+        top = alt.max()
+        out = alt / top if top > 0 else alt
+    else:
+        internal = alt[n_leaves:]
+        ranks = np.searchsorted(np.sort(internal), internal, side="right")
+        out = alt.copy()
+        out[n_leaves:] = ranks / max(len(internal), 1)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def _merge_tree(rag, pixel_weights: np.ndarray, image: np.ndarray, leaf_map: np.ndarray, params: HierarchyParams):
+    """Tree and raw (unnormalized, monotone) altitudes over the rag vertices."""
+    n = rag.num_vertices()
+    if n == 1:
+        return hg.Tree(np.zeros(1, np.int64)), np.zeros(1, np.float64)
+    if params.method == "ward":
+        feats = _features(image, params.sigma)
+        feats = feats.reshape(-1, feats.shape[-1])
+        sizes = np.bincount(leaf_map.ravel(), minlength=n).astype(np.float64)
+        sums = np.stack([np.bincount(leaf_map.ravel(), weights=f, minlength=n) for f in feats.T], 1)
+        tree, alt = hg.binary_partition_tree_ward_linkage(rag, sums / sizes[:, None], sizes)
+        return tree, np.sqrt(np.maximum(np.asarray(alt, np.float64), 0.0)) / params.color_scale
+    mean_w = hg.rag_accumulate_on_edges(rag, hg.Accumulators.mean, pixel_weights).astype(np.float64)
+    if params.method == "mean":
+        length = hg.rag_accumulate_on_edges(rag, hg.Accumulators.sum, np.ones_like(pixel_weights))
+        tree, alt = hg.binary_partition_tree_average_linkage(rag, mean_w, length.astype(np.float64))
+    elif params.method == "single":
+        tree, alt = hg.bpt_canonical(rag, mean_w)
+    else:
+        area = np.bincount(leaf_map.ravel(), minlength=n).astype(np.float64)
+        if params.method == "area":
+            tree, alt = hg.watershed_hierarchy_by_area(rag, mean_w, vertex_area=area)
+        else:
+            tree, alt = hg.watershed_hierarchy_by_volume(rag, mean_w, vertex_area=area)
+    return tree, _monotone(tree, np.asarray(alt, np.float64))
+
+
+# ----------------------------------------------------------------------------------------
+# Scribble constraints
+
+
+def _split_by_scribbles(labels: np.ndarray, scribbles: np.ndarray) -> np.ndarray:
+    """Split every connected region that holds several scribble classes.
+
+    Each pixel of such a region goes to the class of its nearest scribbled pixel, so
+    every resulting region holds at most one class.
+    """
+    from scipy.ndimage import distance_transform_edt
+    from skimage.measure import label
+
+    comps = label(labels, connectivity=1, background=labels.min() - 1)
+    marked = scribbles > 0
+    cls_min = np.full(comps.max() + 1, np.iinfo(np.int32).max, np.int64)
+    cls_max = np.zeros(comps.max() + 1, np.int64)
+    np.minimum.at(cls_min, comps[marked], scribbles[marked])
+    np.maximum.at(cls_max, comps[marked], scribbles[marked])
+    mixed = cls_max > cls_min
+    if not mixed.any():
+        return comps
+    _, (rows, cols) = distance_transform_edt(~marked, return_indices=True)
+    nearest = scribbles[rows, cols]
+    inside = mixed[comps]
+    key = comps.astype(np.int64) * (int(scribbles.max()) + 1)
+    key[inside] += nearest[inside]
+    return label(key, connectivity=1, background=-1)
+
+
+def _constrain(tree: hg.Tree, altitudes: np.ndarray, leaf_class: np.ndarray) -> np.ndarray:
+    """Set to 1 the altitude of every node whose subtree holds more than one class."""
+    big = np.iinfo(np.int64).max
+    leaf_min = np.where(leaf_class > 0, leaf_class, big).astype(np.int64)
+    lo = hg.accumulate_sequential(tree, leaf_min, hg.Accumulators.min)
+    hi = hg.accumulate_sequential(tree, leaf_class.astype(np.int64), hg.Accumulators.max)
+    out = altitudes.copy()
+    out[(hi > 0) & (lo < hi)] = 1.0
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# Building
+
+
+def _check_inputs(image, labels, soft):
+    image = np.asarray(image, np.float32)
+    if image.ndim == 2:
+        image = image[None]
+    if image.ndim != 3:
+        raise InputError(f"the image must be (C, H, W); got shape {image.shape}")
+    labels = np.asarray(labels)
+    if labels.shape != image.shape[1:]:
+        raise InputError(
+            f"the label image has shape {labels.shape} but the image is {image.shape[1]}x{image.shape[2]}"
+        )
+    if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+        raise InputError("the over-segmentation must be an integer label image")
+    if soft is not None:
+        soft = np.asarray(soft, np.float32)
+        if soft.ndim != 3 or soft.shape[1:] != labels.shape:
+            raise InputError(
+                f"the soft output must be (L, H, W) with H, W = {labels.shape}; got shape {soft.shape}"
+            )
+    return image, labels.astype(np.int64), soft
+
+
+def build_hierarchy(
+    image: np.ndarray,
+    labels: np.ndarray,
+    soft: np.ndarray | None = None,
+    params: HierarchyParams = HierarchyParams(),
+    scribbles: np.ndarray | None = None,
+) -> Hierarchy:
+    """Build the region hierarchy of an over-segmentation.
+
+    Parameters
+    ----------
+    image : (C, H, W) float32 in [0, 1]
+    labels : (H, W) int
+        Over-segmentation (any integers); non-connected regions are split into their
+        4-connected components, which are the leaves.
+    soft : (L, H, W) float, optional
+        The segmenter's soft output; its differences add to the boundary strength.
+    params : HierarchyParams
+    scribbles : (H, W) int, optional
+        0 = unlabeled, 1..K = classes. Regions with different classes never merge below
+        threshold 1; a leaf holding several classes is split between them first.
+
+    Examples
+    --------
+    >>> img = np.zeros((1, 4, 6), np.float32); img[:, :, 3:] = 1
+    >>> h = build_hierarchy(img, np.arange(24).reshape(4, 6))
+    >>> h.cut(0.5).max(), h.ucm.shape
+    (2, (9, 13))
+    """
+    image, labels, soft = _check_inputs(image, labels, soft)
+    shape = labels.shape
+    if scribbles is not None:
+        scribbles = validate_scribbles(scribbles, shape, require_class=False)
+        if scribbles.any():
+            labels = _split_by_scribbles(labels, scribbles)
+        else:
+            scribbles = None
+    graph = hg.get_4_adjacency_graph(shape)
+    rag = hg.make_region_adjacency_graph_from_labelisation(graph, labels)
+    leaf_map = rag.vertex_map.reshape(shape).astype(np.int32)
+    pixel_weights = edge_weights(image, graph, soft, params) if params.method != "ward" else None
+    if pixel_weights is None:
+        pixel_weights = np.zeros(graph.num_edges(), np.float32)
+    tree, raw = _merge_tree(rag, pixel_weights, image, leaf_map, params)
+    altitudes = _normalize(raw, tree.num_leaves(), params)
+    if scribbles is not None:
+        leaf_class = np.zeros(tree.num_leaves(), np.int64)
+        marked = scribbles > 0
+        np.maximum.at(leaf_class, leaf_map[marked], scribbles[marked])
+        altitudes = _constrain(tree, altitudes, leaf_class)
+    return Hierarchy(tree, altitudes, leaf_map, rag=rag, graph=graph)
+
+
+# ----------------------------------------------------------------------------------------
+# Classes of regions
+
+
+def _majority(regions: np.ndarray, values: np.ndarray, n_regions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Most frequent value per region (ties: smallest value) and whether it had any pixel."""
+    if regions.size == 0:
+        return np.zeros(n_regions, np.int64), np.zeros(n_regions, bool)
+    uniq, inverse = np.unique(values, return_inverse=True)
+    key = regions.astype(np.int64) * len(uniq) + inverse.ravel()
+    keys, counts = np.unique(key, return_counts=True)
+    reg, val = keys // len(uniq), keys % len(uniq)
+    # sort by region, then count descending, then value ascending: first of each region wins
+    order = np.lexsort((val, -counts, reg))
+    reg, val = reg[order], val[order]
+    first = np.ones(len(reg), bool)
+    first[1:] = reg[1:] != reg[:-1]
+    out = np.zeros(n_regions, np.int64)
+    out[reg[first]] = uniq[val[first]]
+    has = np.zeros(n_regions, bool)
+    has[reg[first]] = True
+    return out, has
+
+
+def region_classes(
+    regions: np.ndarray, scribbles: np.ndarray | None, fallback: np.ndarray | None = None
+) -> np.ndarray:
+    """(H, W) int32 class map: each region takes the majority class of its scribbled pixels.
+
+    Regions without scribbles take the majority of ``fallback`` (for example the
+    segmenter's class labels), or 0 when ``fallback`` is None.
+    """
+    regions = np.asarray(regions)
+    _, ids = np.unique(regions, return_inverse=True)
+    ids = ids.reshape(regions.shape)
+    n = int(ids.max()) + 1 if ids.size else 0
+    cls = np.zeros(n, np.int64)
+    has = np.zeros(n, bool)
+    if scribbles is not None:
+        scribbles = validate_scribbles(scribbles, regions.shape, require_class=False)
+        marked = scribbles > 0
+        cls, has = _majority(ids[marked], scribbles[marked], n)
+    if fallback is not None:
+        fallback = np.asarray(fallback)
+        if fallback.shape != regions.shape:
+            raise InputError(f"the fallback labels have shape {fallback.shape}, not {regions.shape}")
+        todo = ~has[ids]
+        fb, fb_has = _majority(ids[todo], fallback[todo], n)
+        cls = np.where(has, cls, np.where(fb_has, fb, 0))
+    return cls[ids].astype(np.int32)

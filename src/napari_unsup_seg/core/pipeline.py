@@ -1,0 +1,135 @@
+"""One entry point for every front end: segmenter -> dense CRF -> hierarchy (UCM).
+
+The GUI, the CLI and scripts all call :func:`segment`, a generator that yields
+:class:`~napari_unsup_seg.core.progress.Progress` events and returns a
+:class:`Segmentation`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import cluster, crf, hierarchy, wnet
+from .errors import InputError
+from .progress import Progress, ProgressGen
+from .recipe import make_recipe
+from .scribbles import scribble_classes, validate_scribbles
+
+METHODS = ("cluster", "wnet")
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    """Parameters of a whole run; each stage keeps its own dataclass."""
+
+    method: str = "cluster"
+    cluster: cluster.ClusterParams = field(default_factory=cluster.ClusterParams)
+    wnet: wnet.WNetParams = field(default_factory=wnet.WNetParams)
+    crf: crf.CRFParams = field(default_factory=crf.CRFParams)
+    use_crf: bool = True
+    hierarchy: hierarchy.HierarchyParams = field(default_factory=hierarchy.HierarchyParams)
+    build_ucm: bool = True
+    seed: int = 0
+    device: str = "auto"
+
+
+@dataclass
+class Segmentation:
+    """Result of :func:`segment`.
+
+    ``labels`` holds scribble class values in scribble mode and segment ids 1..n
+    otherwise. ``hierarchy`` (when built) gives regions at any UCM threshold.
+    """
+
+    labels: np.ndarray
+    hierarchy: hierarchy.Hierarchy | None
+    scribbles: np.ndarray | None
+    stopped: bool
+    state: dict | None
+    recipe: dict
+
+    @property
+    def ucm(self) -> np.ndarray | None:
+        return None if self.hierarchy is None else self.hierarchy.ucm
+
+    def regions(self, threshold: float) -> np.ndarray:
+        """(H, W) region ids 1..n at a UCM threshold."""
+        if self.hierarchy is None:
+            raise InputError("this result has no hierarchy: run with the UCM enabled to merge regions")
+        return self.hierarchy.cut(threshold)
+
+    def classes(self, threshold: float) -> np.ndarray:
+        """(H, W) map at a threshold: scribble classes in scribble mode, region ids otherwise."""
+        regions = self.regions(threshold)
+        if self.scribbles is None:
+            return regions
+        return hierarchy.region_classes(regions, self.scribbles, fallback=self.labels)
+
+
+def _check_image(image: np.ndarray) -> None:
+    if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.dtype == np.float32):
+        raise InputError("the image must be float32 (C, H, W); convert it with core.image.to_chw")
+
+
+def _run_segmenter(image, scribbles, params: SegmentParams, stop, warm_start):
+    """Yield the segmenter's progress; return (labels, soft, label_values, overseg, stopped, state, info)."""
+    if params.method == "cluster":
+        res = yield from cluster.fit(
+            image, scribbles, params.cluster, device=params.device, seed=params.seed,
+            stop=stop, warm_start=warm_start,
+        )
+        info = {"n_iter": res.n_iter, "segmenter_seconds": round(res.elapsed, 3)}
+        return res.labels, res.soft, res.label_values, res.clusters, res.stopped, res.state, info
+    if params.method == "wnet":
+        res = yield from wnet.predict(image, params.wnet, device=params.device, seed=params.seed, stop=stop)
+        values = np.arange(1, res.soft.shape[0] + 1, dtype=np.int32)
+        info = {"segmenter_seconds": round(res.elapsed, 3), "weights_sha256": res.weights_sha256}
+        return res.labels, res.soft, values, res.labels, res.stopped, None, info
+    raise InputError(f"unknown method {params.method!r}; choose one of {', '.join(METHODS)}")
+
+
+def segment(
+    image: np.ndarray,
+    scribbles: np.ndarray | None = None,
+    params: SegmentParams = SegmentParams(),
+    *,
+    stop: threading.Event | None = None,
+    warm_start: dict | None = None,
+) -> ProgressGen[Segmentation]:
+    """Segment ``image`` (float32 (C, H, W) in [0, 1]), optionally guided by scribbles.
+
+    Scribbles with no class at all count as no scribbles. The CRF and the
+    hierarchy also run after a stop, on the result reached so far.
+    """
+    _check_image(image)
+    start = time.perf_counter()
+    scribbles = validate_scribbles(scribbles, image.shape[1:], require_class=False)
+    if scribbles is not None and not scribbles.any():
+        scribbles = None
+    labels, soft, values, overseg, stopped, state, info = yield from _run_segmenter(
+        image, scribbles, params, stop, warm_start
+    )
+    if params.use_crf and soft.shape[0] > 1:
+        yield Progress(0, 1, stage="crf", message="dense CRF")
+        soft = crf.refine(image, soft, params.crf)
+        labels = values[np.argmax(soft, axis=0)].astype(np.int32)
+        if params.method == "wnet":
+            overseg = labels
+    tree = None
+    if params.build_ucm or (scribbles is not None and params.method == "wnet"):
+        yield Progress(0, 1, stage="ucm", message="ultrametric contour map")
+        tree = hierarchy.build_hierarchy(image, overseg, soft, params.hierarchy, scribbles=scribbles)
+    if scribbles is not None:
+        if params.method == "wnet":
+            labels = hierarchy.region_classes(tree.cut(tree.max_threshold), scribbles)
+        keep = scribbles > 0
+        labels[keep] = scribbles[keep]
+    info["seconds"] = round(time.perf_counter() - start, 3)
+    info["stopped"] = stopped
+    recipe = make_recipe(params, image_shape=image.shape, classes=scribble_classes(scribbles), run=info)
+    yield Progress(1, 1, stage="done", n_labels=int(len(np.unique(labels))), message="done")
+    return Segmentation(labels, tree, scribbles, stopped, state, recipe)

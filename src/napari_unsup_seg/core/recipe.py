@@ -1,0 +1,54 @@
+"""Recipes: everything needed to reproduce a mask (parameters, seed, versions)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_PACKAGES = ("napari-unsup-seg", "torch", "numpy", "scikit-image", "higra", "pydensecrf2")
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a result depends on."""
+    found = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def make_recipe(params: Any, **details: Any) -> dict:
+    """A JSON-ready record of parameters, details of the run and package versions."""
+    return {
+        "parameters": _jsonable(params),
+        **{k: _jsonable(v) for k, v in details.items()},
+        "versions": package_versions(),
+    }
+
+
+def recipe_json(recipe: dict) -> str:
+    return json.dumps(recipe, indent=2, sort_keys=True)

@@ -1,0 +1,297 @@
+"""Unsupervised W-Net training (Xia & Kulis 2017) on a folder of images.
+
+Each step draws a batch of random crops (with random flips) and makes two
+updates, as in the paper: the soft N-cut loss updates the encoder only, then
+the reconstruction loss (mean squared error) updates encoder and decoder.
+Checkpoints hold model, both optimizers, the step and the random generators,
+so a run resumes exactly where it stopped. A CSV loss log is written next to
+the output file.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import threading
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..image import READABLE_SUFFIXES, load_image
+from ..progress import Progress, is_stopped, resolve_device, seed_everything
+from .infer import FORMAT, as_model_input, save_weights
+from .model import WNet, WNetConfig
+from .ncut import soft_ncut_loss
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Training parameters (defaults: the run that made the shipped weights).
+
+    Attributes
+    ----------
+    crop, batch : int
+        Side of the random square crops and number of crops per step.
+    lr : float
+        Adam learning rate; cosine decay to ``lr * lr_final`` over ``steps``.
+    steps : int
+        Number of steps (each = one N-cut and one reconstruction update).
+    k, width, depth : int
+        Architecture (see :class:`WNetConfig`).
+    sigma_i, sigma_x, radius : float
+        N-cut affinity parameters (brightness on the 0..255 scale).
+    recon_weight : float
+        Multiplier of the reconstruction loss.
+    checkpoint_every : int
+        Steps between checkpoints (and the loss-log flush).
+    time_limit : float
+        Wall-clock seconds after which training stops as if asked to (0 = none).
+    max_images : int
+        Use at most this many images of the folder (0 = all).
+    """
+
+    crop: int = 128
+    batch: int = 8
+    lr: float = 1e-3
+    lr_final: float = 0.05
+    steps: int = 2000
+    k: int = 24
+    width: int = 16
+    depth: int = 4
+    sigma_i: float = 10.0
+    sigma_x: float = 4.0
+    radius: float = 5.0
+    recon_weight: float = 1.0
+    checkpoint_every: int = 100
+    time_limit: float = 0.0
+    max_images: int = 0
+
+    @property
+    def config(self) -> WNetConfig:
+        return WNetConfig(in_channels=3, k=self.k, width=self.width, depth=self.depth)
+
+
+def checkpoint_path(out_path: str | Path) -> Path:
+    out_path = Path(out_path)
+    return out_path.with_name(out_path.stem + ".ckpt.pt")
+
+
+def loss_log_path(out_path: str | Path) -> Path:
+    out_path = Path(out_path)
+    return out_path.with_name(out_path.stem + ".loss.csv")
+
+
+def list_images(image_dir: str | Path | Sequence[str | Path]) -> list[Path]:
+    """Image files directly inside one folder or several folders, sorted."""
+    dirs = [image_dir] if isinstance(image_dir, (str, Path)) else list(image_dir)
+    files: list[Path] = []
+    for d in dirs:
+        d = Path(d)
+        if not d.is_dir():
+            raise InputError(f"{d}: not a folder of training images")
+        files += sorted(p for p in d.iterdir() if p.suffix.lower() in READABLE_SUFFIXES)
+    if not files:
+        raise InputError(f"no images ({', '.join(READABLE_SUFFIXES)}) found in {image_dir}")
+    return files
+
+
+def _load_u8(path: Path, crop: int) -> np.ndarray:
+    image = as_model_input(load_image(path))
+    _, h, w = image.shape
+    if h < crop or w < crop:
+        image = np.pad(image, ((0, 0), (0, max(crop - h, 0)), (0, max(crop - w, 0))), mode="reflect")
+    return (image * 255.0 + 0.5).astype(np.uint8)
+
+
+def _batch(images: list[np.ndarray], params: TrainParams, rng: np.random.Generator) -> torch.Tensor:
+    out = np.empty((params.batch, 3, params.crop, params.crop), np.float32)
+    for b in range(params.batch):
+        img = images[int(rng.integers(len(images)))]
+        _, h, w = img.shape
+        y = int(rng.integers(0, h - params.crop + 1))
+        x = int(rng.integers(0, w - params.crop + 1))
+        patch = img[:, y : y + params.crop, x : x + params.crop]
+        if rng.random() < 0.5:
+            patch = patch[:, :, ::-1]
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1, :]
+        out[b] = patch / np.float32(255.0)
+    return torch.from_numpy(out)
+
+
+def _lr_at(step: int, params: TrainParams, seconds: float = 0.0) -> float:
+    """Cosine decay over the steps, or over the time limit when that comes first."""
+    frac = step / max(params.steps, 1)
+    if params.time_limit:
+        frac = max(frac, seconds / params.time_limit)
+    frac = min(frac, 1.0)
+    lo = params.lr * params.lr_final
+    return lo + 0.5 * (params.lr - lo) * (1.0 + math.cos(math.pi * frac))
+
+
+def _save_checkpoint(path: Path, model, opt_enc, opt_all, step, rng, params, seed, seconds) -> None:
+    payload = {
+        "format": FORMAT,
+        "version": 1,
+        "config": model.config.to_dict(),
+        "state_dict": model.state_dict(),
+        "opt_enc": opt_enc.state_dict(),
+        "opt_all": opt_all.state_dict(),
+        "step": step,
+        "rng_numpy": rng.bit_generator.state,
+        "rng_torch": torch.get_rng_state(),
+        "params": asdict(params),
+        "seed": seed,
+        "seconds": float(seconds),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def train(
+    image_dir: str | Path | Sequence[str | Path],
+    out_path: str | Path,
+    params: TrainParams = TrainParams(),
+    *,
+    resume: str | Path | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    stop: threading.Event | None = None,
+) -> Generator[Progress, None, Path]:
+    """Train a W-Net; a generator yielding one :class:`Progress` per step.
+
+    Returns the path of the final weights file (``out_path``, with a
+    ``.sha256`` sidecar). Checkpoints go to ``<stem>.ckpt.pt`` and the loss
+    log to ``<stem>.loss.csv`` next to ``out_path``. Setting ``stop`` (or
+    reaching ``params.time_limit``) saves a checkpoint and the weights of the
+    current step and returns. ``resume`` is a checkpoint path to continue from.
+    """
+    t_start = time.perf_counter()
+    before = 0.0  # seconds spent in earlier sessions of a resumed run
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    dev = resolve_device(device)
+    seed_everything(seed)
+    rng = np.random.default_rng(seed)
+
+    files = list_images(image_dir)
+    if params.max_images > 0:
+        files = files[: params.max_images]
+    yield Progress(0, params.steps, stage="train", message=f"loading {len(files)} images")
+    images = [_load_u8(f, params.crop) for f in files]
+
+    model = WNet(params.config).to(dev)
+    opt_enc = torch.optim.Adam(model.encoder.parameters(), lr=params.lr)
+    opt_all = torch.optim.Adam(model.parameters(), lr=params.lr)
+    step = 0
+    if resume is not None:
+        try:
+            ckpt = torch.load(resume, map_location=dev, weights_only=True)
+        except Exception as err:
+            raise InputError(f"{resume}: cannot be read as a training checkpoint ({type(err).__name__})") from err
+        if not isinstance(ckpt, dict) or "opt_all" not in ckpt:
+            raise InputError(f"{resume}: not a W-Net training checkpoint")
+        if ckpt["config"] != params.config.to_dict():
+            raise InputError(f"{resume}: checkpoint architecture {ckpt['config']} differs from the parameters")
+        model.load_state_dict(ckpt["state_dict"])
+        opt_enc.load_state_dict(ckpt["opt_enc"])
+        opt_all.load_state_dict(ckpt["opt_all"])
+        step = int(ckpt["step"])
+        before = float(ckpt.get("seconds", 0.0))
+        rng.bit_generator.state = ckpt["rng_numpy"]
+        torch.set_rng_state(ckpt["rng_torch"].cpu())
+
+    ckpt_path = checkpoint_path(out_path)
+    log_path = loss_log_path(out_path)
+    new_log = resume is None or not log_path.exists()
+    log_file = open(log_path, "w" if new_log else "a", newline="")
+    log = csv.writer(log_file)
+    if new_log:
+        log.writerow(["step", "ncut", "recon", "lr", "seconds"])
+    def seconds() -> float:
+        return before + time.perf_counter() - t_start
+
+    model.train()
+    reason = "finished"
+    try:
+        while step < params.steps:
+            if is_stopped(stop):
+                reason = "stopped"
+                break
+            if params.time_limit and seconds() > params.time_limit:
+                reason = "time limit"
+                break
+            lr = _lr_at(step, params, seconds())
+            for opt in (opt_enc, opt_all):
+                for group in opt.param_groups:
+                    group["lr"] = lr
+            x = _batch(images, params, rng).to(dev)
+            ncut = soft_ncut_loss(x, model.encode(x), params.sigma_i, params.sigma_x, params.radius)
+            opt_enc.zero_grad(set_to_none=True)
+            ncut.backward()
+            opt_enc.step()
+            recon = torch.mean((model(x)[1] - x) ** 2)
+            opt_all.zero_grad(set_to_none=True)
+            (params.recon_weight * recon).backward()
+            opt_all.step()
+            step += 1
+            ncut_v, recon_v = ncut.detach().item(), recon.detach().item()
+            log.writerow([step, f"{ncut_v:.6f}", f"{recon_v:.6f}", f"{lr:.3g}",
+                          f"{seconds():.1f}"])
+            if step % params.checkpoint_every == 0:
+                log_file.flush()
+                _save_checkpoint(ckpt_path, model, opt_enc, opt_all, step, rng, params, seed, seconds())
+            yield Progress(
+                step, params.steps, stage="train", loss=ncut_v + params.recon_weight * recon_v,
+                extra={"ncut": ncut_v, "recon": recon_v, "lr": lr},
+                message=f"step {step}/{params.steps}: ncut {ncut_v:.4f} recon {recon_v:.5f}",
+            )
+    finally:
+        log_file.close()
+    _save_checkpoint(ckpt_path, model, opt_enc, opt_all, step, rng, params, seed, seconds())
+    model.eval()
+    save_weights(model, out_path, meta={
+        "steps": step, "seed": seed, "images": len(files), "reason": reason,
+        "seconds": round(seconds(), 1), **{k: v for k, v in asdict(params).items()},
+    })
+    yield Progress(step, params.steps, stage="train", message=f"{reason} at step {step}; saved {out_path.name}")
+    return out_path
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m napari_unsup_seg.core.wnet.train OUT.pt DIR [DIR ...] [--steps N ...]``."""
+    import argparse
+
+    from ..progress import drain
+
+    parser = argparse.ArgumentParser(description="Train a W-Net on folders of images.")
+    parser.add_argument("out")
+    parser.add_argument("dirs", nargs="+")
+    for name, value in asdict(TrainParams()).items():
+        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--resume", default=None)
+    parser.add_argument("--device", default="auto")
+    args = vars(parser.parse_args(argv))
+    torch.set_num_threads(args.pop("threads"))
+    out, dirs, seed, resume, device = (args.pop(k) for k in ("out", "dirs", "seed", "resume", "device"))
+    params = TrainParams(**args)
+    every = max(params.checkpoint_every // 4, 1)
+
+    def report(event: Progress) -> None:
+        if event.step % every == 0 or not event.extra:
+            print(event.message, flush=True)
+
+    print(f"params: {params}; seed {seed}; data {dirs}", flush=True)
+    print("weights:", drain(train(dirs, out, params, resume=resume, device=device, seed=seed), report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from napari_unsup_seg.core.errors import InputError
+from napari_unsup_seg.core.samples import SAMPLES, load_sample
+from napari_unsup_seg.core.scribbles import from_png_convention, scribble_classes, validate_scribbles
+
+
+def test_valid_scribbles_pass_through():
+    s = np.zeros((4, 5), np.uint8)
+    s[0, 0], s[3, 4] = 1, 3
+    out = validate_scribbles(s, (4, 5))
+    assert out.dtype == np.int32 and list(scribble_classes(out)) == [1, 3]
+
+
+def test_none_means_no_scribbles():
+    assert validate_scribbles(None, (4, 5)) is None
+
+
+def test_png_convention():
+    s = np.full((2, 3), 255, np.uint8)
+    s[0, 0], s[1, 2] = 0, 2
+    out = validate_scribbles(s, (2, 3), unlabeled_255=True)
+    assert out[0, 0] == 1 and out[1, 2] == 3 and (out == 0).sum() == 4
+    np.testing.assert_array_equal(from_png_convention(np.array([255, 0])), [0, 1])
+
+
+def test_shape_mismatch():
+    with pytest.raises(InputError, match="must match"):
+        validate_scribbles(np.ones((4, 4)), (4, 5))
+
+
+def test_no_class():
+    with pytest.raises(InputError, match="no class"):
+        validate_scribbles(np.zeros((4, 5)), (4, 5))
+    assert validate_scribbles(np.zeros((4, 5)), (4, 5), require_class=False).sum() == 0
+
+
+def test_bad_values():
+    with pytest.raises(InputError, match="negative"):
+        validate_scribbles(-np.ones((2, 2), np.int8), (2, 2))
+    with pytest.raises(InputError, match="whole class"):
+        validate_scribbles(np.full((2, 2), 0.5), (2, 2))
+    with pytest.raises(InputError, match="2D label image"):
+        validate_scribbles(np.zeros((2, 2, 3)), (2, 2))
+
+
+def test_single_channel_axis_is_squeezed():
+    assert validate_scribbles(np.ones((4, 5, 1)), (4, 5)).shape == (4, 5)
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_samples_have_matching_scribbles(name):
+    image, scribbles = load_sample(name)
+    assert scribbles.shape == image.shape[:2]
+    assert len(scribble_classes(scribbles)) == 3
+
+
+def test_unknown_sample():
+    with pytest.raises(InputError, match="unknown sample"):
+        load_sample("nope")

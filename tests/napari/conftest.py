@@ -1,0 +1,107 @@
+"""Fixtures for the napari tests: a viewer with the plugin docked on a tiny image.
+
+The tests run under Xvfb (pytest-xvfb); QT_QPA_PLATFORM=offscreen must not be set,
+as it breaks layer drawing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+WIDGET = "Scribble segmentation"
+H, W = 48, 64
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    # napari 0.9 under Qt5 warns at every viewer creation that it cannot detect the
+    # system theme (it falls back to dark); that warning is napari's, not ours
+    mark = pytest.mark.filterwarnings(
+        "ignore:System theme detection requires a Qt6 backend:UserWarning"
+    )
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(mark)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    # the test machine is shared: keep the worker thread's torch on one core
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def make_image() -> np.ndarray:
+    """(48, 64, 3) uint8: red left, blue right, a green block across the middle, noise."""
+    rng = np.random.default_rng(0)
+    img = np.zeros((H, W, 3), np.float32)
+    img[:, :32, 0] = 0.85
+    img[:, 32:, 2] = 0.85
+    img[12:30, 20:44] = (0.1, 0.9, 0.2)
+    img += rng.normal(0, 0.04, img.shape)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+def make_scribbles() -> np.ndarray:
+    """Strokes: class 1 in the red part, 2 in the blue part, 3 in the green block."""
+    s = np.zeros((H, W), np.int32)
+    s[38:41, 4:24] = 1
+    s[38:41, 42:60] = 2
+    s[19:22, 26:38] = 3
+    return s
+
+
+@pytest.fixture
+def notes():
+    """Notifications dispatched during the test, in order."""
+    from napari.utils.notifications import notification_manager
+
+    got = []
+    notification_manager.notification_ready.connect(got.append)
+    yield got
+    notification_manager.notification_ready.disconnect(got.append)
+
+
+@pytest.fixture
+def plugin(make_napari_viewer):
+    """(viewer, widget): the plugin docked through its manifest."""
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-unsup-seg", WIDGET)
+    return viewer, widget
+
+
+@pytest.fixture
+def loaded(plugin, qtbot):
+    """(viewer, widget, image layer, scribbles layer) with strokes painted, settings for speed."""
+    viewer, widget = plugin
+    image = viewer.add_image(make_image(), name="tiny", rgb=True)
+    qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=5000)
+    scribbles = widget.scribbles_layer()
+    scribbles.data = make_scribbles()
+    widget.params.iterations.setValue(40)
+    widget.params.use_crf.setChecked(False)
+    return viewer, widget, image, scribbles
+
+
+@pytest.fixture
+def tiny():
+    """(image, scribbles) arrays of the tiny test scene."""
+    return make_image(), make_scribbles()
+
+
+@pytest.fixture
+def run_and_wait(qtbot):
+    """Start a run through the widget and wait for its result (or error) to arrive."""
+
+    def run(widget, timeout: int = 60_000):
+        assert widget.run(), "the run did not start"
+        qtbot.waitUntil(lambda: not widget.running, timeout=timeout)
+
+    return run

@@ -1,0 +1,87 @@
+"""Every error reaches the user as a notification and leaves the layers intact."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from napari_unsup_seg.core import pipeline
+
+
+def _errors(notes):
+    return [n for n in notes if str(n.severity) == "error"]
+
+
+def _snapshot(viewer):
+    return [(layer.name, np.array(layer.data, copy=True)) for layer in viewer.layers]
+
+
+def _assert_intact(viewer, snapshot):
+    assert [layer.name for layer in viewer.layers] == [name for name, _ in snapshot]
+    for layer, (_, data) in zip(viewer.layers, snapshot):
+        np.testing.assert_array_equal(layer.data, data)
+
+
+def test_no_image_and_3d_image(plugin, qtbot, notes):
+    viewer, widget = plugin
+    assert not widget.run()
+    assert "image" in _errors(notes)[-1].message
+
+    viewer.add_image(np.random.default_rng(0).random((5, 48, 64)).astype(np.float32), name="stack")
+    qtbot.wait(50)
+    assert widget.image_layer().name == "stack"
+    assert widget.scribbles_layer() is None  # nothing to paint on a 3D stack
+    snapshot = _snapshot(viewer)
+    assert not widget.run()
+    message = _errors(notes)[-1].message
+    assert "3D" in message and "2D image is needed" in message
+    _assert_intact(viewer, snapshot)
+
+
+def test_wrong_shape_scribbles(loaded, notes):
+    viewer, widget, image, scribbles = loaded
+    wrong = viewer.add_labels(np.ones((10, 12), np.int32), name="wrong")
+    widget.set_scribbles_layer(wrong)
+    snapshot = _snapshot(viewer)
+    assert not widget.run()
+    assert "scribbles have shape 10x12 but the image is 48x64" in _errors(notes)[-1].message
+    _assert_intact(viewer, snapshot)
+
+
+def test_unreadable_file(plugin, notes, tmp_path):
+    viewer, widget = plugin
+    bad = tmp_path / "broken.png"
+    bad.write_text("not an image")
+    assert widget.load_image(bad) is None
+    assert "cannot be read" in _errors(notes)[-1].message
+    assert len(viewer.layers) == 0
+
+
+def test_out_of_gpu_memory_offers_retry_on_cpu(loaded, qtbot, notes, monkeypatch):
+    viewer, widget, image, scribbles = loaded
+    real_segment = pipeline.segment
+    devices = []
+
+    def segment(image, scribbles=None, params=pipeline.SegmentParams(), **kwargs):
+        devices.append(params.device)
+        if params.device != "cpu":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return (yield from real_segment(image, scribbles, params, **kwargs))
+
+    monkeypatch.setattr(pipeline, "segment", segment)
+    widget.params.set_device("cuda")
+    snapshot = _snapshot(viewer)
+    assert widget.run()
+    qtbot.waitUntil(lambda: not widget.running, timeout=30_000)
+    error = _errors(notes)[-1]
+    assert "ran out of GPU memory" in error.message
+    _assert_intact(viewer, snapshot)
+    assert widget.run_button.isEnabled()
+
+    (label, retry), = error.actions
+    assert label == "Retry on CPU"
+    retry(None)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert devices == ["cuda", "cpu"]
+    assert widget.params.spec().device == "cpu"
+    assert widget.result_layer() is not None

@@ -1,0 +1,51 @@
+"""The manifest: every python_name imports, every widget opens, samples and writers work."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from npe2 import PluginManifest
+from qtpy.QtWidgets import QWidget
+
+import napari_unsup_seg
+
+MANIFEST = PluginManifest.from_file(Path(napari_unsup_seg.__file__).parent / "napari.yaml")
+
+
+def test_manifest_name_and_contributions():
+    assert MANIFEST.name == "napari-unsup-seg"
+    assert MANIFEST.contributions.widgets and MANIFEST.contributions.writers
+    assert {s.key for s in MANIFEST.contributions.sample_data} == {"coffee", "ihc"}
+
+
+@pytest.mark.parametrize("command", MANIFEST.contributions.commands, ids=lambda c: c.id)
+def test_every_python_name_imports(command):
+    module, _, attr = command.python_name.partition(":")
+    assert callable(getattr(importlib.import_module(module), attr))
+
+
+def test_every_widget_opens_and_samples_load(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    widgets = []
+    for contribution in MANIFEST.contributions.widgets:
+        _, widget = viewer.window.add_plugin_dock_widget("napari-unsup-seg", contribution.display_name)
+        assert isinstance(widget, QWidget)
+        widgets.append(widget)
+    widget = widgets[0]
+
+    viewer.open_sample("napari-unsup-seg", "coffee")
+    # the widget takes the sample's image and its scribbles (no extra empty layer)
+    qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=5000)
+    assert [layer.name for layer in viewer.layers] == ["coffee", "coffee scribbles"]
+    assert widget.image_layer().name == "coffee"
+    assert widget.scribbles_layer().name == "coffee scribbles"
+    assert widget.legend.names() == {1: "coffee", 2: "cup and saucer", 3: "table"}
+    assert viewer.layers["coffee scribbles"].data.shape == viewer.layers["coffee"].data.shape[:2]
+
+    viewer.open_sample("napari-unsup-seg", "ihc")
+    qtbot.waitUntil(lambda: widget.image_layer().name == "ihc", timeout=5000)
+    qtbot.waitUntil(lambda: widget.scribbles_layer().name == "ihc scribbles", timeout=5000)
+    assert np.unique(viewer.layers["ihc scribbles"].data).tolist() == [0, 1, 2, 3]

@@ -1,0 +1,129 @@
+"""Runs through the widget: result layer, stop, responsiveness, warm start, replacing."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from qtpy.QtCore import QTimer
+
+from napari_unsup_seg._napari.layers import role
+from napari_unsup_seg.core import pipeline
+
+
+def test_end_to_end(loaded, run_and_wait):
+    viewer, widget, image, scribbles = loaded
+    image.scale, image.translate = (2.0, 0.5), (10.0, -3.0)
+    scribbles.scale, scribbles.translate = image.scale, image.translate
+    before = np.array(scribbles.data, copy=True)
+    run_and_wait(widget)
+
+    result = viewer.layers["tiny segmentation"]
+    assert widget.result_layer() is result
+    assert [layer.name for layer in viewer.layers] == ["tiny", "tiny scribbles", "tiny segmentation"]
+    labels = np.asarray(result.data)
+    assert labels.shape == (48, 64)
+    assert set(np.unique(labels)) <= {1, 2, 3}
+    painted = before > 0
+    np.testing.assert_array_equal(labels[painted], before[painted])  # scribbled pixels keep their class
+    np.testing.assert_array_equal(scribbles.data, before)  # the scribbles are never modified
+    for k in (1, 2, 3):  # class k has the same colour in both layers
+        np.testing.assert_allclose(result.get_color(k), scribbles.get_color(k))
+    np.testing.assert_allclose(result.scale, image.scale)
+    np.testing.assert_allclose(result.translate, image.translate)
+    assert widget.run_button.isEnabled() and not widget.stop_button.isEnabled()
+    assert "done" in widget.status.text()
+
+
+def test_stop_is_quick_keeps_result_and_gui_stays_responsive(loaded, qtbot, monkeypatch, capsys):
+    viewer, widget, image, scribbles = loaded
+    widget.params.preset.setCurrentText("paper")  # slow on purpose: never converges here
+    widget.params.iterations.setValue(100_000)
+
+    events = []  # (time, stage, step) of every event the core yields, on the worker thread
+    real_segment = pipeline.segment
+
+    def recording_segment(*args, **kwargs):
+        gen = real_segment(*args, **kwargs)
+        while True:
+            try:
+                event = next(gen)
+            except StopIteration as done:
+                return done.value
+            events.append((time.perf_counter(), event.stage, event.step))
+            yield event
+
+    monkeypatch.setattr(pipeline, "segment", recording_segment)
+
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    saw_preview = []
+    start = time.perf_counter()
+    assert widget.run()
+    assert not widget.run_button.isEnabled()
+    while time.perf_counter() - start < 3.0:  # a run of several seconds; the GUI keeps ticking
+        qtbot.wait(50)
+        saw_preview.append(any(role(layer) == "preview" for layer in viewer.layers))
+        assert widget.running
+    stop_at = time.perf_counter()
+    widget.stop_button.click()
+    qtbot.waitUntil(lambda: not widget.running, timeout=10_000)
+    done_at = time.perf_counter()
+    timer.stop()
+
+    gaps = np.diff([t for t in ticks if start <= t <= done_at])
+    cluster_times = [t for t, stage, _ in events if stage == "cluster"]
+    per_iter = np.median(np.diff(cluster_times))
+    after_stop = [t for t in cluster_times if t > stop_at]
+    with capsys.disabled():
+        print(f"\n[responsiveness] {len(ticks)} ticks of 20 ms over {done_at - start:.1f} s, "
+              f"largest gap {gaps.max() * 1000:.0f} ms; {len(cluster_times)} iterations "
+              f"({per_iter * 1000:.0f} ms each); stop -> result in {(done_at - stop_at) * 1000:.0f} ms, "
+              f"{len(after_stop)} iteration(s) after the stop")
+    assert gaps.max() < 0.2
+    assert len(after_stop) <= 1  # the run ended within one iteration of the stop
+    assert any(saw_preview) and not any(role(layer) == "preview" for layer in viewer.layers)
+    seg = widget.merge.segmentation
+    assert seg is not None and seg.stopped
+    result = viewer.layers["tiny segmentation"]
+    assert result.data.shape == (48, 64) and "stopped" in widget.status.text()
+
+
+def test_warm_start_needs_fewer_iterations(loaded, run_and_wait):
+    viewer, widget, image, scribbles = loaded
+    widget.params.iterations.setValue(0)  # the fast preset's own stopping rule
+    run_and_wait(widget)
+    cold = widget.merge.segmentation.recipe["run"]["n_iter"]
+    assert "warm" not in widget.status.text()
+    run_and_wait(widget)  # same image, same scribbles: starts from the previous network
+    warm = widget.merge.segmentation.recipe["run"]["n_iter"]
+    assert "warm start" in widget.status.text()
+    assert warm < cold, (cold, warm)
+
+
+def test_rerun_replaces_in_one_undo_step_or_keeps(loaded, run_and_wait):
+    viewer, widget, image, scribbles = loaded
+    run_and_wait(widget)
+    result = viewer.layers["tiny segmentation"]
+    first = np.array(result.data, copy=True)
+
+    edited = np.array(scribbles.data)
+    edited[edited == 3] = 1  # the green block's stroke now says class 1
+    scribbles.data = edited
+    run_and_wait(widget)
+    assert viewer.layers["tiny segmentation"] is result and len(viewer.layers) == 3
+    second = np.array(result.data, copy=True)
+    assert not np.array_equal(first, second)
+    result.undo()  # one step back: the previous result
+    np.testing.assert_array_equal(result.data, first)
+    result.redo()
+    np.testing.assert_array_equal(result.data, second)
+
+    widget.replace_box.setChecked(False)
+    run_and_wait(widget)
+    assert len(viewer.layers) == 4
+    np.testing.assert_array_equal(result.data, second)  # the previous layer is kept as it was
+    assert widget.result_layer() is viewer.layers[-1]

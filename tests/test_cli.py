@@ -1,0 +1,104 @@
+import json
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tifffile
+
+from napari_unsup_seg.cli import main
+
+FAST = ["--max-iter", "8", "--device", "cpu", "-q"]
+
+
+@pytest.fixture
+def two_halves(tmp_path):
+    image = np.zeros((24, 32, 3), np.uint8)
+    image[:, 16:] = (200, 40, 40)
+    image[:, :16] = (30, 30, 160)
+    scribbles = np.zeros((24, 32), np.uint8)
+    scribbles[10:13, 3:10] = 1
+    scribbles[10:13, 22:29] = 2
+    iio.imwrite(tmp_path / "img.png", image)
+    iio.imwrite(tmp_path / "scr.png", scribbles)
+    return tmp_path
+
+
+def test_segment_with_scribbles_writes_labels_and_recipe(two_halves):
+    out = two_halves / "out"
+    rc = main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "scr.png"),
+               "-o", str(out), "--seed", "3", *FAST])
+    assert rc == 0
+    labels = tifffile.imread(out / "img_labels.tif")
+    assert labels.dtype == np.uint16 and labels.shape == (24, 32)
+    assert set(np.unique(labels)) <= {1, 2}
+    assert (labels[10:13, 3:10] == 1).all() and (labels[10:13, 22:29] == 2).all()
+    recipe = json.loads((out / "img_recipe.json").read_text())
+    assert recipe["parameters"]["seed"] == 3 and "versions" in recipe
+
+
+def test_segment_without_scribbles_and_ucm_cut(two_halves):
+    out = two_halves / "out"
+    rc = main(["segment", str(two_halves / "img.png"), "-o", str(out), "--ucm", "--threshold", "0.3", *FAST])
+    assert rc == 0
+    ucm = tifffile.imread(out / "img_ucm.tif")
+    assert ucm.shape == (49, 65) and ucm.dtype == np.float32
+    from napari_unsup_seg.core.hierarchy import labels_at
+
+    np.testing.assert_array_equal(tifffile.imread(out / "img_labels.tif"), labels_at(ucm, 0.3))
+
+
+def test_existing_outputs_are_not_overwritten(two_halves, capsys):
+    out = two_halves / "out"
+    args = ["segment", str(two_halves / "img.png"), "-o", str(out), *FAST]
+    assert main(args) == 0
+    before = (out / "img_labels.tif").read_bytes()
+    assert main(args) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "img_labels.tif").read_bytes() == before
+    assert main(args + ["--overwrite"]) == 0
+
+
+def _error(args, capsys) -> str:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    return err
+
+
+def test_bad_inputs_get_one_line_errors(two_halves, capsys):
+    d = two_halves
+    out = str(d / "out")
+    assert "no such file" in _error(["segment", str(d / "missing.png"), "-o", out], capsys)
+    (d / "bad.tif").write_bytes(b"garbage")
+    assert "cannot be read" in _error(["segment", str(d / "bad.tif"), "-o", out], capsys)
+    np.save(d / "stack.npy", np.zeros((30, 20, 40), np.uint8))
+    assert "2D" in _error(["segment", str(d / "stack.npy"), "-o", out], capsys)
+    np.save(d / "vol.npy", np.zeros((2, 3, 20, 40), np.uint8))
+    assert "2D" in _error(["segment", str(d / "vol.npy"), "-o", out], capsys)
+    iio.imwrite(d / "small.png", np.ones((5, 5), np.uint8))
+    img = str(d / "img.png")
+    assert "must match" in _error(["segment", img, "--scribbles", str(d / "small.png"), "-o", out], capsys)
+    iio.imwrite(d / "empty.png", np.zeros((24, 32), np.uint8))
+    assert "no class" in _error(["segment", img, "--scribbles", str(d / "empty.png"), "-o", out], capsys)
+    (d / "afile").write_text("")
+    assert "output folder" in _error(["segment", img, "-o", str(d / "afile" / "sub")], capsys)
+    assert not (d / "out").exists()
+
+
+def test_png_convention_scribbles(two_halves):
+    scr = iio.imread(two_halves / "scr.png").astype(np.uint8)
+    paper = np.where(scr == 0, 255, scr - 1).astype(np.uint8)
+    iio.imwrite(two_halves / "paper.png", paper)
+    out = two_halves / "out"
+    assert main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "paper.png"),
+                 "--png-scribbles", "-o", str(out), *FAST]) == 0
+    labels = tifffile.imread(out / "img_labels.tif")
+    assert (labels[10:13, 3:10] == 1).all() and (labels[10:13, 22:29] == 2).all()
+
+
+def test_console_script_runs():
+    result = subprocess.run([sys.executable, "-m", "napari_unsup_seg.cli", "segment", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "--scribbles" in result.stdout
