@@ -83,16 +83,21 @@ SEGMENTERS: dict[str, Callable] = {
     "pixels": _pixels,
 }
 
-# Boundary-strength candidates compared in docs/ucm.md (HierarchyParams overrides).
+# Boundary-strength candidates compared in docs/ucm.md: overrides of the HierarchyParams defaults.
 CANDIDATES: dict[str, dict] = {
-    "single-color": dict(method="single", soft_weight=0.0),
-    "mean-color": dict(method="mean", soft_weight=0.0),
-    "mean-soft": dict(method="mean", color_weight=0.0, soft_weight=1.0),
-    "mean-color+soft": dict(method="mean", soft_weight=1.0),
-    "ward-color": dict(method="ward", scale=1.0),
-    "area-color": dict(method="area", soft_weight=0.0, scale=300.0),
-    "volume-color": dict(method="volume", soft_weight=0.0, scale=300.0),
-    "area-color+soft": dict(method="area", soft_weight=1.0, scale=300.0),
+    "defaults": {},
+    "mean: pixel colour only": dict(scales=(0,), region_weight=0.0, soft_weight=0.0),
+    "mean: pixel colour + soft": dict(scales=(0,), region_weight=0.0),
+    "mean: box colour + soft": dict(region_weight=0.0),
+    "mean: defaults, region_weight 1": dict(region_weight=1.0),
+    "mean: defaults, no soft": dict(soft_weight=0.0),
+    "mean: defaults + min_size 0.002": dict(min_size=0.002),
+    "mean: defaults, normalize max": dict(normalize="max"),
+    "mean: defaults, normalize rank": dict(normalize="rank"),
+    "single linkage": dict(method="single"),
+    "ward (region colour)": dict(method="ward", scale=50.0),
+    "watershed by area": dict(method="area", scale=5000.0),
+    "watershed by volume": dict(method="volume", scale=2000.0),
 }
 
 
@@ -135,7 +140,11 @@ def parse_set(pairs: list[str]) -> dict:
         key, _, value = pair.partition("=")
         if key not in types:
             sys.exit(f"--set {pair}: unknown field; use one of {', '.join(types)}")
-        out[key] = value if types[key] in ("str", str) else float(value)
+        kind = str(types[key])
+        if "tuple" in kind:
+            out[key] = tuple(int(v) for v in value.split(","))
+        else:
+            out[key] = value if kind == "str" else float(value)
     return out
 
 
@@ -159,8 +168,10 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     root = bsds_root()
     ids = sorted(q.stem for q in (root / args.split / "images").glob("*.jpg"))[: args.n_images]
-    configs = {name: replace(HierarchyParams(), **kw) for name, kw in CANDIDATES.items()} if args.candidates else {}
-    configs.setdefault("chosen", replace(HierarchyParams(), **parse_set(args.set)))
+    if args.candidates:
+        configs = {name: replace(HierarchyParams(), **kw) for name, kw in CANDIDATES.items()}
+    else:
+        configs = {"chosen": replace(HierarchyParams(), **parse_set(args.set))}
     ucms: dict[str, list] = {name: [] for name in configs}
     gts, seg_time, ucm_time = [], [], {name: 0.0 for name in configs}
     for i, image_id in enumerate(ids):

@@ -65,7 +65,7 @@ def main(argv=None) -> None:
     p.add_argument("--sizes", default="481x321,1024x1024,2048x2048", help="WxH list")
     p.add_argument("--labels", type=int, default=8)
     p.add_argument("--cuts", type=int, default=200)
-    p.add_argument("--repeat", type=int, default=2, help="best of N for CRF and build")
+    p.add_argument("--repeat", type=int, default=1, help="best of N for CRF and build")
     args = p.parse_args(argv)
 
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__}")

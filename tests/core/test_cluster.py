@@ -135,12 +135,26 @@ def test_scribble_classes_respected():
     assert events[0].preview is not None and events[0].preview.dtype == np.int32
 
 
-@pytest.mark.parametrize("assign", ["anchor", "vote"])
+@pytest.mark.parametrize("assign", ["anchor", "vote", "graph"])
 def test_scribbles_separate_two_halves(assign):
     params = TINY.replace(max_iter=30, n_channels=16, assign=assign, w_scribble=2.0)
     res, _ = _run(scribbles=_scribbles(1, 2), params=params)
     assert (res.labels[:, : W // 2 - 2] == 1).mean() > 0.9
     assert (res.labels[:, W // 2 + 2 :] == 2).mean() > 0.9
+
+
+def test_graph_assigns_unscribbled_region_by_colour():
+    img = np.full((3, H, 3 * 8), 0.2, np.float32)
+    img[:, :, 8:16] = 0.25  # middle stripe: like the left one, no scribble
+    img[:, :, 16:] = 0.9
+    scr = np.zeros((H, 24), np.int32)
+    scr[4:12, 2] = 1
+    scr[4:12, 21] = 2
+    params = TINY.replace(max_iter=20, n_channels=16, assign="graph", features=("image", "xy"), xy_weight=3.0)
+    res, _ = _run(image=img, scribbles=scr, params=params)
+    assert (res.labels[:, 9:15] == 1).mean() > 0.9 and (res.labels[:, 17:] == 2).mean() > 0.9
+    np.testing.assert_allclose(res.soft.sum(0), 1.0, atol=1e-5)
+    assert np.array_equal(res.label_values[res.soft.argmax(0)], res.labels)
 
 
 def test_no_scribble_mode():

@@ -270,3 +270,18 @@ def test_adaptation_lowers_ncut_and_stops(tmp_path):
         result = done.value
     assert result.stopped and result.adapt_steps_done == 2
     assert result.soft.shape == (4, 32, 48)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: WNetParams(tile=8),
+        lambda: WNetParams(overlap=512),
+        lambda: WNetParams(adapt_steps=-1),
+        lambda: TrainParams(crop=30, depth=4),
+        lambda: TrainParams(k=1),
+    ],
+)
+def test_bad_parameters_are_refused(make):
+    with pytest.raises(InputError):
+        make()

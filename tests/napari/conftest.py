@@ -87,6 +87,7 @@ def loaded(plugin, qtbot):
     scribbles.data = make_scribbles()
     widget.params.iterations.setValue(40)
     widget.params.use_crf.setChecked(False)
+    qtbot.waitUntil(widget.core_ready.is_set, timeout=60_000)  # torch imported
     return viewer, widget, image, scribbles
 
 

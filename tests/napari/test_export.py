@@ -28,7 +28,7 @@ def test_save_reads_back_equal_and_asks_before_overwriting(segmented, tmp_path, 
     widget.legend.table.item(0, 2).setText("red part")
     widget.save_button.click()
 
-    labels = np.asarray(result.data)
+    labels = np.array(result.data, copy=True)
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "tiny_labels.tif"), labels)
     np.testing.assert_array_equal(iio.imread(tmp_path / "tiny_labels.png"), labels)
     masks = tifffile.imread(tmp_path / "tiny_masks.tif")

@@ -41,7 +41,7 @@ def test_load_image_from_file(plugin, qtbot, tmp_path, tiny, monkeypatch):
     path = tmp_path / "photo.png"
     iio.imwrite(path, tiny[0])
     monkeypatch.setattr(dialogs, "open_image_file", lambda *a, **k: path)
-    widget.load_button.click()
+    widget.sources.load_button.click()
     qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=5000)
     assert viewer.layers["photo"].rgb
     assert widget.image_layer() is viewer.layers["photo"]

@@ -94,6 +94,17 @@ def result_name(image: Image) -> str:
     return f"{image.name}{RESULT_SUFFIX}"
 
 
+def unique_name(viewer, name: str) -> str:
+    """``name``, or ``name [n]`` with the first n that no layer uses yet."""
+    taken = {layer.name for layer in viewer.layers}
+    if name not in taken:
+        return name
+    n = 1
+    while f"{name} [{n}]" in taken:
+        n += 1
+    return f"{name} [{n}]"
+
+
 def fits_image(labels: Labels, image: Image) -> bool:
     """Whether a Labels layer has the image's (H, W) shape."""
     try:

@@ -16,6 +16,7 @@ from qtpy.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -31,6 +32,14 @@ _NUMBER, _COLOUR, _NAME = range(3)
 def _present_classes(layer: Labels) -> set[int]:
     values = np.unique(np.asarray(layer.data))
     return {int(v) for v in values if v > 0}
+
+
+def _swatch(rgba) -> QLabel:
+    swatch = QLabel()
+    r, g, b, a = (int(round(255 * float(c))) for c in rgba)
+    swatch.setStyleSheet(f"background-color: rgba({r}, {g}, {b}, {a}); margin: 3px;")
+    swatch.setMinimumWidth(24)
+    return swatch
 
 
 class ClassLegend(QWidget):
@@ -51,7 +60,6 @@ class ClassLegend(QWidget):
         header.setSectionResizeMode(_NAME, QHeaderView.Stretch)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setMaximumHeight(150)
         self.add_button = QPushButton("Add class")
         self.add_button.setToolTip("add the next class number and paint with it")
 
@@ -108,7 +116,7 @@ class ClassLegend(QWidget):
         """Add class max+1, select it and return its number."""
         if self._layer is None:
             return 0
-        k = max(self.classes(), default=0) + 1
+        k = max(set(self.classes()) | _present_classes(self._layer), default=0) + 1
         self._names_store()[k] = f"class {k}"
         self._rebuild()
         self.select_class(k)
@@ -120,6 +128,7 @@ class ClassLegend(QWidget):
         return [
             (layer.events.selected_label, self._on_layer_selected_label),
             (layer.events.colormap, self._on_colormap),
+            (layer.events.data, self._on_data),
         ]
 
     def _names_store(self) -> dict[int, str]:
@@ -136,16 +145,21 @@ class ClassLegend(QWidget):
                 number = QTableWidgetItem(str(k))
                 number.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
                 number.setData(Qt.UserRole, k)
-                colour = QTableWidgetItem("    ")
+                colour = QTableWidgetItem("")
                 colour.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
                 rgba = self._layer.get_color(k) if self._layer is not None else None
                 if rgba is not None:
                     colour.setBackground(QColor.fromRgbF(*[float(c) for c in rgba]))
+                    # a swatch widget keeps its colour when the row is highlighted
+                    self.table.setCellWidget(row, _COLOUR, _swatch(rgba))
                 label = QTableWidgetItem(name)
                 label.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)
                 for col, item in ((_NUMBER, number), (_COLOUR, colour), (_NAME, label)):
                     self.table.setItem(row, col, item)
             self._select_row_of(self.current_class())
+            rows = min(max(len(names), 2), 6)
+            height = self.table.horizontalHeader().height() + rows * self.table.verticalHeader().defaultSectionSize()
+            self.table.setFixedHeight(height + 2 * self.table.frameWidth())
         finally:
             self._updating = False
 
@@ -185,3 +199,12 @@ class ClassLegend(QWidget):
 
     def _on_colormap(self, event=None) -> None:
         self._rebuild()
+
+    def _on_data(self, event=None) -> None:
+        # the whole data was replaced (not a paint stroke): list the classes it holds
+        new = _present_classes(self._layer) - set(self._names_store())
+        if new:
+            for k in new:
+                self._names_store()[k] = f"class {k}"
+            self._rebuild()
+            self.names_changed.emit()

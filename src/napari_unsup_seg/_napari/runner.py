@@ -71,6 +71,43 @@ def build_params(spec: RunSpec):
     )
 
 
+def warm_up() -> threading.Event:
+    """Import the pipeline and torch on a background thread; the event is set when done.
+
+    Importing torch (and torch._dynamo, which the first optimizer pulls in) holds
+    Python's GIL for seconds: doing it when the widget opens keeps those stalls and
+    that delay away from the first run.
+    """
+    ready = threading.Event()
+
+    def load():
+        try:
+            import torch
+
+            from ..core import pipeline  # noqa: F401
+
+            torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        except Exception:  # reported by the run that needs it
+            pass
+        ready.set()
+
+    threading.Thread(target=load, name="napari-unsup-seg warm-up", daemon=True).start()
+    return ready
+
+
+def preview_shape(shape: tuple[int, int], max_side: int = 256) -> tuple[int, int]:
+    """Display size of previews for an image of ``shape`` (fixed for a whole run)."""
+    f = min(1.0, max_side / max(shape))
+    return max(1, round(shape[0] * f)), max(1, round(shape[1] * f))
+
+
+def resize_nearest(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of a label image to ``shape``."""
+    rows = (np.arange(shape[0]) * labels.shape[0]) // shape[0]
+    cols = (np.arange(shape[1]) * labels.shape[1]) // shape[1]
+    return np.ascontiguousarray(labels[rows[:, None], cols[None, :]], dtype=np.int32)
+
+
 def run_segmentation(
     image: np.ndarray,
     scribbles: np.ndarray | None,
@@ -78,14 +115,16 @@ def run_segmentation(
     stop: threading.Event,
     warm_start: dict | None = None,
     *,
+    preview_size: tuple[int, int] | None = None,
     min_interval: float = 0.05,
     preview_interval: float = 0.2,
 ) -> Generator[Progress, None, RunOutcome]:
     """Segment ``image`` (any array ``core.image.to_chw`` reads); never raises.
 
     Yields at most one event per ``min_interval`` seconds (plus one per stage change)
-    and at most one preview per ``preview_interval`` seconds; returns a
-    :class:`RunOutcome` holding either the segmentation or the error.
+    and at most one preview per ``preview_interval`` seconds, resized here (off the GUI
+    thread) to ``preview_size``; returns a :class:`RunOutcome` holding either the
+    segmentation or the error.
     """
     start = time.perf_counter()
     try:
@@ -106,6 +145,8 @@ def run_segmentation(
             if with_preview or event.stage != last_stage or now - last_emit >= min_interval:
                 if event.preview is not None and not with_preview:
                     event = replace(event, preview=None)
+                elif with_preview and preview_size is not None:
+                    event = replace(event, preview=resize_nearest(event.preview, preview_size))
                 last_preview = now if with_preview else last_preview
                 last_emit, last_stage = now, event.stage
                 yield event
@@ -147,15 +188,16 @@ class RunController:
     def running(self) -> bool:
         return self._worker is not None
 
-    def start(self, image, scribbles, spec: RunSpec, warm_start: dict | None = None) -> None:
+    def start(self, image, scribbles, spec: RunSpec, warm_start: dict | None = None,
+              preview_size: tuple[int, int] | None = None) -> None:
         if self.running:
             raise RuntimeError("a run is already going on")
         self._stop = threading.Event()
         self.stop_requested_at = None
         worker = create_worker(
-            run_segmentation, image, scribbles, spec, self._stop, warm_start,
+            run_segmentation, image, scribbles, spec, self._stop, warm_start, preview_size=preview_size,
             _worker_class=_StoppableWorker, _start_thread=False,
-            _connect={"yielded": self._on_progress, "returned": self._returned,
+            _connect={"yielded": self._progress, "returned": self._returned,
                       "errored": self._errored, "aborted": self._aborted},
         )
         worker.stop_event = self._stop
@@ -168,9 +210,19 @@ class RunController:
             self.stop_requested_at = time.perf_counter()
             self._stop.set()
 
+    def shutdown(self) -> None:
+        """Stop the run and drop the callbacks (their widget is going away)."""
+        self._on_progress = self._on_done = None
+        self.stop()
+
+    def _progress(self, event: Progress) -> None:
+        if self._on_progress is not None:
+            self._on_progress(event)
+
     def _finish(self, outcome: RunOutcome) -> None:
         self._worker = None
-        self._on_done(outcome)
+        if self._on_done is not None:
+            self._on_done(outcome)
 
     def _returned(self, outcome: RunOutcome) -> None:
         self._finish(outcome)

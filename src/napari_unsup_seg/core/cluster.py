@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .cluster_assign import Labeller
 from .cluster_net import ClusterNet, build_features, resize_chw, resize_scribbles, total_loss
 from .cluster_params import PRESETS, ClusterParams
 from .errors import InputError
@@ -49,6 +50,7 @@ class ClusterResult:
     stopped: bool
     elapsed: float
     state: dict = field(default_factory=dict, repr=False)
+    stop_reason: str = ""  # "converged", "stable", "max_iter", "time_budget" or "stopped"
 
 
 def _signature(params: ClusterParams, in_channels: int, shape: tuple[int, int]) -> dict:
@@ -70,65 +72,6 @@ def _to_cpu(obj):
     if isinstance(obj, list):
         return [_to_cpu(v) for v in obj]
     return copy.deepcopy(obj)
-
-
-class _Labeller:
-    """Turns a response map (1, q, h, w) into labels, following the scribble mode."""
-
-    def __init__(self, classes: np.ndarray, assign: str) -> None:
-        self.classes = classes
-        self.assign = assign
-
-    def preview(self, response: torch.Tensor, size: int) -> np.ndarray:
-        h, w = response.shape[-2:]
-        f = min(1.0, size / max(h, w))
-        small = resize_chw(response.detach(), (max(1, round(h * f)), max(1, round(w * f))))
-        if len(self.classes):
-            idx = small[0, : len(self.classes)].argmax(0).cpu().numpy()
-            return self.classes[idx].astype(np.int32)
-        ids = small[0].argmax(0).cpu().numpy()
-        return (np.unique(ids, return_inverse=True)[1].reshape(ids.shape) + 1).astype(np.int32)
-
-    def final(self, response: torch.Tensor, scribbles: np.ndarray | None):
-        """Return labels, clusters, soft and label values at the response's resolution."""
-        resp = response.detach()[0].float()
-        clusters_t = resp.argmax(0)
-        clusters = clusters_t.cpu().numpy().astype(np.int32)
-        k = len(self.classes)
-        if k == 0:
-            used, inverse = np.unique(clusters, return_inverse=True)
-            labels = (inverse.reshape(clusters.shape) + 1).astype(np.int32)
-            soft = torch.softmax(resp[torch.as_tensor(used, device=resp.device)], 0).cpu().numpy()
-            return labels, clusters, soft.astype(np.float32), np.arange(1, len(used) + 1, dtype=np.int32)
-        anchor = torch.softmax(resp[:k], 0)
-        if self.assign == "vote":
-            soft = self._vote_soft(resp, clusters, scribbles, anchor)
-        else:
-            soft = anchor.cpu().numpy()
-        labels = self.classes[soft.argmax(0)].astype(np.int32)
-        scribbled = scribbles > 0
-        labels[scribbled] = scribbles[scribbled]
-        idx = np.searchsorted(self.classes, scribbles[scribbled])
-        soft[:, scribbled] = 0.0
-        soft[idx, np.nonzero(scribbled)[0], np.nonzero(scribbled)[1]] = 1.0
-        return labels, clusters, soft.astype(np.float32), self.classes.copy()
-
-    def _vote_soft(self, resp, clusters, scribbles, anchor) -> np.ndarray:
-        """Each cluster holding scribbles gets their majority class; the rest use anchors."""
-        k = len(self.classes)
-        q = resp.shape[0]
-        scribbled = scribbles > 0
-        idx = np.searchsorted(self.classes, scribbles[scribbled])
-        votes = np.zeros((q, k), np.int64)
-        np.add.at(votes, (clusters[scribbled], idx), 1)
-        voted = votes.sum(1) > 0
-        prob = torch.softmax(resp, 0)
-        mapping = torch.zeros((k, q), dtype=prob.dtype, device=prob.device)
-        voted_ids = np.nonzero(voted)[0]
-        mapping[torch.as_tensor(votes[voted_ids].argmax(1)), torch.as_tensor(voted_ids)] = 1.0
-        soft = torch.einsum("kq,qhw->khw", mapping, prob)
-        rest = prob[torch.as_tensor(~voted, device=prob.device)].sum(0, keepdim=True)
-        return (soft + rest * anchor).cpu().numpy()
 
 
 def _check_inputs(image, scribbles, params):
@@ -196,7 +139,8 @@ def fit(
     dev = resolve_device(device)
     seed_everything(seed)
     _, height, width = image.shape
-    feats = torch.from_numpy(build_features(image, params.features, params.xy_weight))[None].to(dev)
+    feats_np = build_features(image, params.features, params.xy_weight)
+    feats = torch.from_numpy(feats_np)[None].to(dev)
     size = (max(2, round(height * params.scale)), max(2, round(width * params.scale)))
     coarse = resize_chw(feats, size)
     fmt = torch.channels_last if params.channels_last else torch.contiguous_format
@@ -215,7 +159,7 @@ def fit(
             small = resize_scribbles(index_map, shape)
             mask = torch.from_numpy(small > 0)[None].to(dev)
             targets[shape] = (torch.from_numpy(np.maximum(small - 1, 0).astype(np.int64))[None].to(dev), mask)
-    labeller = _Labeller(classes, params.assign)
+    labeller = Labeller(classes, params.assign, params.graph_beta)
     refine = params.refine_iter if size != (height, width) else 0
     coarse_budget = max(1, params.max_iter - refine)
 
@@ -236,7 +180,7 @@ def fit(
         return response, loss
 
     cudnn = torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True) if dev.type == "cuda" else nullcontext()
-    n_iter, loss_value, n_labels, stopped = 0, None, None, False
+    n_iter, loss_value, n_labels, stopped, reason = 0, None, None, False, ""
     response = previous = None
     with cudnn:
         stages = [(coarse, size, coarse_budget)] + ([(feats, (height, width), refine)] if refine else [])
@@ -268,9 +212,10 @@ def fit(
                 )
                 over_time = params.time_budget is not None and time.perf_counter() - t0 > params.time_budget
                 if converged or over_time:
+                    reason = ("converged" if n_labels <= min_labels else "stable") if converged else "time_budget"
                     break
-            if stopped:
-                break
+            if stopped or reason == "time_budget":
+                break  # a converged coarse stage still gets its full-resolution iterations
         if message and n_iter == 0:
             yield Progress(0, params.max_iter, "cluster", message=message)
         with torch.no_grad():
@@ -281,10 +226,13 @@ def fit(
                     response = resize_chw(response.detach(), (height, width))
                 else:
                     response = model(feats.contiguous(memory_format=fmt))
-            labels, clusters, soft, values = labeller.final(response, scribbles if k else None)
+            colour = feats_np[: feats_np.shape[0] - (2 if "xy" in params.features else 0)]
+            labels, clusters, soft, values = labeller.final(response, scribbles if k else None, colour)
+    reason = "stopped" if stopped else reason or "max_iter"
     state = {
         "signature": signature,
         "model": _to_cpu(model.state_dict()),
         "optimizer": _to_cpu(optimizer.state_dict()),
     }
-    return ClusterResult(labels, clusters, soft, values, n_iter, stopped, time.perf_counter() - t0, state)
+    elapsed = time.perf_counter() - t0
+    return ClusterResult(labels, clusters, soft, values, n_iter, stopped, elapsed, state, reason)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from .errors import InputError
 
 FEATURES = ("image", "lab", "xy")
-ASSIGN_MODES = ("anchor", "vote")
+ASSIGN_MODES = ("anchor", "vote", "graph")
 UPSAMPLE_MODES = ("net", "logits")
 PRESETS: tuple[str, ...] = ("fast", "paper")
 
@@ -71,8 +71,12 @@ class ClusterParams:
     assign : str
         Scribble mode, how clusters become classes: ``"anchor"`` (cluster k is tied to
         class k by the scribble loss; every pixel takes the class whose anchor logit is
-        highest) or ``"vote"`` (each cluster takes the majority class of the scribbles
-        it holds; clusters without scribbles fall back to ``"anchor"``).
+        highest: the paper's code), ``"vote"`` (each cluster takes the majority class of
+        the scribbles it holds, the others fall back to anchors) or ``"graph"`` (regions
+        of one cluster that hold scribbles take their class; the others follow a random
+        walk on the region adjacency graph). See :mod:`core.cluster_assign`.
+    graph_beta : float
+        Colour sensitivity of the ``"graph"`` edges (higher: colour edges cut harder).
     channels_last : bool
         Use torch's channels-last memory format (faster convolutions on some CPUs).
     """
@@ -98,6 +102,7 @@ class ClusterParams:
     preview_every: int = 10
     preview_size: int = 128
     assign: str = "anchor"
+    graph_beta: float = 4.0
     channels_last: bool = False
 
     def __post_init__(self) -> None:

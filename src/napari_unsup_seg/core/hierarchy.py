@@ -59,6 +59,15 @@ class HierarchyParams:
         of the soft-output difference (half the L1 distance, in [0, 1]).
     color_scale : float
         Lab distance that counts as 1.
+    scales : tuple of int
+        Box radii (pixels) of the colour contrast: for each edge, the distance between
+        the mean colours of the two boxes on either side (radius 0: the two pixels).
+        Several radii are averaged; larger boxes see through texture.
+    region_weight : float
+        Weight of the distance between the mean colours of two adjacent leaves, added to
+        their boundary weight ("mean" and the watershed methods).
+    min_size : float
+        Regions smaller than this fraction of the image are merged away at altitude 0.
     normalize : str
         How altitudes map to [0, 1]: "scale" uses ``a / (a + scale)`` so the same
         threshold means the same contrast on every image; "max" divides by the largest
@@ -73,6 +82,9 @@ class HierarchyParams:
     color_weight: float = 1.0
     soft_weight: float = 1.0
     color_scale: float = 10.0
+    scales: tuple[int, ...] = (1, 3, 6)
+    region_weight: float = 0.5
+    min_size: float = 0.0
     normalize: str = "scale"
     scale: float = 1.0
 
@@ -85,6 +97,10 @@ class HierarchyParams:
             raise InputError("sigma, color_weight and soft_weight must be zero or positive")
         if self.color_scale <= 0 or self.scale <= 0:
             raise InputError("color_scale and scale must be positive")
+        if not self.scales or any(int(r) != r or r < 0 for r in self.scales):
+            raise InputError("scales must be a non-empty list of whole, non-negative radii")
+        if self.region_weight < 0 or not 0 <= self.min_size < 1:
+            raise InputError("region_weight must be >= 0 and min_size in [0, 1)")
         if self.color_weight == 0 and self.soft_weight == 0:
             raise InputError("color_weight and soft_weight cannot both be zero")
 
@@ -326,17 +342,56 @@ def _features(image: np.ndarray, sigma: float) -> np.ndarray:
     return np.moveaxis(chw, 0, -1) * np.float32(100.0)
 
 
+def _box_means(values: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Mean over a centred window of 2*radius+1 along ``axis`` (edge-padded)."""
+    padded = np.pad(values, [(radius, radius) if a == axis else (0, 0) for a in range(values.ndim)], mode="edge")
+    csum = np.cumsum(padded, axis=axis, dtype=np.float64)
+    csum = np.concatenate([np.zeros_like(np.take(csum, [0], axis=axis)), csum], axis=axis)
+    n = values.shape[axis]
+    hi = np.take(csum, np.arange(2 * radius + 1, n + 2 * radius + 1), axis=axis)
+    lo = np.take(csum, np.arange(n), axis=axis)
+    return (hi - lo) / (2 * radius + 1)
+
+
+def _box_contrast(feats: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Colour distance between the two boxes of ``radius`` pixels on either side of each edge.
+
+    ``feats`` is (H, W, F); the edges join neighbours along ``axis`` (0: vertical
+    neighbours, 1: horizontal), so the result has one row or column fewer.
+    """
+    if radius == 0:
+        near = np.take(feats, np.arange(feats.shape[axis] - 1), axis=axis)
+        far = np.take(feats, np.arange(1, feats.shape[axis]), axis=axis)
+        return np.sqrt(((near - far) ** 2).sum(-1))
+    across = _box_means(feats, radius, 1 - axis)
+    padded = np.pad(across, [(radius, radius) if a == axis else (0, 0) for a in range(3)], mode="edge")
+    csum = np.cumsum(padded, axis=axis, dtype=np.float64)
+    csum = np.concatenate([np.zeros_like(np.take(csum, [0], axis=axis)), csum], axis=axis)
+    k = np.arange(feats.shape[axis] - 1)
+    before = (np.take(csum, k + 1 + radius, axis=axis) - np.take(csum, k + 1, axis=axis)) / radius
+    after = (np.take(csum, k + 1 + 2 * radius, axis=axis) - np.take(csum, k + 1 + radius, axis=axis)) / radius
+    return np.sqrt(((before - after) ** 2).sum(-1))
+
+
 def edge_weights(
     image: np.ndarray, graph, soft: np.ndarray | None, params: HierarchyParams
 ) -> np.ndarray:
     """Boundary weight of every edge of the 4-adjacency pixel graph (float32, >= 0)."""
     src, dst = graph.edge_list()
+    width = image.shape[2]
+    horizontal = dst == src + 1
+    rows, cols = src // width, src % width
     weights = np.zeros(len(src), np.float32)
     if params.color_weight > 0:
         feats = _features(image, params.sigma)
-        feats = feats.reshape(-1, feats.shape[-1])
-        diff = np.sqrt(((feats[src] - feats[dst]) ** 2).sum(1))
-        weights += np.float32(params.color_weight / params.color_scale) * diff
+        contrast = np.zeros(len(src), np.float64)
+        for radius in params.scales:
+            along_x = _box_contrast(feats, radius, 1)
+            along_y = _box_contrast(feats, radius, 0)
+            contrast += np.where(horizontal, along_x[rows, np.minimum(cols, width - 2)],
+                                 along_y[np.minimum(rows, image.shape[1] - 2), cols])
+        contrast /= len(params.scales)
+        weights += np.float32(params.color_weight / params.color_scale) * contrast.astype(np.float32)
     if soft is not None and params.soft_weight > 0:
         flat = np.asarray(soft, np.float32).reshape(soft.shape[0], -1)
         diff = 0.5 * np.abs(flat[:, src] - flat[:, dst]).sum(0)
@@ -365,14 +420,20 @@ def _merge_tree(rag, pixel_weights: np.ndarray, image: np.ndarray, leaf_map: np.
     n = rag.num_vertices()
     if n == 1:
         return hg.Tree(np.zeros(1, np.int64)), np.zeros(1, np.float64)
-    if params.method == "ward":
+    if params.method == "ward" or params.region_weight > 0:
         feats = _features(image, params.sigma)
         feats = feats.reshape(-1, feats.shape[-1])
         sizes = np.bincount(leaf_map.ravel(), minlength=n).astype(np.float64)
         sums = np.stack([np.bincount(leaf_map.ravel(), weights=f, minlength=n) for f in feats.T], 1)
-        tree, alt = hg.binary_partition_tree_ward_linkage(rag, sums / sizes[:, None], sizes)
+        means = sums / sizes[:, None]
+    if params.method == "ward":
+        tree, alt = hg.binary_partition_tree_ward_linkage(rag, means, sizes)
         return tree, np.sqrt(np.maximum(np.asarray(alt, np.float64), 0.0)) / params.color_scale
     mean_w = hg.rag_accumulate_on_edges(rag, hg.Accumulators.mean, pixel_weights).astype(np.float64)
+    if params.region_weight > 0:
+        src, dst = rag.edge_list()
+        distance = np.sqrt(((means[src] - means[dst]) ** 2).sum(1)) / params.color_scale
+        mean_w = mean_w + params.region_weight * distance
     if params.method == "mean":
         length = hg.rag_accumulate_on_edges(rag, hg.Accumulators.sum, np.ones_like(pixel_weights))
         tree, alt = hg.binary_partition_tree_average_linkage(rag, mean_w, length.astype(np.float64))
@@ -498,6 +559,8 @@ def build_hierarchy(
     if pixel_weights is None:
         pixel_weights = np.zeros(graph.num_edges(), np.float32)
     tree, raw = _merge_tree(rag, pixel_weights, image, leaf_map, params)
+    if params.min_size > 0 and tree.num_leaves() > 1:
+        tree, raw = hg.filter_small_nodes_from_tree(tree, raw, params.min_size * leaf_map.size, rag)
     altitudes = _normalize(raw, tree.num_leaves(), params)
     if scribbles is not None:
         leaf_class = np.zeros(tree.num_leaves(), np.int64)

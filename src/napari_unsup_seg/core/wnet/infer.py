@@ -63,6 +63,16 @@ class WNetParams:
     sigma_x: float = 4.0
     radius: float = 5.0
 
+    def __post_init__(self):
+        if self.tile < 32:
+            raise InputError(f"the W-Net tile size must be at least 32 pixels, not {self.tile}")
+        if not 0 <= self.overlap < self.tile:
+            raise InputError(f"the tile overlap must be between 0 and the tile size, not {self.overlap}")
+        if self.adapt_steps < 0 or self.adapt_lr <= 0:
+            raise InputError("adaptation needs adapt_steps >= 0 and a positive adapt_lr")
+        if min(self.sigma_i, self.sigma_x, self.radius) <= 0:
+            raise InputError("sigma_i, sigma_x and radius must be positive")
+
 
 @dataclass
 class WNetResult:
@@ -125,7 +135,8 @@ def verify_checksum(path: Path, required: bool) -> str:
     digest = file_sha256(path)
     side = sidecar_path(path)
     if side.exists():
-        expected = side.read_text().split()[0].strip().lower() if side.read_text().split() else ""
+        fields = side.read_text().split()
+        expected = fields[0].lower() if fields else ""
         if digest != expected:
             raise InputError(
                 f"{path}: sha256 checksum mismatch (file {digest[:12]}..., expected {expected[:12]}...); "

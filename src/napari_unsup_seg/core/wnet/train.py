@@ -71,6 +71,16 @@ class TrainParams:
     time_limit: float = 0.0
     max_images: int = 0
 
+    def __post_init__(self):
+        if self.k < 2 or self.width < 1 or self.depth < 1:
+            raise InputError("the W-Net needs k >= 2 classes, width >= 1 and depth >= 1")
+        if self.crop < 2**self.depth or self.crop % 2**self.depth:
+            raise InputError(f"the crop size must be a multiple of 2**depth = {2**self.depth}")
+        if self.batch < 1 or self.steps < 0 or self.checkpoint_every < 1:
+            raise InputError("batch and checkpoint_every must be >= 1 and steps >= 0")
+        if self.lr <= 0 or min(self.sigma_i, self.sigma_x, self.radius) <= 0:
+            raise InputError("lr, sigma_i, sigma_x and radius must be positive")
+
     @property
     def config(self) -> WNetConfig:
         return WNetConfig(in_channels=3, k=self.k, width=self.width, depth=self.depth)

@@ -1,0 +1,93 @@
+"""Make docs/screenshot.png: napari with the plugin docked on the coffee sample, segmented.
+
+    python scripts/screenshot.py [--out docs/screenshot.png] [--threshold 0.0]
+
+Without a display it re-runs itself under ``xvfb-run`` (Debian package ``xvfb``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _wait(app, condition, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise SystemExit(f"screenshot: timed out waiting for {what}")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
+    parser.add_argument("--threshold", type=float, default=0.0, help="merge slider position (UCM threshold)")
+    parser.add_argument("--size", type=int, nargs=2, default=(1500, 1000), metavar=("W", "H"))
+    args = parser.parse_args(argv)
+
+    if not os.environ.get("DISPLAY") and os.environ.get("_SCREENSHOT_XVFB") != "1":
+        xvfb = shutil.which("xvfb-run")
+        if xvfb is None:
+            raise SystemExit("screenshot: no display and no xvfb-run; install the Debian package xvfb")
+        env = dict(os.environ, _SCREENSHOT_XVFB="1")
+        screen = f"-screen 0 {args.size[0] + 100}x{args.size[1] + 100}x24"
+        cmd = [xvfb, "-a", "-s", screen, sys.executable, __file__, *(argv or sys.argv[1:])]
+        return subprocess.call(cmd, env=env)
+
+    import napari
+    import torch
+
+    try:  # napari's start-up notice about PyQt5 would cover part of the canvas
+        from napari._qt import qt_main_window
+
+        qt_main_window.SHOW_QT_WARNING = False
+    except (ImportError, AttributeError):
+        pass
+    from qtpy.QtWidgets import QApplication
+
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    viewer = napari.Viewer(title="napari-unsup-seg")
+    viewer.window.resize(*args.size)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-unsup-seg", "Scribble segmentation")
+    app = QApplication.instance()
+    viewer.open_sample("napari-unsup-seg", "coffee")
+    _wait(app, lambda: widget.scribbles_layer() is not None, 30, "the scribbles layer")
+    _wait(app, widget.core_ready.is_set, 120, "torch to load")
+
+    start = time.perf_counter()
+    if not widget.run():
+        raise SystemExit("screenshot: the run did not start")
+    _wait(app, lambda: not widget.running, 300, "the segmentation")
+    result = widget.result_layer()
+    if result is None:
+        raise SystemExit(f"screenshot: no result ({widget.status.text()})")
+    print(f"screenshot: {widget.status.text()} (wall {time.perf_counter() - start:.1f} s)")
+    if args.threshold > 0:
+        widget.merge.set_threshold(args.threshold)
+
+    scribbles = widget.scribbles_layer()
+    result.opacity = 0.55
+    viewer.layers.move(viewer.layers.index(scribbles), len(viewer.layers))  # strokes on top
+    viewer.layers.selection.active = scribbles
+    viewer.reset_view()
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.02)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    viewer.screenshot(str(args.out), canvas_only=False, flash=False)
+    print(f"screenshot: wrote {args.out}")
+    viewer.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Preview and result layers.
+
+Adding a layer costs napari a visible moment and removing one runs a full garbage
+collection, so the preview layer is added when Run is clicked (not during the run),
+updated in place, and becomes the result layer itself when a new one is needed.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+from napari.layers import Image, Labels
+
+from . import layers as L
+
+
+@contextmanager
+def keep_active(viewer):
+    """The active layer stays the active one (napari selects every layer it adds)."""
+    active = viewer.layers.selection.active
+    try:
+        yield
+    finally:
+        if active is not None and active in viewer.layers:
+            viewer.layers.selection.active = active
+
+
+def add_preview(viewer, image: Image, size: tuple[int, int], colours: Labels | None) -> Labels:
+    """An empty preview layer of ``size`` laid over ``image`` (colours from ``colours``)."""
+    with keep_active(viewer):
+        layer = viewer.add_labels(
+            np.zeros(size, np.int32), name=f"{image.name}{L.PREVIEW_SUFFIX}", opacity=0.5,
+            metadata={L.META_KEY: {"role": "preview", "image": image.name}},
+            **L.preview_geometry(image, size),
+        )
+        if colours is not None:
+            L.copy_colormap(colours, layer)
+    return layer
+
+
+def update_preview(layer: Labels, preview: np.ndarray) -> None:
+    """Show ``preview`` in the preview layer (in place: ~3x cheaper than setting .data)."""
+    if layer.data.shape == preview.shape:
+        np.copyto(layer.data, preview)
+        layer.refresh()
+    else:
+        layer.data = preview
+
+
+def remove(viewer, layer: Labels | None) -> None:
+    if layer is not None and layer in viewer.layers:
+        viewer.layers.remove(layer)
+
+
+def place_result(
+    viewer,
+    image: Image,
+    labels: np.ndarray,
+    meta: dict,
+    *,
+    replace: Labels | None = None,
+    preview: Labels | None = None,
+    colours: Labels | None = None,
+) -> Labels:
+    """Show ``labels`` (a result for ``image``) and return its layer.
+
+    With ``replace`` (a previous result of the same shape) its data is replaced as one
+    undo step and ``preview`` is removed; otherwise ``preview`` (or a new layer) becomes
+    the result layer "<image> segmentation". ``colours``: the scribbles layer whose
+    colours the result takes, so class k looks the same in both.
+    """
+    labels = np.array(labels, dtype=np.int32, copy=True)  # the layer gets edited later
+    with keep_active(viewer):
+        if replace is not None and replace in viewer.layers and replace.data.shape == labels.shape:
+            remove(viewer, preview)
+            current = np.asarray(replace.data)
+            index = np.nonzero(current != labels)
+            if index[0].size:
+                with replace.block_history():  # one undo step for the whole replacement
+                    replace.data_setitem(index, labels[index].astype(current.dtype))
+            replace.metadata[L.META_KEY] = meta
+            layer = replace
+        elif preview is not None and preview in viewer.layers:
+            layer = preview
+            layer.metadata[L.META_KEY] = meta
+            layer.data = labels
+            geometry = L.geometry(image)
+            layer.scale, layer.translate = geometry["scale"], geometry["translate"]
+            layer.opacity = 0.7
+            layer.name = L.unique_name(viewer, L.result_name(image))
+        else:
+            layer = viewer.add_labels(labels, name=L.result_name(image),
+                                      metadata={L.META_KEY: meta}, **L.geometry(image))
+        if colours is not None and colours in viewer.layers:
+            L.copy_colormap(colours, layer)
+    return layer
