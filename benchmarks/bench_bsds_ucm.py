@@ -105,7 +105,8 @@ def segment_cached(image_id: str, image: np.ndarray, args) -> tuple[np.ndarray, 
     """Run (or load) the segmenter, then the optional CRF; return (overseg, soft, seconds).
 
     The cache holds the segmenter's raw output; the CRF always runs (its time is added).
-    With the CRF the over-segmentation is the argmax of the refined soft output.
+    With the CRF the over-segmentation is the argmax of the refined soft output, or the
+    segmenter's own with ``--leaves segmenter``.
     """
     cache = None
     if args.cache:
@@ -127,14 +128,15 @@ def segment_cached(image_id: str, image: np.ndarray, args) -> tuple[np.ndarray, 
         from napari_unsup_seg.core.crf import refine
 
         start = time.perf_counter()
-        soft = refine(image, soft)
-        overseg = np.argmax(soft, axis=0)
+        soft = refine(image, soft, args.crf_params)
+        if args.leaves == "argmax":
+            overseg = np.argmax(soft, axis=0)
         seconds += time.perf_counter() - start
     return overseg, soft, seconds
 
 
-def parse_set(pairs: list[str]) -> dict:
-    types = {f.name: f.type for f in fields(HierarchyParams)}
+def parse_set(pairs: list[str], cls=HierarchyParams) -> dict:
+    types = {f.name: f.type for f in fields(cls)}
     out = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
@@ -143,6 +145,8 @@ def parse_set(pairs: list[str]) -> dict:
         kind = str(types[key])
         if "tuple" in kind:
             out[key] = tuple(int(v) for v in value.split(","))
+        elif kind == "int":
+            out[key] = int(value)
         else:
             out[key] = value if kind == "str" else float(value)
     return out
@@ -155,6 +159,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--split", default="val")
     p.add_argument("--crf", action=argparse.BooleanOptionalAction, default=False)
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="HierarchyParams override")
+    p.add_argument("--leaves", default="argmax", choices=("argmax", "segmenter"),
+                   help="with --crf: over-segmentation = CRF argmax, or the segmenter's own")
+    p.add_argument("--crf-set", action="append", default=[], metavar="FIELD=VALUE", help="CRFParams override")
     p.add_argument("--candidates", action="store_true", help="score every boundary-strength candidate")
     p.add_argument("--cache", default=None, help="folder for segmenter outputs")
     p.add_argument("--time-budget", type=float, default=20.0, help="seconds per image for the cluster segmenter")
@@ -162,6 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
+    from napari_unsup_seg.core.crf import CRFParams
+
+    args.crf_params = CRFParams(**parse_set(args.crf_set, CRFParams))
 
     import torch
 
@@ -186,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"[{i + 1}/{len(ids)}] {image_id}: segmenter {seconds:.1f} s", file=sys.stderr, flush=True)
 
     print(f"BSDS500 {args.split}, first {len(ids)} images, segmenter {args.method}"
-          f"{' + CRF' if args.crf else ''}, mean segmenter time {np.mean(seg_time):.1f} s/image\n")
+          f"{f' + CRF {args.crf_params}' if args.crf else ''}, mean segmenter time {np.mean(seg_time):.1f} s/image\n")
     for name, params in configs.items():
         start = time.perf_counter()
         scores = evaluate_ucms(ucms[name], gts)

@@ -16,17 +16,6 @@ H, W = 48, 64
 HERE = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(config, items):
-    # napari 0.9 under Qt5 warns at every viewer creation that it cannot detect the
-    # system theme (it falls back to dark); that warning is napari's, not ours
-    mark = pytest.mark.filterwarnings(
-        "ignore:System theme detection requires a Qt6 backend:UserWarning"
-    )
-    for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(mark)
-
-
 @pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread():
     # the test machine is shared: keep the worker thread's torch on one core

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pytest
 from qtpy.QtCore import QTimer
 
 from napari_unsup_seg._napari import results
@@ -108,7 +107,7 @@ def test_stop_is_quick_keeps_result_and_gui_stays_responsive(loaded, qtbot, monk
     assert result.data.shape == (48, 64) and "stopped" in widget.status.text()
 
 
-def test_warm_start_needs_fewer_iterations(loaded, run_and_wait):
+def test_warm_start_needs_fewer_iterations(loaded, run_and_wait, capsys):
     viewer, widget, image, scribbles = loaded
     widget.params.iterations.setValue(0)  # the fast preset's own stopping rule
     run_and_wait(widget)
@@ -117,6 +116,8 @@ def test_warm_start_needs_fewer_iterations(loaded, run_and_wait):
     run_and_wait(widget)  # same image, same scribbles: starts from the previous network
     warm = widget.merge.segmentation.recipe["run"]["n_iter"]
     assert "warm start" in widget.status.text()
+    with capsys.disabled():
+        print(f"\n[warm start] cold run {cold} iterations, warm run {warm} iterations")
     assert warm < cold, (cold, warm)
 
 

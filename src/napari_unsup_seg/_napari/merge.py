@@ -33,6 +33,40 @@ class MergeState:
         return cls(np.array(labels, copy=True), np.zeros(np.shape(labels), bool))
 
 
+class ClassMapper:
+    """Class map of a cut, by the rule of ``Segmentation.classes``, in O(pixels).
+
+    Each region takes the majority class of its scribbled pixels (ties: the smallest),
+    else the majority of the segmenter's labels; scribbled pixels keep their class.
+    ``core.hierarchy.region_classes`` gives the same map through sorting (``np.unique``),
+    about 100 ms for a 400x600 image; bincounts over the per-pixel class indices,
+    computed once per result, keep scrubbing the slider fluid.
+    """
+
+    def __init__(self, segmentation):
+        self.seg = segmentation
+        scribbles = np.asarray(segmentation.scribbles)
+        self._marked = np.flatnonzero(scribbles > 0)
+        self._s_values, s_index = np.unique(scribbles.ravel()[self._marked], return_inverse=True)
+        self._s_index = s_index.ravel()
+        self._f_values, f_index = np.unique(np.asarray(segmentation.labels), return_inverse=True)
+        self._f_index = f_index.ravel()
+        self._keep = scribbles.ravel()[self._marked]
+
+    def classes(self, regions: np.ndarray) -> np.ndarray:
+        r = np.asarray(regions).ravel().astype(np.int64)
+        n = int(r.max()) + 1
+        ks, kf = len(self._s_values), len(self._f_values)
+        scribbled = np.bincount(r[self._marked] * ks + self._s_index, minlength=n * ks).reshape(n, ks)
+        overall = np.bincount(r * kf + self._f_index, minlength=n * kf).reshape(n, kf)
+        per_region = np.where(
+            scribbled.any(axis=1), self._s_values[scribbled.argmax(axis=1)], self._f_values[overall.argmax(axis=1)]
+        )
+        out = per_region[r].astype(np.int32)
+        out[self._marked] = self._keep
+        return out.reshape(np.shape(regions))
+
+
 class MergePanel(QWidget):
     """Slider, region counter and "click to assign" for one result layer at a time.
 
@@ -57,6 +91,7 @@ class MergePanel(QWidget):
         self._seg = None
         self._state: MergeState | None = None
         self._regions_cache: tuple[float, np.ndarray] | None = None
+        self._mapper: ClassMapper | None = None
         self._pending: int | None = None
 
         self.slider = QSlider(Qt.Horizontal)
@@ -132,15 +167,13 @@ class MergePanel(QWidget):
 
     def regions(self) -> np.ndarray:
         """(H, W) region ids at the current threshold."""
+        if self._seg.hierarchy is None:  # no hierarchy: the connected components of what is shown
+            from skimage.measure import label
+
+            return label(np.asarray(self._layer.data), background=-1, connectivity=1)
         t = self.threshold
         if self._regions_cache is None or self._regions_cache[0] != t:
-            if self._seg.hierarchy is not None:
-                regions = self._seg.regions(t)
-            else:  # no hierarchy: the connected components of what is shown
-                from skimage.measure import label
-
-                regions = label(np.asarray(self._layer.data), background=-1, connectivity=1)
-            self._regions_cache = (t, regions)
+            self._regions_cache = (t, self._seg.regions(t))
         return self._regions_cache[1]
 
     def assign_at(self, row: int, col: int, value: int | None = None) -> int:
@@ -187,15 +220,15 @@ class MergePanel(QWidget):
                 self._state.edited |= current != self._state.shown
 
     def _base(self, threshold: float) -> np.ndarray:
+        """What the segmentation shows at ``threshold`` (scribbled pixels keep their class)."""
         seg = self._seg
         if threshold <= 0 or seg.hierarchy is None:
             return seg.labels
-        base = np.asarray(seg.classes(threshold), dtype=np.int32)
-        if seg.scribbles is not None:
-            keep = seg.scribbles > 0
-            base = base.copy()
-            base[keep] = seg.scribbles[keep]
-        return base
+        if seg.scribbles is None:
+            return np.asarray(seg.regions(threshold), dtype=np.int32)
+        if self._mapper is None or self._mapper.seg is not seg:
+            self._mapper = ClassMapper(seg)
+        return self._mapper.classes(seg.regions(threshold))
 
     def _render(self, threshold: float) -> None:
         layer = self._layer

@@ -8,10 +8,12 @@ its incident edges (the outer ring is 0 except where an edge meets it). With tha
 the canonical rule :func:`labels_at` gives the same regions as :meth:`Hierarchy.cut`.
 
 Boundary strength (see ``docs/ucm.md`` for the measurements behind the defaults): every
-pixel edge gets the colour difference of the two pixels (CIE Lab after a light Gaussian
-blur) plus, when the segmenter's soft output is given, the difference of the two soft
-vectors. Regions are then merged greedily by the mean of these weights along their
-common boundary (average linkage, as in the "mean boundary" UCM of Arbelaez et al.).
+pixel edge gets the CIE Lab distance between the mean colours of small boxes on either
+side of it (radii 1, 3 and 6, after a light Gaussian blur) plus, when the segmenter's
+soft output is given, the difference of the two soft vectors; adjacent leaves add half
+the distance between their mean colours. Regions are then merged greedily by the mean
+of these weights along their common boundary (average linkage, as in the "mean boundary"
+UCM of Arbelaez et al.).
 
 Scribbles constrain the hierarchy: two regions holding different scribble classes never
 merge below threshold 1.
@@ -35,6 +37,9 @@ __all__ = [
     "edge_weights",
     "labels_at",
     "region_classes",
+    "tree_cut_leaves",
+    "ucm_is_consistent",
+    "ucm_to_tree",
 ]
 
 METHODS = ("mean", "single", "area", "volume", "ward")
@@ -339,64 +344,68 @@ def _features(image: np.ndarray, sigma: float) -> np.ndarray:
         from skimage.color import rgb2lab
 
         return rgb2lab(np.clip(np.moveaxis(chw, 0, -1), 0.0, 1.0)).astype(np.float32)
-    return np.moveaxis(chw, 0, -1) * np.float32(100.0)
+    return np.ascontiguousarray(np.moveaxis(chw, 0, -1)) * np.float32(100.0)
 
 
-def _box_means(values: np.ndarray, radius: int, axis: int) -> np.ndarray:
-    """Mean over a centred window of 2*radius+1 along ``axis`` (edge-padded)."""
-    padded = np.pad(values, [(radius, radius) if a == axis else (0, 0) for a in range(values.ndim)], mode="edge")
-    csum = np.cumsum(padded, axis=axis, dtype=np.float64)
-    csum = np.concatenate([np.zeros_like(np.take(csum, [0], axis=axis)), csum], axis=axis)
-    n = values.shape[axis]
-    hi = np.take(csum, np.arange(2 * radius + 1, n + 2 * radius + 1), axis=axis)
-    lo = np.take(csum, np.arange(n), axis=axis)
-    return (hi - lo) / (2 * radius + 1)
+def _box_contrast(feats: np.ndarray, feats_t: np.ndarray, radius: int) -> np.ndarray:
+    """Colour distance between the boxes on either side of each edge between horizontal neighbours.
 
-
-def _box_contrast(feats: np.ndarray, radius: int, axis: int) -> np.ndarray:
-    """Colour distance between the two boxes of ``radius`` pixels on either side of each edge.
-
-    ``feats`` is (H, W, F); the edges join neighbours along ``axis`` (0: vertical
-    neighbours, 1: horizontal), so the result has one row or column fewer.
+    ``feats`` is (H, W, F) float32 and ``feats_t`` its (W, H, F) contiguous transpose
+    (every filter then runs along the contiguous axis). The boxes are ``radius`` pixels
+    deep and ``2 * radius + 1`` tall; radius 0 compares the two pixels. Returns (H, W-1).
     """
+    from scipy.ndimage import uniform_filter1d
+
     if radius == 0:
-        near = np.take(feats, np.arange(feats.shape[axis] - 1), axis=axis)
-        far = np.take(feats, np.arange(1, feats.shape[axis]), axis=axis)
-        return np.sqrt(((near - far) ** 2).sum(-1))
-    across = _box_means(feats, radius, 1 - axis)
-    padded = np.pad(across, [(radius, radius) if a == axis else (0, 0) for a in range(3)], mode="edge")
-    csum = np.cumsum(padded, axis=axis, dtype=np.float64)
-    csum = np.concatenate([np.zeros_like(np.take(csum, [0], axis=axis)), csum], axis=axis)
-    k = np.arange(feats.shape[axis] - 1)
-    before = (np.take(csum, k + 1 + radius, axis=axis) - np.take(csum, k + 1, axis=axis)) / radius
-    after = (np.take(csum, k + 1 + 2 * radius, axis=axis) - np.take(csum, k + 1 + radius, axis=axis)) / radius
-    return np.sqrt(((before - after) ** 2).sum(-1))
+        near, far = feats, feats
+    else:
+        across = uniform_filter1d(feats_t, 2 * radius + 1, axis=1, mode="nearest")
+        across = np.ascontiguousarray(across.transpose(1, 0, 2))
+        near = uniform_filter1d(across, radius, axis=1, mode="nearest", origin=(radius - 1) // 2)
+        far = uniform_filter1d(across, radius, axis=1, mode="nearest", origin=-(radius // 2))
+    return np.sqrt(((near[:, :-1] - far[:, 1:]) ** 2).sum(-1))
+
+
+class _EdgeMaps:
+    """Maps of horizontal (H, W-1) and vertical (H-1, W) edges -> the graph's edge order."""
+
+    def __init__(self, graph, shape: tuple[int, int]):
+        height, width = shape
+        src, dst = graph.edge_list()
+        rows, cols = src // width, src % width
+        self.index = np.where(dst == src + 1, rows * (width - 1) + cols, height * (width - 1) + rows * width + cols)
+
+    def gather(self, horizontal: np.ndarray, vertical: np.ndarray) -> np.ndarray:
+        return np.concatenate([horizontal.ravel(), vertical.ravel()])[self.index]
 
 
 def edge_weights(
-    image: np.ndarray, graph, soft: np.ndarray | None, params: HierarchyParams
+    image: np.ndarray,
+    graph,
+    soft: np.ndarray | None,
+    params: HierarchyParams,
+    feats: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Boundary weight of every edge of the 4-adjacency pixel graph (float32, >= 0)."""
-    src, dst = graph.edge_list()
-    width = image.shape[2]
-    horizontal = dst == src + 1
-    rows, cols = src // width, src % width
-    weights = np.zeros(len(src), np.float32)
+    """Boundary weight of every edge of the 4-adjacency pixel graph (float32, >= 0).
+
+    ``feats`` are the colour features of :func:`_features` when already computed.
+    """
+    shape = image.shape[1:]
+    horizontal = np.zeros((shape[0], shape[1] - 1), np.float32)
+    vertical = np.zeros((shape[0] - 1, shape[1]), np.float32)
     if params.color_weight > 0:
-        feats = _features(image, params.sigma)
-        contrast = np.zeros(len(src), np.float64)
+        feats = _features(image, params.sigma) if feats is None else feats
+        factor = np.float32(params.color_weight / params.color_scale / len(params.scales))
+        feats_t = np.ascontiguousarray(feats.transpose(1, 0, 2))
         for radius in params.scales:
-            along_x = _box_contrast(feats, radius, 1)
-            along_y = _box_contrast(feats, radius, 0)
-            contrast += np.where(horizontal, along_x[rows, np.minimum(cols, width - 2)],
-                                 along_y[np.minimum(rows, image.shape[1] - 2), cols])
-        contrast /= len(params.scales)
-        weights += np.float32(params.color_weight / params.color_scale) * contrast.astype(np.float32)
+            horizontal += factor * _box_contrast(feats, feats_t, radius)
+            vertical += factor * _box_contrast(feats_t, feats, radius).T
     if soft is not None and params.soft_weight > 0:
-        flat = np.asarray(soft, np.float32).reshape(soft.shape[0], -1)
-        diff = 0.5 * np.abs(flat[:, src] - flat[:, dst]).sum(0)
-        weights += np.float32(params.soft_weight) * diff
-    return weights
+        soft = np.asarray(soft, np.float32)
+        factor = np.float32(0.5 * params.soft_weight)
+        horizontal += factor * np.abs(soft[:, :, 1:] - soft[:, :, :-1]).sum(0)
+        vertical += factor * np.abs(soft[:, 1:] - soft[:, :-1]).sum(0)
+    return _EdgeMaps(graph, shape).gather(horizontal, vertical)
 
 
 def _normalize(altitudes: np.ndarray, n_leaves: int, params: HierarchyParams) -> np.ndarray:
@@ -415,13 +424,12 @@ def _normalize(altitudes: np.ndarray, n_leaves: int, params: HierarchyParams) ->
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def _merge_tree(rag, pixel_weights: np.ndarray, image: np.ndarray, leaf_map: np.ndarray, params: HierarchyParams):
+def _merge_tree(rag, pixel_weights: np.ndarray, feats: np.ndarray, leaf_map: np.ndarray, params: HierarchyParams):
     """Tree and raw (unnormalized, monotone) altitudes over the rag vertices."""
     n = rag.num_vertices()
     if n == 1:
         return hg.Tree(np.zeros(1, np.int64)), np.zeros(1, np.float64)
     if params.method == "ward" or params.region_weight > 0:
-        feats = _features(image, params.sigma)
         feats = feats.reshape(-1, feats.shape[-1])
         sizes = np.bincount(leaf_map.ravel(), minlength=n).astype(np.float64)
         sums = np.stack([np.bincount(leaf_map.ravel(), weights=f, minlength=n) for f in feats.T], 1)
@@ -555,10 +563,12 @@ def build_hierarchy(
     graph = hg.get_4_adjacency_graph(shape)
     rag = hg.make_region_adjacency_graph_from_labelisation(graph, labels)
     leaf_map = rag.vertex_map.reshape(shape).astype(np.int32)
-    pixel_weights = edge_weights(image, graph, soft, params) if params.method != "ward" else None
-    if pixel_weights is None:
+    feats = _features(image, params.sigma)
+    if params.method == "ward":
         pixel_weights = np.zeros(graph.num_edges(), np.float32)
-    tree, raw = _merge_tree(rag, pixel_weights, image, leaf_map, params)
+    else:
+        pixel_weights = edge_weights(image, graph, soft, params, feats)
+    tree, raw = _merge_tree(rag, pixel_weights, feats, leaf_map, params)
     if params.min_size > 0 and tree.num_leaves() > 1:
         tree, raw = hg.filter_small_nodes_from_tree(tree, raw, params.min_size * leaf_map.size, rag)
     altitudes = _normalize(raw, tree.num_leaves(), params)
@@ -578,6 +588,13 @@ def _majority(regions: np.ndarray, values: np.ndarray, n_regions: int) -> tuple[
     """Most frequent value per region (ties: smallest value) and whether it had any pixel."""
     if regions.size == 0:
         return np.zeros(n_regions, np.int64), np.zeros(n_regions, bool)
+    values = np.asarray(values).astype(np.int64, copy=False)
+    lo, hi = int(values.min()), int(values.max())
+    if n_regions * (hi - lo + 1) <= 2**24:  # small table: count every (region, value) pair
+        counts = np.bincount(regions * (hi - lo + 1) + (values - lo), minlength=n_regions * (hi - lo + 1))
+        counts = counts.reshape(n_regions, hi - lo + 1)
+        has = counts.any(1)
+        return np.where(has, counts.argmax(1) + lo, 0), has
     uniq, inverse = np.unique(values, return_inverse=True)
     key = regions.astype(np.int64) * len(uniq) + inverse.ravel()
     keys, counts = np.unique(key, return_counts=True)
@@ -594,18 +611,28 @@ def _majority(regions: np.ndarray, values: np.ndarray, n_regions: int) -> tuple[
     return out, has
 
 
+def _region_ids(regions: np.ndarray) -> tuple[np.ndarray, int]:
+    """Non-negative region ids (the labels themselves when they are small) and their count."""
+    if np.issubdtype(regions.dtype, np.integer) and regions.size:
+        lo, hi = int(regions.min()), int(regions.max())
+        if lo >= 0 and hi < 4 * regions.size + 16:
+            return regions.astype(np.int64, copy=False), hi + 1
+    _, ids = np.unique(regions, return_inverse=True)
+    ids = ids.reshape(regions.shape)
+    return ids, int(ids.max()) + 1 if ids.size else 0
+
+
 def region_classes(
     regions: np.ndarray, scribbles: np.ndarray | None, fallback: np.ndarray | None = None
 ) -> np.ndarray:
     """(H, W) int32 class map: each region takes the majority class of its scribbled pixels.
 
     Regions without scribbles take the majority of ``fallback`` (for example the
-    segmenter's class labels), or 0 when ``fallback`` is None.
+    segmenter's class labels), or 0 when ``fallback`` is None. Ties go to the smaller
+    class value.
     """
     regions = np.asarray(regions)
-    _, ids = np.unique(regions, return_inverse=True)
-    ids = ids.reshape(regions.shape)
-    n = int(ids.max()) + 1 if ids.size else 0
+    ids, n = _region_ids(regions)
     cls = np.zeros(n, np.int64)
     has = np.zeros(n, bool)
     if scribbles is not None:
@@ -617,6 +644,7 @@ def region_classes(
         if fallback.shape != regions.shape:
             raise InputError(f"the fallback labels have shape {fallback.shape}, not {regions.shape}")
         todo = ~has[ids]
-        fb, fb_has = _majority(ids[todo], fallback[todo], n)
-        cls = np.where(has, cls, np.where(fb_has, fb, 0))
+        if todo.any():
+            fb, fb_has = _majority(ids[todo], fallback[todo], n)
+            cls = np.where(has, cls, np.where(fb_has, fb, 0))
     return cls[ids].astype(np.int32)

@@ -46,6 +46,9 @@ class WNetParams:
         Tile side in pixels; larger images are processed in overlapping tiles.
     overlap : int
         Overlap between neighbouring tiles; half of it is discarded on each side.
+    margin : int
+        Mirror padding added around the image before inference and removed after,
+        so that the network's border effects fall outside the image.
     adapt_steps : int
         Steps of the paper's two losses on this image before predicting (0 = none).
     adapt_lr : float
@@ -57,6 +60,7 @@ class WNetParams:
     weights: str | None = None
     tile: int = 512
     overlap: int = 64
+    margin: int = 32
     adapt_steps: int = 0
     adapt_lr: float = 1e-4
     sigma_i: float = 10.0
@@ -66,6 +70,8 @@ class WNetParams:
     def __post_init__(self):
         if self.tile < 32:
             raise InputError(f"the W-Net tile size must be at least 32 pixels, not {self.tile}")
+        if self.margin < 0:
+            raise InputError(f"the W-Net margin must be zero or positive, not {self.margin}")
         if not 0 <= self.overlap < self.tile:
             raise InputError(f"the tile overlap must be between 0 and the tile size, not {self.overlap}")
         if self.adapt_steps < 0 or self.adapt_lr <= 0:
@@ -249,6 +255,9 @@ def predict_soft(
     image = as_model_input(image_chw)
     device = resolve_device(device) if isinstance(device, str) else device
     model = model.to(device).eval()
+    m = int(params.margin)
+    if m:
+        image = np.pad(image, ((0, 0), (m, m), (m, m)), mode="symmetric")
     _, h, w = image.shape
     align = 2**model.config.depth
     tile = max(int(params.tile), 2 * align)
@@ -262,7 +271,7 @@ def predict_soft(
             patch = torch.from_numpy(image[:, y0 : y0 + tile, x0 : x0 + tile]).to(device)
             soft = model.encode(patch[None])[0].float().cpu().numpy()
             out[:, ylo:yhi, xlo:xhi] = soft[:, ylo - y0 : yhi - y0, xlo - x0 : xhi - x0]
-    return out
+    return np.ascontiguousarray(out[:, m : h - m, m : w - m]) if m else out
 
 
 def labels_from_soft(soft: np.ndarray) -> np.ndarray:
