@@ -6,14 +6,12 @@ as it breaks layer drawing.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 WIDGET = "Scribble segmentation"
 H, W = 48, 64
-HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(autouse=True, scope="session")

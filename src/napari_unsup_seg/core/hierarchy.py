@@ -9,7 +9,8 @@ the canonical rule :func:`labels_at` gives the same regions as :meth:`Hierarchy.
 
 Boundary strength (see ``docs/ucm.md`` for the measurements behind the defaults): every
 pixel edge gets the CIE Lab distance between the mean colours of small boxes on either
-side of it (radii 1, 3 and 6, after a light Gaussian blur) plus, when the segmenter's
+side of it (radii 1, 3 and 6, after a light Gaussian blur, gated by the distance between
+the two pixels) plus, when the segmenter's
 soft output is given, the difference of the two soft vectors; adjacent leaves add half
 the distance between their mean colours. Regions are then merged greedily by the mean
 of these weights along their common boundary (average linkage, as in the "mean boundary"
@@ -66,8 +67,9 @@ class HierarchyParams:
         Lab distance that counts as 1.
     scales : tuple of int
         Box radii (pixels) of the colour contrast: for each edge, the distance between
-        the mean colours of the two boxes on either side (radius 0: the two pixels).
-        Several radii are averaged; larger boxes see through texture.
+        the mean colours of the two boxes on either side, gated by the distance between
+        the two pixels (radius 0: the pixel distance alone). Several radii are averaged;
+        larger boxes see through texture.
     region_weight : float
         Weight of the distance between the mean colours of two adjacent leaves, added to
         their boundary weight ("mean" and the watershed methods).
@@ -348,22 +350,26 @@ def _features(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _box_contrast(feats: np.ndarray, feats_t: np.ndarray, radius: int) -> np.ndarray:
-    """Colour distance between the boxes on either side of each edge between horizontal neighbours.
+    """Colour contrast across each edge between horizontal neighbours, (H, W-1).
 
     ``feats`` is (H, W, F) float32 and ``feats_t`` its (W, H, F) contiguous transpose
-    (every filter then runs along the contiguous axis). The boxes are ``radius`` pixels
-    deep and ``2 * radius + 1`` tall; radius 0 compares the two pixels. Returns (H, W-1).
+    (every filter then runs along the contiguous axis). Radius 0: the distance between
+    the two pixels. Radius r: the distance between the mean colours of the two boxes
+    (r deep, 2r+1 long) on either side of the edge, gated by the pixel distance
+    (geometric mean), so that it peaks on the edge itself instead of spreading r pixels
+    around it, and stays low inside texture.
     """
     from scipy.ndimage import uniform_filter1d
 
+    pixels = np.sqrt(((feats[:, :-1] - feats[:, 1:]) ** 2).sum(-1))
     if radius == 0:
-        near, far = feats, feats
-    else:
-        across = uniform_filter1d(feats_t, 2 * radius + 1, axis=1, mode="nearest")
-        across = np.ascontiguousarray(across.transpose(1, 0, 2))
-        near = uniform_filter1d(across, radius, axis=1, mode="nearest", origin=(radius - 1) // 2)
-        far = uniform_filter1d(across, radius, axis=1, mode="nearest", origin=-(radius // 2))
-    return np.sqrt(((near[:, :-1] - far[:, 1:]) ** 2).sum(-1))
+        return pixels
+    across = uniform_filter1d(feats_t, 2 * radius + 1, axis=1, mode="nearest")
+    across = np.ascontiguousarray(across.transpose(1, 0, 2))
+    near = uniform_filter1d(across, radius, axis=1, mode="nearest", origin=(radius - 1) // 2)
+    far = uniform_filter1d(across, radius, axis=1, mode="nearest", origin=-(radius // 2))
+    boxes = np.sqrt(((near[:, :-1] - far[:, 1:]) ** 2).sum(-1))
+    return np.sqrt(boxes * pixels)
 
 
 class _EdgeMaps:

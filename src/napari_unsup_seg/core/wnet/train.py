@@ -267,8 +267,8 @@ def train(
     _save_checkpoint(ckpt_path, model, opt_enc, opt_all, step, rng, params, seed, seconds())
     model.eval()
     save_weights(model, out_path, meta={
-        "steps": step, "seed": seed, "images": len(files), "reason": reason,
-        "seconds": round(seconds(), 1), **{k: v for k, v in asdict(params).items()},
+        "steps_done": step, "seed": seed, "images": len(files), "reason": reason,
+        "seconds": round(seconds(), 1), "params": asdict(params),
     })
     yield Progress(step, params.steps, stage="train", message=f"{reason} at step {step}; saved {out_path.name}")
     return out_path

@@ -1,0 +1,37 @@
+"""``napari-unsup-seg gui``: open napari with the plugin docked, on an image or a sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PLUGIN = "napari-unsup-seg"
+WIDGET = "Scribble segmentation"
+
+
+def open_viewer(image: Path | None = None, *, sample: str | None = None, show: bool = True):
+    """Create a viewer with the widget docked; return ``(viewer, widget)``.
+
+    A sample opens with its scribbles; an image file opens through the widget's loader,
+    which reads every format the core reads and makes a matching scribbles layer.
+    """
+    import napari
+
+    viewer = napari.Viewer(title=PLUGIN, show=show)
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
+    if sample is not None:
+        viewer.open_sample(PLUGIN, sample)
+    elif image is not None:
+        widget.load_image(Path(image))
+    return viewer, widget
+
+
+def launch(image: Path | None = None, *, sample: str | None = None) -> None:
+    """Open napari and block until its window is closed."""
+    import napari
+
+    from ..core.image import read_array
+
+    if image is not None:
+        read_array(image)  # a bad file fails here with a one-line error, before any window
+    open_viewer(image, sample=sample)
+    napari.run()
