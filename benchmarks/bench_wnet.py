@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", default=None, help="weights file (default: the shipped one)")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--image", default="", help="BSDS val image id (default: the first one)")
     parser.add_argument("--quality", type=int, default=0, help="score this many BSDS val images")
     args = parser.parse_args(argv)

@@ -102,3 +102,34 @@ def test_console_script_runs():
     result = subprocess.run([sys.executable, "-m", "napari_unsup_seg.cli", "segment", "--help"],
                             capture_output=True, text=True, check=True)
     assert "--scribbles" in result.stdout
+
+
+def test_segment_with_wnet_and_scribbles(two_halves):
+    out = two_halves / "out"
+    rc = main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "scr.png"),
+               "--method", "wnet", "--ucm", "-o", str(out), "--device", "cpu", "-q"])
+    assert rc == 0
+    labels = tifffile.imread(out / "img_labels.tif")
+    assert set(np.unique(labels)) <= {1, 2}
+    assert (labels[10:13, 3:10] == 1).all() and (labels[10:13, 22:29] == 2).all()
+    recipe = json.loads((out / "img_recipe.json").read_text())
+    assert len(recipe["run"]["weights_sha256"]) == 64
+
+
+def test_train_wnet_small_run_then_resume(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        iio.imwrite(images / f"{i}.png", rng.integers(0, 255, (40, 48, 3), dtype=np.uint8))
+    weights = tmp_path / "w.pt"
+    tiny = ["--crop", "16", "--batch", "1", "--width", "2", "--depth", "2", "--k", "3",
+            "--checkpoint-every", "1", "--device", "cpu"]
+    assert main(["train-wnet", str(images), "-o", str(weights), "--steps", "2", *tiny]) == 0
+    assert weights.exists() and weights.with_suffix(".loss.csv").exists()
+    ckpt = weights.with_suffix(".ckpt.pt")
+    assert main(["train-wnet", str(images), "-o", str(weights), "--steps", "3", "--resume", str(ckpt), *tiny]) == 0
+    rows = weights.with_suffix(".loss.csv").read_text().strip().splitlines()
+    assert rows[-1].startswith("3,")
+    assert main(["segment", str(images / "0.png"), "--method", "wnet", "--weights", str(weights),
+                 "-o", str(tmp_path / "out"), "--device", "cpu", "-q"]) == 0

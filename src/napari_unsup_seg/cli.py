@@ -57,9 +57,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("image_dir", type=Path, nargs="+")
     p.add_argument("-o", "--output", type=Path, required=True, help="weights file to write")
     p.add_argument("--resume", type=Path, help="checkpoint to resume from")
-    p.add_argument("--steps", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
+    from ._cli_train import add_train_arguments
+
+    add_train_arguments(p)
     p = sub.add_parser("gui", help="open napari with the plugin docked")
     p.add_argument("image", nargs="?", type=Path)
     p.add_argument("--sample", choices=("coffee", "ihc"), help="open a bundled sample with its scribbles")

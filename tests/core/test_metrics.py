@@ -106,11 +106,14 @@ def test_evaluate_ucms_matches_brute_force():
 
 def test_evaluate_ucms_on_a_foreign_layout_falls_back_to_the_rule():
     ucm, gts = _case(2)
+    rng = np.random.default_rng(0)
     odd = ucm.copy()
-    odd[0::2, 0::2] = 0.0  # corners below their edges: diagonal pixels connect through them
-    scores = evaluate_ucms([odd], [gts], n_thresholds=9)
-    sc = [segmentation_covering(labels_at(odd, t), gts) for t in bsds_thresholds(9)]
-    assert scores["SC_ODS"] == pytest.approx(max(sc))
+    odd[0::2, 0::2] = rng.random(odd[0::2, 0::2].shape)  # corners unrelated to their edges
+    odd[1::2, 1::2] = 0.3 * rng.random(odd[1::2, 1::2].shape)  # pixel elements above 0
+    scores = evaluate_ucms([odd], [gts], n_thresholds=19)
+    ts = bsds_thresholds(19)
+    assert scores["SC_ODS"] == pytest.approx(max(segmentation_covering(labels_at(odd, t), gts) for t in ts))
+    assert scores["VI_ODS"] == pytest.approx(min(variation_of_information(labels_at(odd, t), gts) for t in ts))
 
 
 def test_evaluate_labels_and_fixed_segmentations():

@@ -554,9 +554,9 @@ def build_hierarchy(
     Examples
     --------
     >>> img = np.zeros((1, 4, 6), np.float32); img[:, :, 3:] = 1
-    >>> h = build_hierarchy(img, np.arange(24).reshape(4, 6))
-    >>> h.cut(0.5).max(), h.ucm.shape
-    (2, (9, 13))
+    >>> h = build_hierarchy(img, np.arange(24).reshape(4, 6))  # every pixel a leaf
+    >>> h.cut_regions(2)[0].tolist(), h.ucm.shape
+    ([1, 1, 1, 2, 2, 2], (9, 13))
     """
     image, labels, soft = _check_inputs(image, labels, soft)
     shape = labels.shape

@@ -59,6 +59,9 @@ def _dense_ids(labels: np.ndarray) -> tuple[np.ndarray, int]:
     return inverse.ravel().astype(np.int64), len(uniq)
 
 
+_DENSE_LIMIT = 2**25  # largest (segments x ground-truth regions) table counted densely
+
+
 class _Table:
     """Sparse contingency table between a segmentation and one ground truth."""
 
@@ -73,9 +76,13 @@ class _Table:
     @classmethod
     def from_ids(cls, seg_ids, n_seg, gt_ids, n_gt) -> _Table:
         key = seg_ids * n_gt + gt_ids
-        joint = np.bincount(key, minlength=n_seg * n_gt)
-        nz = np.flatnonzero(joint)
-        return cls(nz // n_gt, nz % n_gt, joint[nz], n_seg, np.bincount(gt_ids, minlength=n_gt))
+        if n_seg * n_gt <= _DENSE_LIMIT:
+            joint = np.bincount(key, minlength=n_seg * n_gt)
+            nz = np.flatnonzero(joint)
+            counts = joint[nz]
+        else:
+            nz, counts = np.unique(key, return_counts=True)
+        return cls(nz // n_gt, nz % n_gt, counts, n_seg, np.bincount(gt_ids, minlength=n_gt))
 
     def merged(self, unit_to_seg: np.ndarray, n_seg: int) -> _Table:
         """The table after relabelling the segmentation's units with ``unit_to_seg``."""
@@ -259,9 +266,16 @@ def _partitions_from_ucm(ucm: np.ndarray, thresholds: np.ndarray) -> tuple[np.nd
     if ucm_is_consistent(ucm, float(thresholds[0])):
         base, tree, altitudes, _ = ucm_to_tree(ucm, float(thresholds[0]), check=False)
         return base, (tree_cut_leaves(tree, altitudes, t) for t in thresholds)
-    h, w = (ucm.shape[0] - 1) // 2, (ucm.shape[1] - 1) // 2
-    pixels = np.arange(h * w).reshape(h, w)
-    return pixels, (_dense_ids(labels_at(ucm, t)) for t in thresholds)
+    # Components only grow with t, so each region at the lowest threshold stays whole;
+    # pixels outside every region there (pixel elements above it) are units of their own.
+    base = labels_at(ucm, thresholds[0]).ravel().astype(np.int64)
+    loose = np.flatnonzero(base == 0)
+    base[loose] = base.max() + 1 + np.arange(len(loose))
+    base_ids, n_units = _dense_ids(base)
+    first = np.full(n_units, base.size, np.int64)
+    np.minimum.at(first, base_ids, np.arange(base.size))
+    shape = ((ucm.shape[0] - 1) // 2, (ucm.shape[1] - 1) // 2)
+    return base_ids.reshape(shape), (_dense_ids(labels_at(ucm, t).ravel()[first]) for t in thresholds)
 
 
 def _score_image(

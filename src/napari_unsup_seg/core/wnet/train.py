@@ -272,36 +272,3 @@ def train(
     })
     yield Progress(step, params.steps, stage="train", message=f"{reason} at step {step}; saved {out_path.name}")
     return out_path
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m napari_unsup_seg.core.wnet.train OUT.pt DIR [DIR ...] [--steps N ...]``."""
-    import argparse
-
-    from ..progress import drain
-
-    parser = argparse.ArgumentParser(description="Train a W-Net on folders of images.")
-    parser.add_argument("out")
-    parser.add_argument("dirs", nargs="+")
-    for name, value in asdict(TrainParams()).items():
-        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--resume", default=None)
-    parser.add_argument("--device", default="auto")
-    args = vars(parser.parse_args(argv))
-    torch.set_num_threads(args.pop("threads"))
-    out, dirs, seed, resume, device = (args.pop(k) for k in ("out", "dirs", "seed", "resume", "device"))
-    params = TrainParams(**args)
-    every = max(params.checkpoint_every // 4, 1)
-
-    def report(event: Progress) -> None:
-        if event.step % every == 0 or not event.extra:
-            print(event.message, flush=True)
-
-    print(f"params: {params}; seed {seed}; data {dirs}", flush=True)
-    print("weights:", drain(train(dirs, out, params, resume=resume, device=device, seed=seed), report))
-
-
-if __name__ == "__main__":
-    main()
