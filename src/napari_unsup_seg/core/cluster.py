@@ -3,7 +3,9 @@
 A small CNN is trained on the one image so that its argmax over q channels is both
 its own target (feature similarity) and spatially smooth (continuity); scribbles
 add a cross-entropy that ties cluster k to scribble class k. Training stops when
-few enough clusters remain, at ``max_iter`` or at ``time_budget``.
+few enough clusters remain, when the labels stop changing (``stable_tol``), at
+``max_iter`` or at ``time_budget``. How clusters then become scribble classes is
+``ClusterParams.assign`` (see :mod:`core.cluster_assign`).
 
 Examples
 --------
@@ -40,7 +42,32 @@ __all__ = ["PRESETS", "ClusterParams", "ClusterResult", "fit"]
 
 @dataclass
 class ClusterResult:
-    """Outcome of :func:`fit`; see the module docs for the meaning of each array."""
+    """Outcome of :func:`fit`.
+
+    Attributes
+    ----------
+    labels : ndarray
+        (H, W) int32. With scribbles: scribble class values (scribbled pixels keep
+        theirs). Without: consecutive cluster numbers 1..n.
+    clusters : ndarray
+        (H, W) int32 raw argmax cluster ids: an over-segmentation (for the UCM).
+    soft : ndarray
+        (L, H, W) float32 probabilities, summing to 1 per pixel; ``soft[k]`` is the
+        probability of label ``label_values[k]``.
+    label_values : ndarray
+        (L,) int32.
+    n_iter : int
+        Iterations run by this call.
+    stopped : bool
+        True when the stop event ended the run.
+    elapsed : float
+        Seconds, input checks to result.
+    state : dict
+        CPU tensors to warm-start a later run on the same image (picklable).
+    stop_reason : str
+        "converged" (few enough clusters), "stable" (labels stopped changing),
+        "max_iter", "time_budget" or "stopped".
+    """
 
     labels: np.ndarray
     clusters: np.ndarray
@@ -50,7 +77,7 @@ class ClusterResult:
     stopped: bool
     elapsed: float
     state: dict = field(default_factory=dict, repr=False)
-    stop_reason: str = ""  # "converged", "stable", "max_iter", "time_budget" or "stopped"
+    stop_reason: str = ""
 
 
 def _signature(params: ClusterParams, in_channels: int, shape: tuple[int, int]) -> dict:

@@ -67,7 +67,18 @@ class Segmentation:
         regions = self.regions(threshold)
         if self.scribbles is None:
             return regions
-        return hierarchy.region_classes(regions, self.scribbles, fallback=self.labels)
+        classes = hierarchy.region_classes(regions, self.scribbles, fallback=self.labels)
+        keep = self.scribbles > 0
+        classes[keep] = self.scribbles[keep]
+        return classes
+
+
+def nearest_scribble_class(scribbles: np.ndarray) -> np.ndarray:
+    """(H, W) class of the nearest scribbled pixel (Euclidean), for regions with no scribble."""
+    from scipy.ndimage import distance_transform_edt
+
+    _, (rows, cols) = distance_transform_edt(scribbles == 0, return_indices=True)
+    return scribbles[rows, cols]
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -117,15 +128,16 @@ def segment(
         yield Progress(0, 1, stage="crf", message="dense CRF")
         soft = crf.refine(image, soft, params.crf)
         labels = values[np.argmax(soft, axis=0)].astype(np.int32)
-        if params.method == "wnet":
-            overseg = labels
+        if params.method == "wnet" or scribbles is None:
+            overseg = labels  # the CRF's own regions: measured better leaves (docs/ucm.md)
     tree = None
     if params.build_ucm or (scribbles is not None and params.method == "wnet"):
         yield Progress(0, 1, stage="ucm", message="ultrametric contour map")
         tree = hierarchy.build_hierarchy(image, overseg, soft, params.hierarchy, scribbles=scribbles)
     if scribbles is not None:
         if params.method == "wnet":
-            labels = hierarchy.region_classes(tree.cut(tree.max_threshold), scribbles)
+            near = nearest_scribble_class(scribbles)
+            labels = hierarchy.region_classes(tree.cut(tree.max_threshold), scribbles, fallback=near)
         keep = scribbles > 0
         labels[keep] = scribbles[keep]
     info["seconds"] = round(time.perf_counter() - start, 3)

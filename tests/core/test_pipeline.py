@@ -1,0 +1,81 @@
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from napari_unsup_seg.core.cluster import ClusterParams
+from napari_unsup_seg.core.errors import InputError
+from napari_unsup_seg.core.hierarchy import labels_at
+from napari_unsup_seg.core.pipeline import SegmentParams, segment
+from napari_unsup_seg.core.progress import drain
+
+
+def _image_and_scribbles():
+    rng = np.random.default_rng(0)
+    image = np.zeros((3, 30, 40), np.float32)
+    image[0, :, :20] = 0.8
+    image[2, :, 20:] = 0.7
+    image[1, 15:, :] += 0.3
+    image += rng.normal(0, 0.03, image.shape).astype(np.float32)
+    scribbles = np.zeros((30, 40), np.int32)
+    scribbles[5:7, 3:15] = 1
+    scribbles[5:7, 25:37] = 2
+    scribbles[22:24, 5:35] = 3
+    return np.clip(image, 0, 1), scribbles
+
+
+FAST = SegmentParams(cluster=ClusterParams(max_iter=15), device="cpu")
+
+
+@pytest.mark.parametrize("method", ["cluster", "wnet"])
+def test_scribble_classes_hold_at_every_threshold(method):
+    image, scribbles = _image_and_scribbles()
+    params = SegmentParams(method=method, cluster=FAST.cluster, device="cpu")
+    events = []
+    seg = drain(segment(image, scribbles, params), events.append)
+    keep = scribbles > 0
+    assert set(np.unique(seg.labels)) <= {1, 2, 3}
+    np.testing.assert_array_equal(seg.labels[keep], scribbles[keep])
+    for t in np.linspace(0, seg.hierarchy.max_threshold, 12):
+        classes = seg.classes(float(t))
+        np.testing.assert_array_equal(classes[keep], scribbles[keep])
+        assert set(np.unique(classes)) <= {1, 2, 3}
+    assert {e.stage for e in events} >= {"crf", "ucm", "done"}
+    json.dumps(seg.recipe)
+
+
+def test_unsupervised_regions_follow_the_ucm_rule():
+    image, _ = _image_and_scribbles()
+    seg = drain(segment(image, np.zeros((30, 40), np.int32), FAST))
+    assert seg.scribbles is None
+    for t in (0.0, 0.2, 0.5, 0.9):
+        np.testing.assert_array_equal(seg.regions(t), labels_at(seg.ucm, t))
+        np.testing.assert_array_equal(seg.classes(t), seg.regions(t))
+
+
+def test_stop_before_start_still_returns_a_result():
+    image, scribbles = _image_and_scribbles()
+    stop = threading.Event()
+    stop.set()
+    seg = drain(segment(image, scribbles, FAST, stop=stop))
+    assert seg.stopped and seg.labels.shape == (30, 40)
+    assert seg.recipe["run"]["stopped"] is True
+
+
+def test_seeded_runs_are_reproducible():
+    image, scribbles = _image_and_scribbles()
+    a = drain(segment(image, scribbles, FAST))
+    b = drain(segment(image, scribbles, FAST))
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_array_equal(a.ucm, b.ucm)
+
+
+def test_bad_inputs():
+    image, scribbles = _image_and_scribbles()
+    with pytest.raises(InputError, match="float32"):
+        drain(segment(image.astype(np.float64), scribbles, FAST))
+    with pytest.raises(InputError, match="must match"):
+        drain(segment(image, scribbles[:10], FAST))
+    with pytest.raises(InputError, match="unknown method"):
+        drain(segment(image, scribbles, SegmentParams(method="nope")))
