@@ -58,6 +58,19 @@ def _cluster(image: np.ndarray, args) -> tuple[np.ndarray, np.ndarray | None]:
     return result.clusters, result.soft
 
 
+_WNET_MODELS: dict = {}
+
+
+def _wnet(image: np.ndarray, args) -> tuple[np.ndarray, np.ndarray]:
+    from napari_unsup_seg.core.wnet import WNetParams, labels_from_soft, load_model, predict_soft
+
+    key = args.weights or "shipped"
+    if key not in _WNET_MODELS:
+        _WNET_MODELS[key] = load_model(args.weights, device=args.device)
+    soft = predict_soft(_WNET_MODELS[key], image, WNetParams(weights=args.weights), device=args.device)
+    return labels_from_soft(soft), soft
+
+
 def _slic(image: np.ndarray, args) -> tuple[np.ndarray, None]:
     from skimage.segmentation import slic
 
@@ -78,6 +91,7 @@ def _pixels(image: np.ndarray, args) -> tuple[np.ndarray, None]:
 
 SEGMENTERS: dict[str, Callable] = {
     "cluster": _cluster,
+    "wnet": _wnet,
     "slic": _slic,
     "felzenszwalb": _felzenszwalb,
     "pixels": _pixels,
@@ -165,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--candidates", action="store_true", help="score every boundary-strength candidate")
     p.add_argument("--cache", default=None, help="folder for segmenter outputs")
     p.add_argument("--time-budget", type=float, default=20.0, help="seconds per image for the cluster segmenter")
+    p.add_argument("--weights", default=None, help="W-Net weights file (default: the shipped weights)")
     p.add_argument("--n-segments", type=int, default=600, help="SLIC superpixels")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)

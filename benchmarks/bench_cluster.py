@@ -2,7 +2,7 @@
 
 One command::
 
-    python benchmarks/bench_cluster.py --n-images 10 --paper-images 4 --paper-max-iter 60
+    python benchmarks/bench_cluster.py --n-images 10 --paper-images 3 --paper-max-iter 50 --threads 1
 
 For each image, scribbles are synthesised from annotator 0 (benchmarks/bsds.py: 2 to 5
 classes, the largest GT regions, two short 3-pixel-wide strokes each, seeded). Reported
@@ -104,6 +104,9 @@ def main(argv=None) -> int:
     ap.add_argument("--paper-max-iter", type=int, default=60, help="iteration cap of the paper preset")
     ap.add_argument("--paper-time-budget", type=float, default=None, help="seconds cap of the paper preset")
     ap.add_argument("--rw-beta", type=float, default=130.0, help="random_walker beta (scikit-image default 130)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch CPU threads (0: torch's default). On a machine shared with other jobs, 1 is "
+                         "several times faster than 2: waiting OpenMP threads get descheduled")
     ap.add_argument("--seed", type=int, default=0, help="seed of the scribbles and the networks")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="override a field of the fast preset (repeatable), e.g. --set w_scribble=1")
@@ -114,7 +117,12 @@ def main(argv=None) -> int:
     except bsds.DataMissing as err:
         print(f"skipped: {err}")
         return 0
+    import torch
+
     from napari_unsup_seg.core.cluster import ClusterParams, fit
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from napari_unsup_seg.core.image import to_chw
     from napari_unsup_seg.core.progress import drain
 
@@ -122,7 +130,13 @@ def main(argv=None) -> int:
     for item in args.set:
         key, _, value = item.partition("=")
         current = getattr(fast, key)
-        fast = fast.replace(**{key: type(current)(value) if current is not None else float(value)})
+        if isinstance(current, tuple):
+            value = tuple(v for v in value.split(",") if v)
+        elif isinstance(current, bool):
+            value = value.lower() in ("1", "true", "yes")
+        else:
+            value = type(current)(value) if current is not None else float(value)
+        fast = fast.replace(**{key: value})
     paper = ClusterParams.preset("paper").replace(max_iter=args.paper_max_iter, time_budget=args.paper_time_budget)
 
     step = max(1, len(ids) // max(1, args.n_images))
@@ -144,7 +158,7 @@ def main(argv=None) -> int:
 
     n_paper = len(results["paper"])
     print(f"\nBSDS500 val, {len(ids)} images, seed {args.seed}; load average {load0:.1f} -> {load1:.1f} "
-          f"on {os.cpu_count()} CPUs; paper preset capped at {args.paper_max_iter} iterations"
+          f"on {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}; paper preset capped at {args.paper_max_iter} iterations"
           + (f" / {args.paper_time_budget:.0f} s" if args.paper_time_budget else "") + "\n")
     print(HEADER)
     print(summarize("fast (default)", results["fast"], len(ids)))
