@@ -284,12 +284,7 @@ def _score_image(
     gts: list[np.ndarray],
     n_thresholds: int,
 ) -> _ImageScores:
-    base_ids, n_base = _dense_ids(base)
-    tables = []
-    for gt in gts:
-        _check_pair(base, gt)
-        gt_ids, n_gt = _dense_ids(gt)
-        tables.append(_Table.from_ids(base_ids, n_base, gt_ids, n_gt))
+    tables = _tables(base, gts)
     scores = _ImageScores(n_thresholds)
     for k, (unit_map, n_seg) in enumerate(maps):
         scores.add(k, [t.merged(unit_map, n_seg) for t in tables])
