@@ -111,8 +111,11 @@ def run_segment(args) -> int:
             result = drain(segment(chw, scr, params, stop=stop), _bar_callback(bar))
         labels = _output_labels(result, args)
         recipe = dict(result.recipe, input=stem)
+        uncertainty = result.uncertainty if args.uncertainty else None
+        if args.uncertainty and uncertainty is None and not args.quiet:
+            print(f"{stem}: no scribbles, so no uncertainty map")
         paths = export.write_outputs(args.outdir, stem, labels, ucm=result.ucm if args.ucm else None,
-                                     recipe=recipe, masks=args.masks, overwrite=args.overwrite)
+                                     uncertainty=uncertainty, recipe=recipe, masks=args.masks, overwrite=args.overwrite)
         if not args.quiet:
             print(f"{stem}: wrote {', '.join(p.name for p in paths)}")
         if stop.is_set():
@@ -123,7 +126,7 @@ def run_segment(args) -> int:
 def _refuse_existing(args, prepared) -> None:
     existing = []
     for stem, _, _ in prepared:
-        for suffix in ("labels.tif", "labels.png", "masks.tif", "ucm.tif", "recipe.json"):
+        for suffix in ("labels.tif", "labels.png", "masks.tif", "ucm.tif", "uncertainty.tif", "recipe.json"):
             path = args.outdir / f"{stem}_{suffix}"
             if path.exists():
                 existing.append(path.name)

@@ -35,6 +35,9 @@ def _add_segment_parser(sub) -> None:
     p.add_argument("--adapt", type=int, default=0, metavar="N", help="W-Net: N adaptation steps on each image")
     p.add_argument("--crf", action=argparse.BooleanOptionalAction, default=True, help="dense CRF refinement")
     p.add_argument("--ucm", action="store_true", help="also write <stem>_ucm.tif")
+    p.add_argument("--uncertainty", action="store_true",
+                   help="with scribbles: also write <stem>_uncertainty.tif, 1 minus the margin between the "
+                        "two likeliest classes (float32, 0 = certain): where to scribble next")
     cut = p.add_mutually_exclusive_group()
     cut.add_argument("--threshold", type=float, help="write the regions of the UCM cut at this threshold")
     cut.add_argument("--regions", type=int, help="write the UCM cut with this many regions")

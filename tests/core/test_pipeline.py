@@ -41,7 +41,10 @@ def test_scribble_classes_hold_at_every_threshold(method):
         classes = seg.classes(float(t))
         np.testing.assert_array_equal(classes[keep], scribbles[keep])
         assert set(np.unique(classes)) <= {1, 2, 3}
-    assert {e.stage for e in events} >= {"crf", "ucm", "done"}
+    assert {e.stage for e in events} >= {"propagate", "ucm", "done"}
+    first = [e.result for e in events if e.result is not None]
+    assert len(first) == 1 and first[0].shape == (30, 40)  # the first mask, before the segmenter runs
+    assert seg.uncertainty.shape == (30, 40) and 0 <= seg.uncertainty.min() <= seg.uncertainty.max() <= 1
     json.dumps(seg.recipe)
 
 

@@ -31,7 +31,7 @@ def plugin_meta_get(layer, key: str, default=None):
 
 
 def role(layer) -> str | None:
-    """"scribbles", "result", "preview" or None for layers the plugin did not make."""
+    """"scribbles", "result", "preview", "uncertainty" or None for layers the plugin did not make."""
     return plugin_meta_get(layer, "role")
 
 

@@ -48,6 +48,22 @@ def update_preview(layer: Labels, preview: np.ndarray) -> None:
         layer.data = preview
 
 
+def show_in_place(layer: Labels, preview: np.ndarray) -> None:
+    """Draw a (smaller) preview over a whole result layer, outside its undo history."""
+    from .runner import resize_nearest
+
+    full = preview if preview.shape == layer.data.shape else resize_nearest(preview, layer.data.shape)
+    np.copyto(layer.data, full.astype(layer.data.dtype, copy=False))
+    layer.refresh()
+
+
+def restore(layer: Labels, data: np.ndarray) -> None:
+    """Undo :func:`show_in_place`: the layer holds ``data`` again."""
+    if layer.data.shape == data.shape:
+        np.copyto(layer.data, data)
+        layer.refresh()
+
+
 def remove(viewer, layer: Labels | None) -> None:
     if layer is not None and layer in viewer.layers:
         viewer.layers.remove(layer)

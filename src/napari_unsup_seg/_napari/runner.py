@@ -122,8 +122,8 @@ def run_segmentation(
     """Segment ``image`` (any array ``core.image.to_chw`` reads); never raises.
 
     Yields at most one event per ``min_interval`` seconds (plus one per stage change)
-    and at most one preview per ``preview_interval`` seconds, resized here (off the GUI
-    thread) to ``preview_size``; returns a :class:`RunOutcome` holding either the
+    and at most one preview per ``preview_interval`` seconds (plus the first mask of a
+    scribble run, always), resized here (off the GUI thread) to ``preview_size``; returns a :class:`RunOutcome` holding either the
     segmentation or the error.
     """
     start = time.perf_counter()
@@ -141,7 +141,10 @@ def run_segmentation(
             except StopIteration as done:
                 return RunOutcome(done.value, None, time.perf_counter() - start)
             now = time.perf_counter()
-            with_preview = event.preview is not None and now - last_preview >= preview_interval
+            first_mask = event.result is not None
+            if first_mask:  # a full-resolution class map: always shown, in the preview layer
+                event = replace(event, preview=event.result, result=None)
+            with_preview = event.preview is not None and (first_mask or now - last_preview >= preview_interval)
             if with_preview or event.stage != last_stage or now - last_emit >= min_interval:
                 if event.preview is not None and not with_preview:
                     event = replace(event, preview=None)

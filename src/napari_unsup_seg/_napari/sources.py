@@ -121,7 +121,7 @@ class SourcePanel(QWidget):
             image = self.image_combo.currentData()
             self.image_combo.clear()
             for layer in self.viewer.layers:
-                if isinstance(layer, Image):
+                if isinstance(layer, Image) and L.role(layer) is None:  # not our uncertainty layers
                     self.image_combo.addItem(layer.name, layer)
             index = _index_of(self.image_combo, image) if image is not None else -1
             self.image_combo.setCurrentIndex(index if index >= 0 else self.image_combo.count() - 1)
@@ -144,7 +144,7 @@ class SourcePanel(QWidget):
 
     def _on_layer_inserted(self, event) -> None:
         self._refresh()
-        if isinstance(event.value, Image):
+        if isinstance(event.value, Image) and L.role(event.value) is None:
             self.image_combo.setCurrentIndex(_index_of(self.image_combo, event.value))
         self._schedule_sync()
 

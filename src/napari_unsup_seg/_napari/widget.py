@@ -3,6 +3,14 @@
 It only assembles inputs, starts :class:`~.runner.RunController` and shows results;
 the work happens in ``core`` on a worker thread. Per-image state (last result, the
 network to warm-start from, the merge state) lives in this widget instance.
+
+Live mode (on by default) runs again each time a stroke on the scribbles layer ends,
+after a short pause; a stroke made during a run stops that run and starts a new one.
+The first mask of a scribble run (a random walk, well under a second) shows in the
+preview layer at once; the clustering then refines it. When the run will replace a
+result shown already, its progress is drawn in that result layer instead (adding a
+preview layer costs the GUI thread a few hundred milliseconds); the result's previous
+data comes back before the new result is written, so Ctrl+Z still steps between results.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from napari.layers import Image, Labels
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
     QGroupBox,
@@ -35,7 +44,11 @@ from .runner import RunController, RunOutcome, RunSpec, preview_shape, warm_up
 from .sources import SourcePanel
 
 STAGE_NAMES = {"cluster": "clustering", "wnet": "W-Net", "adapt": "adapting", "crf": "dense CRF",
-               "ucm": "hierarchy", "done": "done"}
+               "ucm": "hierarchy", "propagate": "scribble propagation", "done": "done"}
+
+# Pause (ms) after a stroke ends before a live run starts: strokes in quick succession
+# make one run.
+LIVE_DELAY_MS = 300
 
 
 @dataclass
@@ -47,6 +60,7 @@ class _Session:
     merge: MergeState | None = None
     scribbles: Labels | None = None  # those of the last run, for the class names
     warm: tuple[str, dict] | None = None  # (method, Segmentation.state)
+    uncertainty: Image | None = None
 
 
 @dataclass
@@ -58,6 +72,17 @@ class _Run:
     spec: RunSpec
     warm: bool
     preview: Labels | None = None
+    in_place: tuple[Labels, np.ndarray] | None = None  # (result layer shown in, its data before)
+
+    def restore(self) -> None:
+        """Put back the data of the result layer the run drew its progress in."""
+        if self.in_place is not None:
+            results.restore(*self.in_place)
+            self.in_place = None
+
+    def drop_preview(self, viewer) -> None:
+        self.restore()
+        results.remove(viewer, self.preview)
 
 
 def _group(title: str, *widgets: QWidget) -> QGroupBox:
@@ -100,6 +125,16 @@ class SegmentationWidget(QWidget):
         self.run_button = QPushButton("Run")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
+        self.fresh_button = QPushButton("Start fresh")
+        self.fresh_button.setToolTip("forget what the network learned on this image and run from new weights")
+        self.live_box = QCheckBox("Live: update the mask when a stroke ends")
+        self.live_box.setChecked(True)
+        self.uncertainty_box = QCheckBox("Show uncertainty (where to scribble next)")
+        self.uncertainty_box.setToolTip("1 minus the margin between the two likeliest classes: bright = unsure")
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_DELAY_MS)
+        self._rerun = False
         self.progress = QProgressBar()
         self.status = QLabel("paint a few strokes per class, then Run")
         self.status.setWordWrap(True)
@@ -110,7 +145,8 @@ class SegmentationWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(_group("Image, scribbles and classes", self.sources))
         layout.addWidget(_group("Method", self.params))
-        layout.addWidget(_group("Run", _row(self.run_button, self.stop_button), self.replace_box,
+        layout.addWidget(_group("Run", _row(self.run_button, self.stop_button, self.fresh_button),
+                                self.live_box, self.replace_box, self.uncertainty_box,
                                 self.progress, self.status))
         layout.addWidget(_group("Merge regions", self.merge))
         layout.addWidget(self.save_button)
@@ -118,6 +154,12 @@ class SegmentationWidget(QWidget):
 
         self.run_button.clicked.connect(lambda: self.run())
         self.stop_button.clicked.connect(lambda: self.stop())
+        self.fresh_button.clicked.connect(lambda: self.start_fresh())
+        self.uncertainty_box.toggled.connect(lambda _: self._show_uncertainty(self._current_session()))
+        self._live_timer.timeout.connect(self._live_run)
+        for layer in self.viewer.layers:
+            self._watch_strokes(layer)
+        self.viewer.layers.events.inserted.connect(lambda e: self._watch_strokes(e.value))
         self.save_button.clicked.connect(lambda: self.save())
         self.legend.names_changed.connect(self._on_names_changed)
         self.sources.image_changed.connect(self._on_image_changed)
@@ -166,6 +208,26 @@ class SegmentationWidget(QWidget):
         if event.value is self.merge.layer:
             self.merge.detach()
 
+    # -- live mode --------------------------------------------------------------------
+    def _watch_strokes(self, layer) -> None:
+        if isinstance(layer, Labels):
+            layer.events.paint.connect(self._on_stroke)
+
+    def _on_stroke(self, event) -> None:
+        """A stroke ended on some Labels layer: schedule a live run if it is our scribbles."""
+        if self.live_box.isChecked() and event.source is self.scribbles_layer():
+            self._live_timer.start()  # restarts the pause
+
+    def _live_run(self) -> None:
+        layer = self.scribbles_layer()
+        if not self.live_box.isChecked() or layer is None or not np.any(layer.data):
+            return  # live runs follow scribbles; an unsupervised run is asked for with Run
+        if self.running:
+            self._rerun = True  # the run in progress is out of date: stop it, then run again
+            self.stop()
+        else:
+            self.run()
+
     # -- running ----------------------------------------------------------------------
     @property
     def running(self) -> bool:
@@ -198,7 +260,11 @@ class SegmentationWidget(QWidget):
         colours = scribbles_layer if scribbles is not None else None
         size = preview_shape(L.image_hw(image))
         run = _Run(image, colours, spec, warm is not None)
-        run.preview = results.add_preview(self.viewer, image, size, colours)  # before the run: slow
+        shown = session.result if self.replace_box.isChecked() else None
+        if shown is not None and shown in self.viewer.layers and shown.data.shape == L.image_hw(image):
+            run.in_place = (shown, np.array(shown.data, copy=True))
+        else:
+            run.preview = results.add_preview(self.viewer, image, size, colours)  # before the run: slow
         self._run = run
         self.last_progress = None
         self._set_running(True)
@@ -206,6 +272,15 @@ class SegmentationWidget(QWidget):
         self.status.setText(f"starting ({mode}{', warm start' if warm is not None else ''})...")
         self._controller.start(array, scribbles, spec, warm, preview_size=size)
         return True
+
+    def start_fresh(self) -> bool:
+        """Run again from new network weights, forgetting the warm start of this image."""
+        if self.running:
+            return False
+        session = self._current_session()
+        if session is not None:
+            session.warm = None
+        return self.run()
 
     def stop(self) -> None:
         """End the run at its next iteration, keeping the result reached so far."""
@@ -216,6 +291,7 @@ class SegmentationWidget(QWidget):
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
+        self.fresh_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.sources.allow_new_scribbles = not running
         if running:
@@ -248,15 +324,30 @@ class SegmentationWidget(QWidget):
             parts.append(event.message)
         self.status.setText(" · ".join(parts))
         run = self._run
-        if event.preview is not None and run is not None and run.preview in self.viewer.layers:
+        if event.preview is None or run is None:
+            return
+        if run.in_place is not None and run.in_place[0] in self.viewer.layers:
+            results.show_in_place(run.in_place[0], event.preview)
+        elif run.preview in self.viewer.layers:
             results.update_preview(run.preview, event.preview)
 
     def _on_done(self, outcome: RunOutcome) -> None:
         run, self._run = self._run, None
         self._set_running(False)
+        if self._rerun:
+            self._rerun = False
+            QTimer.singleShot(0, self._live_run)
+            if outcome.segmentation is not None and outcome.segmentation.stopped and run is not None:
+                state = outcome.segmentation.state
+                self._sessions.setdefault(run.image, _Session()).warm = (
+                    (run.spec.method, state) if state is not None else None)
+                run.drop_preview(self.viewer)
+                self.status.setText("scribbles changed: running again...")
+                return  # a result of scribbles that are gone: not worth showing
         seg = outcome.segmentation
         if outcome.error is not None or seg is None or run is None or run.image not in self.viewer.layers:
-            results.remove(self.viewer, run.preview if run is not None else None)
+            if run is not None:
+                run.drop_preview(self.viewer)
             if outcome.error is not None:
                 actions = []
                 if notify.is_out_of_memory(outcome.error):
@@ -272,10 +363,12 @@ class SegmentationWidget(QWidget):
         session.warm = (run.spec.method, seg.state) if seg.state is not None else None
         meta = {"role": "result", "image": run.image.name, "ucm": seg.ucm, "recipe": seg.recipe,
                 "class_names": self._class_names(run.scribbles, seg.labels)}
+        run.restore()
         replace = session.result if self.replace_box.isChecked() else None
         layer = results.place_result(self.viewer, run.image, seg.labels, meta, replace=replace,
                                      preview=run.preview, colours=run.scribbles)
         session.result, session.segmentation, session.scribbles = layer, seg, run.scribbles
+        self._show_uncertainty(session, run.image)
         if run.image is self.image_layer():
             session.merge = self.merge.attach(layer, seg)
         else:
@@ -286,6 +379,31 @@ class SegmentationWidget(QWidget):
             words.append(f"· {n_iter} iterations{' (warm start)' if run.warm else ''}")
         words.append(f"· {len(np.unique(seg.labels))} {'classes' if seg.scribbles is not None else 'segments'}")
         self.status.setText(" ".join(words))
+
+    def _show_uncertainty(self, session: _Session | None, image: Image | None = None) -> None:
+        """Show (or hide) the uncertainty of the session's result as an image layer."""
+        if session is None:
+            return
+        image = image if image is not None else self.image_layer()
+        seg = session.segmentation
+        layer = session.uncertainty if session.uncertainty in self.viewer.layers else None
+        if not self.uncertainty_box.isChecked() or seg is None or seg.uncertainty is None or image is None:
+            if layer is not None:
+                layer.visible = False
+            return
+        if layer is None or layer.data.shape != seg.uncertainty.shape:
+            with results.keep_active(self.viewer):
+                if layer is not None:
+                    self.viewer.layers.remove(layer)
+                layer = self.viewer.add_image(
+                    seg.uncertainty, name=f"{image.name} uncertainty", colormap="magma", opacity=0.6,
+                    blending="additive", contrast_limits=(0.0, 1.0),
+                    metadata={L.META_KEY: {"role": "uncertainty", "image": image.name}}, **L.geometry(image),
+                )
+            session.uncertainty = layer
+        else:
+            layer.data = seg.uncertainty
+        layer.visible = True
 
     def _class_names(self, scribbles: Labels | None, labels: np.ndarray) -> dict[int, str]:
         """Names of the classes present in ``labels``, from the scribbles' legend."""

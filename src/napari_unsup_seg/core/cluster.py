@@ -67,6 +67,9 @@ class ClusterResult:
     stop_reason : str
         "converged" (few enough clusters), "stable" (labels stopped changing),
         "max_iter", "time_budget" or "stopped".
+    features : ndarray or None
+        (q, h, w) float32 response of the network at its working scale: the features it
+        learned on this image (for the scribble walk's edges).
     """
 
     labels: np.ndarray
@@ -78,6 +81,7 @@ class ClusterResult:
     elapsed: float
     state: dict = field(default_factory=dict, repr=False)
     stop_reason: str = ""
+    features: np.ndarray | None = field(default=None, repr=False)
 
 
 def _signature(params: ClusterParams, in_channels: int, shape: tuple[int, int]) -> dict:
@@ -246,6 +250,8 @@ def fit(
         if message and n_iter == 0:
             yield Progress(0, params.max_iter, "cluster", message=message)
         with torch.no_grad():
+            working = response if response is not None else model(coarse.contiguous(memory_format=fmt))
+            features = working.detach()[0].float().cpu().numpy()
             if response is None:
                 response = model(feats.contiguous(memory_format=fmt))
             elif tuple(response.shape[-2:]) != (height, width):
@@ -262,4 +268,4 @@ def fit(
         "optimizer": _to_cpu(optimizer.state_dict()),
     }
     elapsed = time.perf_counter() - t0
-    return ClusterResult(labels, clusters, soft, values, n_iter, stopped, elapsed, state, reason)
+    return ClusterResult(labels, clusters, soft, values, n_iter, stopped, elapsed, state, reason, features)

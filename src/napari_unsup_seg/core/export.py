@@ -29,7 +29,7 @@ def class_values(labels: np.ndarray) -> np.ndarray:
 
 def planned_outputs(
     outdir: str | Path, stem: str, labels: np.ndarray, *, ucm: bool = False, recipe: bool = True,
-    masks: bool = True,
+    masks: bool = True, uncertainty: bool = False,
 ) -> list[Path]:
     """The files :func:`write_outputs` would write, in order."""
     outdir = Path(outdir)
@@ -41,6 +41,8 @@ def planned_outputs(
         paths += [outdir / f"{stem}_class_{int(v)}.png" for v in class_values(labels)]
     if ucm:
         paths.append(outdir / f"{stem}_ucm.tif")
+    if uncertainty:
+        paths.append(outdir / f"{stem}_uncertainty.tif")
     if recipe:
         paths.append(outdir / f"{stem}_recipe.json")
     return paths
@@ -73,6 +75,7 @@ def write_outputs(
     labels: np.ndarray,
     *,
     ucm: np.ndarray | None = None,
+    uncertainty: np.ndarray | None = None,
     recipe: dict | None = None,
     class_names: dict[int, str] | None = None,
     masks: bool = True,
@@ -82,7 +85,9 @@ def write_outputs(
 
     Files: ``<stem>_labels.tif`` (uint16, or uint32 when values need it), ``<stem>_labels.png``
     (16-bit, when values fit), ``<stem>_masks.tif`` (K, H, W) and ``<stem>_class_<k>.png``
-    binary masks, ``<stem>_ucm.tif`` (float32, BSDS doubleSize) and ``<stem>_recipe.json``.
+    binary masks, ``<stem>_ucm.tif`` (float32, BSDS doubleSize), ``<stem>_uncertainty.tif``
+    (float32 in [0, 1], 1 minus the margin between the two likeliest classes) and
+    ``<stem>_recipe.json``.
 
     Raises
     ------
@@ -95,7 +100,8 @@ def write_outputs(
     import tifffile
 
     labels = np.asarray(labels)
-    paths = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None, masks=masks)
+    paths = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None, masks=masks,
+                            uncertainty=uncertainty is not None)
     existing = [p for p in paths if p.exists()]
     if existing and not overwrite:
         names = ", ".join(p.name for p in existing)
@@ -118,6 +124,8 @@ def write_outputs(
             iio.imwrite(path, (labels == value).astype(np.uint8) * 255)
         elif suffix == "ucm.tif":
             tifffile.imwrite(path, np.asarray(ucm, np.float32))
+        elif suffix == "uncertainty.tif":
+            tifffile.imwrite(path, np.asarray(uncertainty, np.float32), compression="zlib")
         elif suffix == "recipe.json":
             full = dict(recipe)
             if class_names:

@@ -1,8 +1,15 @@
-"""One entry point for every front end: segmenter -> dense CRF -> hierarchy (UCM).
+"""One entry point for every front end: segmenter -> classes -> hierarchy (UCM).
 
 The GUI, the CLI and scripts all call :func:`segment`, a generator that yields
 :class:`~napari_unsup_seg.core.progress.Progress` events and returns a
 :class:`Segmentation`.
+
+Without scribbles the segmenter's own segments are the result, smoothed by the dense CRF.
+With scribbles every pixel's class comes from random walks seeded by them
+(:mod:`core.scribble_classes`): a first mask at once (the event with ``result`` set),
+then a walk whose edges also compare the features the segmenter learned on the image.
+Scribbles of one class only mean "this class against everything else": the segmenter's
+regions that hold no scribble seed "everything else", which comes out as 0.
 """
 
 from __future__ import annotations
@@ -17,6 +24,14 @@ from . import cluster, crf, hierarchy, wnet
 from .errors import InputError
 from .progress import Progress, ProgressGen
 from .recipe import make_recipe
+from .scribble_classes import (
+    PropagationParams,
+    final_classes,
+    first_mask,
+    rest_seeds_from_border,
+    rest_seeds_from_regions,
+    with_rest_class,
+)
 from .scribbles import scribble_classes, validate_scribbles
 
 METHODS = ("cluster", "wnet")
@@ -32,6 +47,7 @@ class SegmentParams:
     crf: crf.CRFParams = field(default_factory=crf.CRFParams)
     use_crf: bool = True
     hierarchy: hierarchy.HierarchyParams = field(default_factory=hierarchy.HierarchyParams)
+    propagation: PropagationParams = field(default_factory=PropagationParams)
     build_ucm: bool = True
     seed: int = 0
     device: str = "auto"
@@ -43,6 +59,8 @@ class Segmentation:
 
     ``labels`` holds scribble class values in scribble mode and segment ids 1..n
     otherwise. ``hierarchy`` (when built) gives regions at any UCM threshold.
+    ``uncertainty`` (scribble mode): 1 minus the margin between the two likeliest
+    classes of each pixel, 0 where the class is certain.
     """
 
     labels: np.ndarray
@@ -51,6 +69,7 @@ class Segmentation:
     stopped: bool
     state: dict | None
     recipe: dict
+    uncertainty: np.ndarray | None = None
 
     @property
     def ucm(self) -> np.ndarray | None:
@@ -73,34 +92,42 @@ class Segmentation:
         return classes
 
 
-def nearest_scribble_class(scribbles: np.ndarray) -> np.ndarray:
-    """(H, W) class of the nearest scribbled pixel (Euclidean), for regions with no scribble."""
-    from scipy.ndimage import distance_transform_edt
-
-    _, (rows, cols) = distance_transform_edt(scribbles == 0, return_indices=True)
-    return scribbles[rows, cols]
-
-
 def _check_image(image: np.ndarray) -> None:
     if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.dtype == np.float32):
         raise InputError("the image must be float32 (C, H, W); convert it with core.image.to_chw")
 
 
 def _run_segmenter(image, scribbles, params: SegmentParams, stop, warm_start):
-    """Yield the segmenter's progress; return (labels, soft, label_values, overseg, stopped, state, info)."""
+    """Yield the segmenter's progress; return (labels, soft, label_values, overseg, stopped, state, info, features)."""
     if params.method == "cluster":
+        cparams = params.cluster if scribbles is None else params.cluster.replace(assign="anchor")
         res = yield from cluster.fit(
-            image, scribbles, params.cluster, device=params.device, seed=params.seed,
+            image, scribbles, cparams, device=params.device, seed=params.seed,
             stop=stop, warm_start=warm_start,
         )
-        info = {"n_iter": res.n_iter, "segmenter_seconds": round(res.elapsed, 3)}
-        return res.labels, res.soft, res.label_values, res.clusters, res.stopped, res.state, info
+        info = {"n_iter": res.n_iter, "segmenter_seconds": round(res.elapsed, 3), "stop_reason": res.stop_reason}
+        return (res.labels, res.soft, res.label_values, res.clusters, res.stopped, res.state, info,
+                res.features)
     if params.method == "wnet":
         res = yield from wnet.predict(image, params.wnet, device=params.device, seed=params.seed, stop=stop)
         values = np.arange(1, res.soft.shape[0] + 1, dtype=np.int32)
         info = {"segmenter_seconds": round(res.elapsed, 3), "weights_sha256": res.weights_sha256}
-        return res.labels, res.soft, values, res.labels, res.stopped, None, info
+        return res.labels, res.soft, values, res.labels, res.stopped, None, info, res.soft
     raise InputError(f"unknown method {params.method!r}; choose one of {', '.join(METHODS)}")
+
+
+def _without_rest(labels: np.ndarray, rest: int) -> np.ndarray:
+    """Labels with the "everything else" class of a one-class run (value ``rest``) as 0."""
+    if rest:
+        labels[labels == rest] = 0
+    return labels
+
+
+def _class_pure_leaves(overseg: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Split the over-segmentation along the class map, so every leaf holds one class."""
+    overseg = np.unique(overseg, return_inverse=True)[1].reshape(overseg.shape).astype(np.int64)
+    labels = np.unique(labels, return_inverse=True)[1].reshape(labels.shape).astype(np.int64)
+    return overseg * (int(labels.max()) + 1) + labels
 
 
 def segment(
@@ -113,35 +140,46 @@ def segment(
 ) -> ProgressGen[Segmentation]:
     """Segment ``image`` (float32 (C, H, W) in [0, 1]), optionally guided by scribbles.
 
-    Scribbles with no class at all count as no scribbles. The CRF and the
-    hierarchy also run after a stop, on the result reached so far.
+    Scribbles with no class at all count as no scribbles. The class map and the
+    hierarchy also come after a stop, from what was reached so far.
     """
     _check_image(image)
     start = time.perf_counter()
     scribbles = validate_scribbles(scribbles, image.shape[1:], require_class=False)
     if scribbles is not None and not scribbles.any():
         scribbles = None
-    labels, soft, values, overseg, stopped, state, info = yield from _run_segmenter(
+    uncertainty = None
+    one_class = scribbles is not None and len(scribble_classes(scribbles)) == 1
+    if scribbles is not None:
+        yield Progress(0, 1, stage="propagate", message="first mask")
+        seeds, rest = with_rest_class(scribbles, rest_seeds_from_border(scribbles)) if one_class else (scribbles, 0)
+        first = _without_rest(first_mask(image, seeds, params.propagation).labels(), rest)
+        yield Progress(0, 1, stage="propagate", result=first, message="first mask",
+                       n_labels=len(np.unique(first)))
+    labels, soft, values, overseg, stopped, state, info, features = yield from _run_segmenter(
         image, scribbles, params, stop, warm_start
     )
-    if params.use_crf and soft.shape[0] > 1:
+    if scribbles is not None:
+        yield Progress(0, 1, stage="propagate", message="walk on learned features")
+        seeds, rest = with_rest_class(scribbles, rest_seeds_from_regions(scribbles, overseg)) if one_class else (scribbles, 0)
+        walk = final_classes(image, seeds, features, params.propagation)
+        labels, soft = _without_rest(walk.labels(), rest), walk.probs
+        uncertainty = 1.0 - walk.margin()
+        overseg = _class_pure_leaves(overseg, labels)
+    elif params.use_crf and soft.shape[0] > 1:
         yield Progress(0, 1, stage="crf", message="dense CRF")
         soft = crf.refine(image, soft, params.crf)
         labels = values[np.argmax(soft, axis=0)].astype(np.int32)
-        if params.method == "wnet" or scribbles is None:
-            overseg = labels  # the CRF's own regions: measured better leaves (docs/ucm.md)
+        overseg = labels  # the CRF's own regions: measured better leaves (docs/ucm.md)
     tree = None
-    if params.build_ucm or (scribbles is not None and params.method == "wnet"):
+    if params.build_ucm:
         yield Progress(0, 1, stage="ucm", message="ultrametric contour map")
         tree = hierarchy.build_hierarchy(image, overseg, soft, params.hierarchy, scribbles=scribbles)
     if scribbles is not None:
-        if params.method == "wnet":
-            near = nearest_scribble_class(scribbles)
-            labels = hierarchy.region_classes(tree.cut(tree.max_threshold), scribbles, fallback=near)
         keep = scribbles > 0
         labels[keep] = scribbles[keep]
     info["seconds"] = round(time.perf_counter() - start, 3)
     info["stopped"] = stopped
     recipe = make_recipe(params, image_shape=image.shape, classes=scribble_classes(scribbles), run=info)
     yield Progress(1, 1, stage="done", n_labels=int(len(np.unique(labels))), message="done")
-    return Segmentation(labels, tree, scribbles, stopped, state, recipe)
+    return Segmentation(labels, tree, scribbles, stopped, state, recipe, uncertainty)

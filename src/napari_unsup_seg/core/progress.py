@@ -37,6 +37,11 @@ class Progress:
         Now and then, a small (h, w) int32 label image of the current result.
     message : str
         Free text for a status line.
+    extra : dict or None
+        Named numbers of the stage (for example the losses of a training step).
+    result : ndarray or None
+        An intermediate full-resolution class map worth showing at once (the first mask
+        of a scribble run, before the refinement ends).
     """
 
     step: int
@@ -47,6 +52,7 @@ class Progress:
     preview: np.ndarray | None = None
     message: str = ""
     extra: dict[str, float] | None = None
+    result: np.ndarray | None = None
 
 
 ProgressGen = Generator[Progress, None, R]
