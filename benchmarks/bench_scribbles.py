@@ -14,7 +14,7 @@ runs, on the same 60 runs (20 images x 3 annotators, see benchmarks/medscribble.
 * OpenCV GrabCut in mask mode (scribbles as sure background / foreground, the rest
   probable background, 5 iterations), when ``opencv-python-headless`` is installed.
 
-Then, unless switched off: the photo case (BSDS500 val 12084, coral and two tube worms,
+Then, unless switched off: ours with the strokes of one class only, the photo case (BSDS500 val 12084, coral and two tube worms,
 three classes of scribbles synthesised as in bench_cluster.py), speed at 512x512 (the
 dev images enlarged), and the whole CLI process per 256x256 image. Timings are
 wall-clock on whatever machine runs this; compare rows of one run.
@@ -145,6 +145,20 @@ def medscribble_table(runs: list[ms.Run], params, grabcut: bool) -> str:
     return "\n".join(lines) + f"\n\nrandom_walker IoU by beta: {sweep}"
 
 
+def one_class_table(runs: list[ms.Run], params) -> str:
+    """Ours with the strokes of one class only: that class against everything else (0)."""
+    fg_only, bg_only = Scores("foreground strokes only"), Scores("background strokes only")
+    for run in runs:
+        for scores, keep in ((fg_only, ms.FOREGROUND), (bg_only, ms.BACKGROUND)):
+            strokes = np.where(run.scribbles == keep, keep, 0)
+            labels, first, final = run_ours(run.image[None], strokes, params)
+            if keep == ms.BACKGROUND:  # the object is "everything else"
+                labels = np.where(labels == 0, ms.FOREGROUND, ms.BACKGROUND)
+            scores.add(run, labels, first, final)
+    datasets = sorted({r.dataset for r in runs})
+    return "\n".join([header(datasets), fg_only.line(datasets), bg_only.line(datasets)])
+
+
 def photo_case(params) -> str:
     import bsds
 
@@ -160,6 +174,32 @@ def photo_case(params) -> str:
     return (f"BSDS val 12084 (coral, two tube worms; 3 classes): ours mIoU {bsds.scribble_miou(labels, case):.3f} "
             f"(first mask {first:.2f} s, final {final:.2f} s); random_walker (beta 3000) "
             f"{bsds.scribble_miou(walker, case):.3f} ({seconds:.2f} s)")
+
+
+def photos(params, n: int) -> str:
+    """BSDS val every 10th image, synthetic strokes (as bench_cluster.py): ours, the clustering's
+    own class assignment (the previous scribble mode), random_walker."""
+    import bsds
+
+    from napari_unsup_seg.core import cluster
+    from napari_unsup_seg.core.image import to_chw
+    from napari_unsup_seg.core.progress import drain
+
+    try:
+        ids = bsds.list_images("val")
+    except bsds.DataMissing as err:
+        return f"photos skipped: {err}"
+    ids = ids[:: max(1, len(ids) // n)][:n]
+    ours, fit, walker = [], [], []
+    for image_id in ids:
+        case, image = bsds.load_case(image_id), to_chw(bsds.load_image(image_id))
+        ours.append(bsds.scribble_miou(run_ours(image, case.scribbles, params)[0], case))
+        res = drain(cluster.fit(image, case.scribbles, params.cluster, device="cpu", seed=params.seed))
+        fit.append(bsds.scribble_miou(res.labels, case))
+        walker.append(bsds.scribble_miou(run_walker(np.moveaxis(image, 0, -1), case.scribbles, 3000)[0], case))
+    return (f"BSDS500 val, {len(ids)} photos, synthetic strokes (mIoU): ours {np.mean(ours):.3f}, "
+            f"clustering with its own class assignment {np.mean(fit):.3f}, random_walker (beta 3000) "
+            f"{np.mean(walker):.3f}")
 
 
 def speed_512(runs: list[ms.Run], params, n: int) -> str:
@@ -196,6 +236,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=0, help="use every k-th run so that about this many remain (0: all)")
     ap.add_argument("--no-photo", action="store_true", help="skip the BSDS photo case")
+    ap.add_argument("--no-one-class", action="store_true", help="skip the runs with one class of strokes only")
     ap.add_argument("--speed", type=int, default=5, help="images timed at 512x512 (0: skip)")
     ap.add_argument("--cli", type=int, default=5, help="images timed through the CLI (0: skip)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is steadier on a shared machine)")
@@ -224,8 +265,11 @@ def main(argv=None) -> int:
     load0 = os.getloadavg()[0]
     table = medscribble_table(runs, params, grabcut)
     extra = []
+    if not args.no_one_class:
+        extra.append("Scribbles of one class only:\n\n" + one_class_table(runs, params))
     if not args.no_photo:
         extra.append(photo_case(params))
+        extra.append(photos(params, 10))
     if args.speed:
         extra.append(speed_512(runs, params, args.speed))
     if args.cli:

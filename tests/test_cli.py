@@ -133,3 +133,19 @@ def test_train_wnet_small_run_then_resume(tmp_path):
     assert rows[-1].startswith("3,")
     assert main(["segment", str(images / "0.png"), "--method", "wnet", "--weights", str(weights),
                  "-o", str(tmp_path / "out"), "--device", "cpu", "-q"]) == 0
+
+
+def test_segment_writes_the_uncertainty_map_on_request(two_halves, capsys):
+    out = two_halves / "out"
+    rc = main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "scr.png"),
+               "-o", str(out), "--uncertainty", *FAST])
+    assert rc == 0
+    unc = tifffile.imread(out / "img_uncertainty.tif")
+    assert unc.dtype == np.float32 and unc.shape == (24, 32)
+    assert 0.0 <= unc.min() and unc.max() <= 1.0
+    assert (unc[10:13, 3:10] == 0).all()  # scribbled: certain
+    assert unc[:, 14:18].mean() > unc[:, :8].mean()  # least certain at the border of the two halves
+    rc = main(["segment", str(two_halves / "img.png"), "-o", str(two_halves / "out2"), "--uncertainty",
+               "--max-iter", "8", "--device", "cpu"])
+    assert rc == 0 and not (two_halves / "out2" / "img_uncertainty.tif").exists()
+    assert "no scribbles, so no uncertainty map" in capsys.readouterr().out

@@ -56,11 +56,12 @@ def _find_in_folder(folder: Path, stem: str) -> Path:
 
 def _params(args):
     from .cli import cluster_params_from
-    from .core.pipeline import SegmentParams
+    from .core.pipeline import PropagationParams, SegmentParams
     from .core.wnet import WNetParams
 
     wnet = WNetParams(weights=str(args.weights) if args.weights else None, adapt_steps=args.adapt)
-    return SegmentParams(method=args.method, cluster=cluster_params_from(args), wnet=wnet,
+    propagation = PropagationParams() if args.max_iter is None else PropagationParams(cluster_iter=args.max_iter)
+    return SegmentParams(method=args.method, cluster=cluster_params_from(args), wnet=wnet, propagation=propagation,
                          use_crf=args.crf, seed=args.seed, device=args.device,
                          build_ucm=args.ucm or args.threshold is not None or args.regions is not None)
 

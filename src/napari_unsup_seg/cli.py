@@ -28,7 +28,7 @@ def _add_segment_parser(sub) -> None:
                    help="scribbles use the paper's PNG convention: 255 = unlabeled, 0..254 = classes")
     p.add_argument("--method", choices=("cluster", "wnet"), default="cluster")
     p.add_argument("--preset", choices=("fast", "paper"), default="fast", help="clustering preset")
-    p.add_argument("--max-iter", type=int, help="clustering: maximum number of iterations")
+    p.add_argument("--max-iter", type=int, help="clustering: maximum number of iterations (default: the preset's; with scribbles 20)")
     p.add_argument("--time-budget", type=float, help="clustering: seconds per image at most")
     p.add_argument("--min-labels", type=int, help="clustering without scribbles: stop at this many labels")
     p.add_argument("--weights", type=Path, help="W-Net: a weights file of your own (default: shipped)")

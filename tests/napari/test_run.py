@@ -109,6 +109,8 @@ def test_stop_is_quick_keeps_result_and_gui_stays_responsive(loaded, qtbot, monk
 
 def test_warm_start_needs_fewer_iterations(loaded, run_and_wait, capsys):
     viewer, widget, image, scribbles = loaded
+    widget.live_box.setChecked(False)
+    scribbles.data = np.zeros_like(scribbles.data)  # unsupervised: the iterations run to convergence
     widget.params.iterations.setValue(0)  # the fast preset's own stopping rule
     run_and_wait(widget)
     cold = widget.merge.segmentation.recipe["run"]["n_iter"]

@@ -26,8 +26,9 @@ METHOD_LABELS = {"cluster": "Clustering", "wnet": "W-Net"}
 class RunSpec:
     """What the widget asks for, in plain values (no torch needed to build it).
 
-    ``iterations`` is ``max_iter`` of the clustering (0 keeps the preset's value) or the
-    number of W-Net adaptation steps (0 = none).
+    ``iterations`` is ``max_iter`` of the clustering, with or without scribbles (0 keeps
+    the defaults: the preset's, and fewer with scribbles) or the number of W-Net
+    adaptation steps (0 = none).
     """
 
     method: str = "cluster"
@@ -59,8 +60,12 @@ def build_params(spec: RunSpec):
     if spec.iterations > 0:
         cluster = replace(cluster, max_iter=int(spec.iterations))
     wnet = WNetParams(weights=spec.weights or None, adapt_steps=int(spec.iterations) if spec.method == "wnet" else 0)
+    propagation = pipeline.PropagationParams()
+    if spec.iterations > 0:  # asked for: with scribbles too
+        propagation = replace(propagation, cluster_iter=int(spec.iterations))
     return pipeline.SegmentParams(
         method=spec.method,
+        propagation=propagation,
         cluster=cluster,
         wnet=wnet,
         crf=crf.CRFParams(**spec.crf),

@@ -22,14 +22,35 @@ merge below threshold 1.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 
-import higra as hg
 import numpy as np
 
 from .errors import InputError
 from .scribbles import validate_scribbles
+
+
+def _lazy(name: str):
+    """``name`` imported on first attribute access (importlib's LazyLoader recipe).
+
+    higra (with the scipy and matplotlib parts it pulls in) takes about a second to
+    import; a CLI run that builds no hierarchy should not pay for it.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+hg = _lazy("higra")
 
 __all__ = [
     "Hierarchy",

@@ -100,7 +100,9 @@ def _check_image(image: np.ndarray) -> None:
 def _run_segmenter(image, scribbles, params: SegmentParams, stop, warm_start):
     """Yield the segmenter's progress; return (labels, soft, label_values, overseg, stopped, state, info, features)."""
     if params.method == "cluster":
-        cparams = params.cluster if scribbles is None else params.cluster.replace(assign="anchor")
+        cparams = params.cluster
+        if scribbles is not None:
+            cparams = cparams.replace(assign="anchor", max_iter=min(cparams.max_iter, params.propagation.cluster_iter))
         res = yield from cluster.fit(
             image, scribbles, cparams, device=params.device, seed=params.seed,
             stop=stop, warm_start=warm_start,
@@ -162,7 +164,7 @@ def segment(
     if scribbles is not None:
         yield Progress(0, 1, stage="propagate", message="walk on learned features")
         seeds, rest = with_rest_class(scribbles, rest_seeds_from_regions(scribbles, overseg)) if one_class else (scribbles, 0)
-        walk = final_classes(image, seeds, features, params.propagation)
+        walk, info["feature_weight"] = final_classes(image, seeds, features, params.propagation)
         labels, soft = _without_rest(walk.labels(), rest), walk.probs
         uncertainty = 1.0 - walk.margin()
         overseg = _class_pure_leaves(overseg, labels)

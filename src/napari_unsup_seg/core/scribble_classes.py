@@ -6,7 +6,10 @@ Two walks answer a scribble run (``docs/benchmarks/scribbles.md`` has the measur
   noise and speckle do not make edges), solved coarse to fine (:mod:`core.propagate`);
 * :func:`final_classes`, once the clustering network has learned features on this image:
   the same walk, its edges comparing the image *and* those features (texture and colour
-  the network groups), each normalised by its mean so ``feature_weight`` is their ratio.
+  the network groups), each normalised by its mean so a feature weight is their ratio.
+  How much the features count is decided per image by cross-validation on the
+  scribbles themselves: the weight whose walk best predicts held-out scribbles wins
+  (on smooth X-rays the image alone wins; on textured cells and photos the features do).
 
 Every connected region of the result touches a scribble of its class (a property of the
 walk), a region of the clustering that holds scribbles of two classes is split where the
@@ -38,23 +41,45 @@ class PropagationParams:
         Half width (pixels) of that refinement band.
     median : int
         Size of the median filter applied to the image before the walks (1: none).
-    feature_weight : float
-        Weight of the clustering network's features against the image in the final
-        walk's edges (0: the image alone).
+    feature_weights : tuple of float
+        Candidate weights of the clustering network's features against the image in the
+        final walk's edges (0: the image alone). With more than one, each image gets the
+        candidate that best predicts held-out scribbles (:func:`choose_feature_weight`);
+        0 is always a candidate.
+    cv_blocks : int
+        The held-out scribbles are those in every other block of a ``cv_blocks`` x
+        ``cv_blocks`` checkerboard (two folds).
+    cv_margin : float
+        How much better (in mean log probability of the held-out scribbles, summed over
+        the folds) a walk with features must be than the image alone to be chosen.
+    cluster_iter : int
+        Clustering iterations at most with scribbles: the walks decide the classes, the
+        network only has to learn features, which takes far fewer iterations than
+        converging to a segmentation.
     """
 
     beta: float = 5.0
     max_side: int = 128
     band: int = 3
     median: int = 3
-    feature_weight: float = 1.0
+    feature_weights: tuple[float, ...] = (0.0, 2.0, 8.0)
+    cv_blocks: int = 6
+    cv_margin: float = 0.1
+    cluster_iter: int = 20
 
     def __post_init__(self) -> None:
         WalkParams(self.beta, self.max_side, self.band)  # same checks
         if self.median < 1 or self.median > 15:
             raise InputError("median must be a filter size between 1 (none) and 15 pixels")
-        if not (np.isfinite(self.feature_weight) and self.feature_weight >= 0):
-            raise InputError("feature_weight must be zero or a positive number")
+        weights = tuple(self.feature_weights)
+        if not weights or not all(np.isfinite(w) and w >= 0 for w in weights):
+            raise InputError("feature_weights must be one or more numbers, zero or positive")
+        if not (np.isfinite(self.cv_margin) and self.cv_margin >= 0):
+            raise InputError("cv_margin must be zero or a positive number")
+        if not 2 <= self.cv_blocks <= 64:
+            raise InputError("cv_blocks must be between 2 and 64")
+        if self.cluster_iter < 1:
+            raise InputError("cluster_iter must be at least 1")
 
     @property
     def walk(self) -> WalkParams:
@@ -84,38 +109,83 @@ def _normalised(features: np.ndarray) -> np.ndarray:
     return features / np.float32(np.sqrt(max(float(mean), 1e-12)))
 
 
+def _walk_probs(stack: np.ndarray, scribbles: np.ndarray, classes: np.ndarray, beta: float) -> np.ndarray:
+    """(len(classes), h, w) probabilities of one walk; classes absent from ``scribbles`` get 0."""
+    present = np.unique(scribbles[scribbles > 0])
+    values = (scribbles[None] == present[:, None, None]).astype(np.float32)
+    probs = np.zeros((len(classes),) + scribbles.shape, np.float32)
+    probs[np.searchsorted(classes, present)] = solve_walk(*contrast_weights(stack, beta), scribbles > 0, values)
+    return probs
+
+
+def _stack(image: np.ndarray, features: np.ndarray, weight: float) -> np.ndarray:
+    return np.concatenate([image, np.float32(np.sqrt(weight)) * features]) if weight else image
+
+
+def choose_feature_weight(image: np.ndarray, features: np.ndarray, scribbles: np.ndarray,
+                          params: PropagationParams = PropagationParams()) -> float:
+    """The candidate feature weight whose walk best predicts held-out scribbles.
+
+    Two folds: the scribbled pixels in the black, then the white blocks of a checkerboard
+    are held out and the walk is seeded by the others; a candidate scores the mean log
+    probability its walk gives held-out pixels of their own class (averaged over
+    classes). A weight above 0 must beat the image alone by ``params.cv_margin``.
+    ``image``, ``features`` and ``scribbles`` are at the coarse walk's scale, normalised.
+    """
+    candidates = sorted(set(float(w) for w in params.feature_weights) | {0.0})
+    if len(candidates) == 1:
+        return 0.0
+    h, w = scribbles.shape
+    block = max(1, -(-max(h, w) // params.cv_blocks))
+    rows, cols = np.mgrid[:h, :w]
+    fold = (rows // block + cols // block) % 2
+    classes = np.unique(scribbles[scribbles > 0])
+    scores = np.zeros(len(candidates))
+    for k in (0, 1):
+        held = (scribbles > 0) & (fold == k)
+        seeds = np.where(held, 0, scribbles)
+        if not held.any() or len(np.unique(seeds[seeds > 0])) < len(classes):
+            continue  # a class would lose all its seeds: this fold says nothing
+        for i, weight in enumerate(candidates):
+            probs = _walk_probs(_stack(image, features, weight), seeds, classes, params.beta)
+            scores[i] += np.mean([np.log(probs[j][held & (scribbles == c)] + 1e-3).mean()
+                                  for j, c in enumerate(classes) if (held & (scribbles == c)).any()])
+    best = int(np.argmax(scores))
+    return candidates[best] if scores[best] - scores[0] >= params.cv_margin else 0.0
+
+
 def final_classes(
     image: np.ndarray,
     scribbles: np.ndarray,
     features: np.ndarray | None,
     params: PropagationParams = PropagationParams(),
-) -> Walk:
+) -> tuple[Walk, float]:
     """The walk whose coarse stage also compares learned ``features`` (F, h, w) of any size.
 
-    Without features (or with ``feature_weight`` 0) this is :func:`first_mask`.
+    Returns the walk and the feature weight it used (chosen per image among
+    ``params.feature_weights``). Without features, or when 0 wins, this is
+    :func:`first_mask`.
     """
-    base = walk_image(image, params)
-    if features is None or params.feature_weight == 0:
-        return random_walk(base, scribbles, params.walk)
     from .cluster_net import resize_scribbles
 
+    base = walk_image(image, params)
+    if features is None or max(params.feature_weights) == 0:
+        return random_walk(base, scribbles, params.walk), 0.0
     shape = scribbles.shape
     size = coarse_shape(shape, params.max_side)
     small_image = _normalised(shrink(base, size))
     small_feats = _normalised(shrink(np.asarray(features, np.float32), size))
-    stack = np.concatenate([small_image, np.float32(np.sqrt(params.feature_weight)) * small_feats])
     small_scr = resize_scribbles(scribbles, size)
     classes = np.unique(scribbles[scribbles > 0]).astype(np.int32)
-    present = np.unique(small_scr[small_scr > 0])
-    if present.size == 0:
+    if not small_scr.any():
         raise InputError("the scribbles vanish at the walk's coarse scale; raise max_side")
-    seeds = small_scr > 0
-    values = (small_scr[None] == present[:, None, None]).astype(np.float32)
-    coarse = np.zeros((len(classes),) + size, np.float32)
-    coarse[np.searchsorted(classes, present)] = solve_walk(*contrast_weights(stack, params.beta), seeds, values)
+    weight = choose_feature_weight(small_image, small_feats, small_scr, params)
+    if weight == 0:
+        return random_walk(base, scribbles, params.walk), 0.0
+    coarse = _walk_probs(_stack(small_image, small_feats, weight), small_scr, classes, params.beta)
     if size == shape:
-        return Walk(coarse, classes)
-    return refine(base, scribbles, Walk(coarse, classes), params.walk)
+        return Walk(coarse, classes), weight
+    return refine(base, scribbles, Walk(coarse, classes), params.walk), weight
 
 
 def rest_seeds_from_border(scribbles: np.ndarray, clearance: float = 0.1) -> np.ndarray:
