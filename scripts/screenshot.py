@@ -1,6 +1,11 @@
 """Make docs/screenshot.png: napari with the plugin docked on the coffee sample, segmented.
 
     python scripts/screenshot.py [--out docs/screenshot.png] [--threshold 0.0]
+    python scripts/screenshot.py --live --out docs/screenshot_live.png
+
+``--live``: after the first run, one more stroke is painted on the scribbles layer as the
+mouse paints one; live mode runs again on its own (a warm start) and the uncertainty
+layer is shown.
 
 Without a display it re-runs itself under ``xvfb-run`` (Debian package ``xvfb``).
 """
@@ -27,11 +32,28 @@ def _wait(app, condition, timeout: float, what: str) -> None:
         time.sleep(0.01)
 
 
+def _live_stroke(app, widget, scribbles) -> None:
+    """Paint one stroke of class 1 across the middle and wait for the live run it starts."""
+    import numpy as np
+
+    widget.uncertainty_box.setChecked(True)
+    h, w = scribbles.data.shape[-2:]
+    scribbles._begin_stroke()
+    for col in np.linspace(0.45 * w, 0.55 * w, 30).astype(int):
+        scribbles.paint((h // 2, int(col)), 1, refresh=False)
+    scribbles._commit_stroke()
+    scribbles.refresh()
+    _wait(app, lambda: widget.running, 10, "the live run to start")
+    _wait(app, lambda: not widget.running, 300, "the live run")
+    print(f"screenshot: live run {widget.status.text()}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
     parser.add_argument("--threshold", type=float, default=0.0, help="merge slider position (UCM threshold)")
     parser.add_argument("--size", type=int, nargs=2, default=(1500, 1000), metavar=("W", "H"))
+    parser.add_argument("--live", action="store_true", help="a live stroke after the run, uncertainty shown")
     args = parser.parse_args(argv)
 
     if not os.environ.get("DISPLAY") and os.environ.get("_SCREENSHOT_XVFB") != "1":
@@ -71,10 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     if result is None:
         raise SystemExit(f"screenshot: no result ({widget.status.text()})")
     print(f"screenshot: {widget.status.text()} (wall {time.perf_counter() - start:.1f} s)")
+    scribbles = widget.scribbles_layer()
+    if args.live:
+        _live_stroke(app, widget, scribbles)
     if args.threshold > 0:
         widget.merge.set_threshold(args.threshold)
 
-    scribbles = widget.scribbles_layer()
     result.opacity = 0.55
     viewer.layers.move(viewer.layers.index(scribbles), len(viewer.layers))  # strokes on top
     viewer.layers.selection.active = scribbles

@@ -23,9 +23,11 @@ from qtpy.QtWidgets import (
 )
 
 from ..core.cluster_params import PRESETS, ClusterParams
+from ..core.scribble_classes import PropagationParams
 from .runner import METHOD_LABELS, RunSpec
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+SCRIBBLE_CLUSTER_ITER = PropagationParams().cluster_iter
 
 
 def _crf_defaults() -> dict:
@@ -105,7 +107,7 @@ class ParamsForm(QWidget):
         form.addRow("W-Net weights", self._weights_row)
         self._weights_label = form.labelForField(self._weights_row)
 
-        self.use_crf = QCheckBox("Dense CRF refinement")
+        self.use_crf = QCheckBox("Dense CRF refinement (without scribbles)")
         self.use_crf.setChecked(True)
         form.addRow(self.use_crf)
         self.crf_box = QGroupBox("CRF parameters")
@@ -134,8 +136,11 @@ class ParamsForm(QWidget):
         else:
             default = ClusterParams.preset(self.preset.currentText()).max_iter
             self._iterations_label.setText("Max iterations")
-            self.iterations.setSpecialValueText(f"preset ({default})")
-            self.iterations.setToolTip("0 keeps the preset's maximum")
+            scribbled = SCRIBBLE_CLUSTER_ITER
+            self.iterations.setSpecialValueText(f"default ({default}; {scribbled} with scribbles)")
+            self.iterations.setToolTip(
+                f"0 keeps the defaults: the preset's maximum, {scribbled} with scribbles (the scribbles' random "
+                "walks decide the classes; the network only learns features for them)")
 
     def _browse_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "W-Net weights", "", "Weights (*.pt *.pth);;All files (*)")

@@ -79,19 +79,14 @@ def build_params(spec: RunSpec):
 def warm_up() -> threading.Event:
     """Import the pipeline and torch on a background thread; the event is set when done.
 
-    Importing torch (and torch._dynamo, which the first optimizer pulls in) holds
-    Python's GIL for seconds: doing it when the widget opens keeps those stalls and
+    Importing torch holds Python's GIL for seconds: doing it when the widget opens keeps
     that delay away from the first run.
     """
     ready = threading.Event()
 
     def load():
         try:
-            import torch
-
-            from ..core import pipeline  # noqa: F401
-
-            torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+            from ..core import pipeline  # noqa: F401  (imports torch)
         except Exception:  # reported by the run that needs it
             pass
         ready.set()

@@ -396,7 +396,7 @@ class SegmentationWidget(QWidget):
                 if layer is not None:
                     self.viewer.layers.remove(layer)
                 layer = self.viewer.add_image(
-                    seg.uncertainty, name=f"{image.name} uncertainty", colormap="magma", opacity=0.6,
+                    seg.uncertainty, name=f"{image.name} uncertainty", colormap="magma", opacity=0.45,
                     blending="additive", contrast_limits=(0.0, 1.0),
                     metadata={L.META_KEY: {"role": "uncertainty", "image": image.name}}, **L.geometry(image),
                 )

@@ -36,6 +36,7 @@ from .cluster_params import PRESETS, ClusterParams
 from .errors import InputError
 from .progress import Progress, is_stopped, resolve_device, seed_everything
 from .scribbles import scribble_classes, validate_scribbles
+from .sgd import MomentumSGD
 
 __all__ = ["PRESETS", "ClusterParams", "ClusterResult", "fit"]
 
@@ -176,7 +177,7 @@ def fit(
     coarse = resize_chw(feats, size)
     fmt = torch.channels_last if params.channels_last else torch.contiguous_format
     model = ClusterNet(feats.shape[1], params.n_channels, params.n_blocks).to(dev, memory_format=fmt)
-    optimizer = torch.optim.SGD(model.parameters(), lr=params.lr, momentum=params.momentum)
+    optimizer = MomentumSGD(model.parameters(), lr=params.lr, momentum=params.momentum)
     signature = _signature(params, image.shape[0], (height, width))
     message = _load_warm_start(warm_start, signature, model, optimizer)
     model.train()

@@ -102,7 +102,10 @@ def _run_segmenter(image, scribbles, params: SegmentParams, stop, warm_start):
     if params.method == "cluster":
         cparams = params.cluster
         if scribbles is not None:
-            cparams = cparams.replace(assign="anchor", max_iter=min(cparams.max_iter, params.propagation.cluster_iter))
+            # the walk needs features at its coarse scale only: no need to train at a finer one
+            coarse = params.propagation.max_side / max(image.shape[1:])
+            cparams = cparams.replace(assign="anchor", max_iter=min(cparams.max_iter, params.propagation.cluster_iter),
+                                      scale=min(cparams.scale, max(coarse, 0.05)))
         res = yield from cluster.fit(
             image, scribbles, cparams, device=params.device, seed=params.seed,
             stop=stop, warm_start=warm_start,
