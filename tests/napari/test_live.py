@@ -40,8 +40,8 @@ def test_live_mode_is_on_and_a_stroke_runs_without_pressing_run(loaded, qtbot):
 def test_strokes_in_quick_succession_make_one_run(loaded, qtbot, monkeypatch):
     viewer, widget, image, scribbles = loaded
     starts = []
-    real_run = widget.run
-    monkeypatch.setattr(widget, "run", lambda: starts.append(1) or real_run())
+    real_start = widget._controller.start
+    monkeypatch.setattr(widget._controller, "start", lambda *a, **k: starts.append(1) or real_start(*a, **k))
     for col in (50, 54, 58):
         _stroke(scribbles, [6], [col], 2)
         qtbot.wait(50)  # faster than the live pause
@@ -66,9 +66,9 @@ def test_a_stroke_during_a_run_restarts_it_with_the_new_scribbles(loaded, qtbot)
     qtbot.wait(1500)
     assert widget.running
     _stroke(scribbles, [44, 44, 44], [30, 31, 32], 4)  # a new class, in the bottom middle
-    qtbot.waitUntil(lambda: widget._rerun or not widget.running, timeout=5000)
+    qtbot.waitUntil(lambda: widget.live.rerun or not widget.running, timeout=5000)
     widget.params.iterations.setValue(30)  # the rerun: short
-    qtbot.waitUntil(lambda: bool(_results(viewer)) and not widget.running and not widget._rerun, timeout=60_000)
+    qtbot.waitUntil(lambda: bool(_results(viewer)) and not widget.running and not widget.live.rerun, timeout=60_000)
     labels = np.asarray(widget.result_layer().data)
     assert labels[44, 31] == 4  # the result follows the scribbles drawn during the run
     assert not widget.merge.segmentation.stopped  # the stale run's result was not shown

@@ -64,6 +64,30 @@ def restore(layer: Labels, data: np.ndarray) -> None:
         layer.refresh()
 
 
+def show_uncertainty(viewer, image: Image | None, layer: Image | None, values: np.ndarray | None) -> Image | None:
+    """Show ``values`` (H, W) in [0, 1] in ``layer`` (made when missing); hide it when None.
+
+    Returns the layer (None when there is none).
+    """
+    layer = layer if layer is not None and layer in viewer.layers else None
+    if values is None or image is None:
+        if layer is not None:
+            layer.visible = False
+        return layer
+    if layer is not None and layer.data.shape == values.shape:
+        layer.data = values
+    else:
+        with keep_active(viewer):
+            remove(viewer, layer)
+            layer = viewer.add_image(
+                values, name=f"{image.name} uncertainty", colormap="magma", opacity=0.45, blending="additive",
+                contrast_limits=(0.0, 1.0), metadata={L.META_KEY: {"role": "uncertainty", "image": image.name}},
+                **L.geometry(image),
+            )
+    layer.visible = True
+    return layer
+
+
 def remove(viewer, layer: Labels | None) -> None:
     if layer is not None and layer in viewer.layers:
         viewer.layers.remove(layer)

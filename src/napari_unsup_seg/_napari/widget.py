@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from napari.layers import Image, Labels
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
     QGroupBox,
@@ -38,6 +37,7 @@ from ..core.progress import Progress
 from ..core.scribbles import validate_scribbles
 from . import dialogs, notify, results, saving
 from . import layers as L
+from .live import LiveMode
 from .merge import MergePanel, MergeState
 from .params_form import ParamsForm
 from .runner import RunController, RunOutcome, RunSpec, preview_shape, warm_up
@@ -46,9 +46,6 @@ from .sources import SourcePanel
 STAGE_NAMES = {"cluster": "clustering", "wnet": "W-Net", "adapt": "adapting", "crf": "dense CRF",
                "ucm": "hierarchy", "propagate": "scribble propagation", "done": "done"}
 
-# Pause (ms) after a stroke ends before a live run starts: strokes in quick succession
-# make one run.
-LIVE_DELAY_MS = 300
 
 
 @dataclass
@@ -131,10 +128,8 @@ class SegmentationWidget(QWidget):
         self.live_box.setChecked(True)
         self.uncertainty_box = QCheckBox("Show uncertainty (where to scribble next)")
         self.uncertainty_box.setToolTip("1 minus the margin between the two likeliest classes: bright = unsure")
-        self._live_timer = QTimer(self)
-        self._live_timer.setSingleShot(True)
-        self._live_timer.setInterval(LIVE_DELAY_MS)
-        self._rerun = False
+        self.live = LiveMode(self.viewer, self.live_box, self.scribbles_layer, lambda: self.running,
+                             self.run, self.stop)
         self.progress = QProgressBar()
         self.status = QLabel("paint a few strokes per class, then Run")
         self.status.setWordWrap(True)
@@ -156,10 +151,6 @@ class SegmentationWidget(QWidget):
         self.stop_button.clicked.connect(lambda: self.stop())
         self.fresh_button.clicked.connect(lambda: self.start_fresh())
         self.uncertainty_box.toggled.connect(lambda _: self._show_uncertainty(self._current_session()))
-        self._live_timer.timeout.connect(self._live_run)
-        for layer in self.viewer.layers:
-            self._watch_strokes(layer)
-        self.viewer.layers.events.inserted.connect(lambda e: self._watch_strokes(e.value))
         self.save_button.clicked.connect(lambda: self.save())
         self.legend.names_changed.connect(self._on_names_changed)
         self.sources.image_changed.connect(self._on_image_changed)
@@ -207,26 +198,6 @@ class SegmentationWidget(QWidget):
     def _on_layer_removed(self, event) -> None:
         if event.value is self.merge.layer:
             self.merge.detach()
-
-    # -- live mode --------------------------------------------------------------------
-    def _watch_strokes(self, layer) -> None:
-        if isinstance(layer, Labels):
-            layer.events.paint.connect(self._on_stroke)
-
-    def _on_stroke(self, event) -> None:
-        """A stroke ended on some Labels layer: schedule a live run if it is our scribbles."""
-        if self.live_box.isChecked() and event.source is self.scribbles_layer():
-            self._live_timer.start()  # restarts the pause
-
-    def _live_run(self) -> None:
-        layer = self.scribbles_layer()
-        if not self.live_box.isChecked() or layer is None or not np.any(layer.data):
-            return  # live runs follow scribbles; an unsupervised run is asked for with Run
-        if self.running:
-            self._rerun = True  # the run in progress is out of date: stop it, then run again
-            self.stop()
-        else:
-            self.run()
 
     # -- running ----------------------------------------------------------------------
     @property
@@ -334,16 +305,14 @@ class SegmentationWidget(QWidget):
     def _on_done(self, outcome: RunOutcome) -> None:
         run, self._run = self._run, None
         self._set_running(False)
-        if self._rerun:
-            self._rerun = False
-            QTimer.singleShot(0, self._live_run)
-            if outcome.segmentation is not None and outcome.segmentation.stopped and run is not None:
-                state = outcome.segmentation.state
-                self._sessions.setdefault(run.image, _Session()).warm = (
-                    (run.spec.method, state) if state is not None else None)
-                run.drop_preview(self.viewer)
-                self.status.setText("scribbles changed: running again...")
-                return  # a result of scribbles that are gone: not worth showing
+        stale = outcome.segmentation is not None and outcome.segmentation.stopped
+        if self.live.run_ended(stale) and run is not None:  # scribbles changed: not worth showing
+            state = outcome.segmentation.state
+            self._sessions.setdefault(run.image, _Session()).warm = (
+                (run.spec.method, state) if state is not None else None)
+            run.drop_preview(self.viewer)
+            self.status.setText("scribbles changed: running again...")
+            return
         seg = outcome.segmentation
         if outcome.error is not None or seg is None or run is None or run.image not in self.viewer.layers:
             if run is not None:
@@ -384,26 +353,10 @@ class SegmentationWidget(QWidget):
         """Show (or hide) the uncertainty of the session's result as an image layer."""
         if session is None:
             return
-        image = image if image is not None else self.image_layer()
         seg = session.segmentation
-        layer = session.uncertainty if session.uncertainty in self.viewer.layers else None
-        if not self.uncertainty_box.isChecked() or seg is None or seg.uncertainty is None or image is None:
-            if layer is not None:
-                layer.visible = False
-            return
-        if layer is None or layer.data.shape != seg.uncertainty.shape:
-            with results.keep_active(self.viewer):
-                if layer is not None:
-                    self.viewer.layers.remove(layer)
-                layer = self.viewer.add_image(
-                    seg.uncertainty, name=f"{image.name} uncertainty", colormap="magma", opacity=0.45,
-                    blending="additive", contrast_limits=(0.0, 1.0),
-                    metadata={L.META_KEY: {"role": "uncertainty", "image": image.name}}, **L.geometry(image),
-                )
-            session.uncertainty = layer
-        else:
-            layer.data = seg.uncertainty
-        layer.visible = True
+        values = seg.uncertainty if seg is not None and self.uncertainty_box.isChecked() else None
+        image = image if image is not None else self.image_layer()
+        session.uncertainty = results.show_uncertainty(self.viewer, image, session.uncertainty, values)
 
     def _class_names(self, scribbles: Labels | None, labels: np.ndarray) -> dict[int, str]:
         """Names of the classes present in ``labels``, from the scribbles' legend."""

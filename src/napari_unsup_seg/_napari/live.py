@@ -1,0 +1,69 @@
+"""Live mode: run again each time a stroke on the scribbles layer ends.
+
+Strokes in quick succession make one run (a short pause first); a stroke made during a
+run stops that run, whose result is then dropped, and starts a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from napari.layers import Labels
+from qtpy.QtCore import QObject, QTimer
+from qtpy.QtWidgets import QCheckBox
+
+# Pause (ms) after a stroke ends before a live run starts.
+LIVE_DELAY_MS = 300
+
+
+class LiveMode(QObject):
+    """Watches every Labels layer's strokes and asks for runs through three callbacks.
+
+    Parameters
+    ----------
+    viewer : napari viewer
+    box : the check box that switches live mode on and off
+    scribbles : callable returning the current scribbles layer (or None)
+    running, run, stop : the widget's run state and actions
+    """
+
+    def __init__(self, viewer, box: QCheckBox, scribbles: Callable, running: Callable[[], bool],
+                 run: Callable[[], bool], stop: Callable[[], None]):
+        super().__init__(box)
+        self.box, self._scribbles, self._running, self._run, self._stop = box, scribbles, running, run, stop
+        self.rerun = False  # a run is out of date: start again when it ends
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(LIVE_DELAY_MS)
+        self.timer.timeout.connect(self.trigger)
+        for layer in viewer.layers:
+            self.watch(layer)
+        viewer.layers.events.inserted.connect(lambda e: self.watch(e.value))
+
+    def watch(self, layer) -> None:
+        if isinstance(layer, Labels):
+            layer.events.paint.connect(self._on_stroke)
+
+    def _on_stroke(self, event) -> None:
+        if self.box.isChecked() and event.source is self._scribbles():
+            self.timer.start()  # restarts the pause
+
+    def trigger(self) -> None:
+        """Run now, or stop the run going on and run again once it has ended."""
+        layer = self._scribbles()
+        if not self.box.isChecked() or layer is None or not np.any(layer.data):
+            return  # live runs follow scribbles; an unsupervised run is asked for with Run
+        if self._running():
+            self.rerun = True
+            self._stop()
+        else:
+            self._run()
+
+    def run_ended(self, stopped: bool) -> bool:
+        """Call when a run ends; True when its result is stale (it was stopped for a rerun)."""
+        if not self.rerun:
+            return False
+        self.rerun = False
+        QTimer.singleShot(0, self.trigger)
+        return stopped
