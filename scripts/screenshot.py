@@ -33,14 +33,14 @@ def _wait(app, condition, timeout: float, what: str) -> None:
 
 
 def _live_stroke(app, widget, scribbles) -> None:
-    """Paint one stroke of class 1 across the middle and wait for the live run it starts."""
+    """Paint one stroke of class 3 near the bottom-right corner and wait for the live run it starts."""
     import numpy as np
 
     widget.uncertainty_box.setChecked(True)
     h, w = scribbles.data.shape[-2:]
     scribbles._begin_stroke()
-    for col in np.linspace(0.45 * w, 0.55 * w, 30).astype(int):
-        scribbles.paint((h // 2, int(col)), 1, refresh=False)
+    for col in np.linspace(0.75 * w, 0.95 * w, 40).astype(int):
+        scribbles.paint((int(0.92 * h), int(col)), 3, refresh=False)
     scribbles._commit_stroke()
     scribbles.refresh()
     _wait(app, lambda: widget.running, 10, "the live run to start")
