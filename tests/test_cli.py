@@ -149,3 +149,21 @@ def test_segment_writes_the_uncertainty_map_on_request(two_halves, capsys):
                "--max-iter", "8", "--device", "cpu"])
     assert rc == 0 and not (two_halves / "out2" / "img_uncertainty.tif").exists()
     assert "no scribbles, so no uncertainty map" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [
+    ["evaluate", ".", ".", "--thresholds", "10000000"],  # hung before: millions of cuts per image
+    ["segment", "x.png", "-o", "out", "--time-budget", "nan"],  # NaN went into the recipe
+    ["segment", "x.png", "-o", "out", "--time-budget", "inf"],
+    ["segment", "x.png", "-o", "out", "--threshold", "nan"],
+    ["segment", "x.png", "-o", "out", "--seed", str(2**70)],  # a traceback in numpy before
+    ["segment", "x.png", "-o", "out", "--max-iter", "0"],
+])
+def test_out_of_range_numbers_are_refused_before_any_work(args, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

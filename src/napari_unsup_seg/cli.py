@@ -17,6 +17,29 @@ from pathlib import Path
 from .core.errors import InputError
 
 
+def _number(kind, low=None, high=None):
+    """An argparse type: a finite number of ``kind`` within [low, high] (None: open)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if low is not None and high is not None else (
+                f"at least {low}" if low is not None else f"at most {high}")
+            raise argparse.ArgumentTypeError(f"{text} is out of range: it must be {bounds}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+SEED_MAX = 2**32 - 1  # numpy's and torch's seeds
+
+
 def _add_segment_parser(sub) -> None:
     p = sub.add_parser("segment", help="segment images; writes <stem>_labels.tif and <stem>_recipe.json")
     p.add_argument("images", nargs="*", type=Path, help="image files (PNG, JPEG, TIFF, NPY)")
@@ -28,21 +51,21 @@ def _add_segment_parser(sub) -> None:
                    help="scribbles use the paper's PNG convention: 255 = unlabeled, 0..254 = classes")
     p.add_argument("--method", choices=("cluster", "wnet"), default="cluster")
     p.add_argument("--preset", choices=("fast", "paper"), default="fast", help="clustering preset")
-    p.add_argument("--max-iter", type=int, help="clustering: maximum number of iterations (default: the preset's; with scribbles 20)")
-    p.add_argument("--time-budget", type=float, help="clustering: seconds per image at most")
-    p.add_argument("--min-labels", type=int, help="clustering without scribbles: stop at this many labels")
+    p.add_argument("--max-iter", type=_number(int, 1, 1_000_000), help="clustering: maximum number of iterations (default: the preset's; with scribbles 20)")
+    p.add_argument("--time-budget", type=_number(float, 0.001), help="clustering: seconds per image at most")
+    p.add_argument("--min-labels", type=_number(int, 1, 10_000), help="clustering without scribbles: stop at this many labels")
     p.add_argument("--weights", type=Path, help="W-Net: a weights file of your own (default: shipped)")
-    p.add_argument("--adapt", type=int, default=0, metavar="N", help="W-Net: N adaptation steps on each image")
+    p.add_argument("--adapt", type=_number(int, 0, 100_000), default=0, metavar="N", help="W-Net: N adaptation steps on each image")
     p.add_argument("--crf", action=argparse.BooleanOptionalAction, default=True, help="dense CRF refinement")
     p.add_argument("--ucm", action="store_true", help="also write <stem>_ucm.tif")
     p.add_argument("--uncertainty", action="store_true",
                    help="with scribbles: also write <stem>_uncertainty.tif, 1 minus the margin between the "
                         "two likeliest classes (float32, 0 = certain): where to scribble next")
     cut = p.add_mutually_exclusive_group()
-    cut.add_argument("--threshold", type=float, help="write the regions of the UCM cut at this threshold")
-    cut.add_argument("--regions", type=int, help="write the UCM cut with this many regions")
+    cut.add_argument("--threshold", type=_number(float, 0.0, 1.0), help="write the regions of the UCM cut at this threshold")
+    cut.add_argument("--regions", type=_number(int, 1), help="write the UCM cut with this many regions")
     p.add_argument("--masks", action="store_true", help="also write one binary mask per class")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_number(int, 0, SEED_MAX), default=0, help="random seed (0 to 2**32-1; default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -55,12 +78,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="score UCMs or label images against BSDS-style ground truth")
     p.add_argument("pred_dir", type=Path)
     p.add_argument("gt_dir", type=Path)
-    p.add_argument("--thresholds", type=int, default=99)
+    p.add_argument("--thresholds", type=_number(int, 2, 1000), default=99,
+                   help="thresholds scored between 0 and 1 (2 to 1000; default 99)")
     p = sub.add_parser("train-wnet", help="train a W-Net on a folder of images")
     p.add_argument("image_dir", type=Path, nargs="+")
     p.add_argument("-o", "--output", type=Path, required=True, help="weights file to write")
     p.add_argument("--resume", type=Path, help="checkpoint to resume from")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_number(int, 0, SEED_MAX), default=0, help="random seed (0 to 2**32-1; default 0)")
     p.add_argument("--device", default="auto")
     from ._cli_train import add_train_arguments
 
