@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from .core.cluster_params import SCRIBBLE_MAX_ITER
 from .core.errors import InputError
 
 
@@ -51,7 +52,8 @@ def _add_segment_parser(sub) -> None:
                    help="scribbles use the paper's PNG convention: 255 = unlabeled, 0..254 = classes")
     p.add_argument("--method", choices=("cluster", "wnet"), default="cluster")
     p.add_argument("--preset", choices=("fast", "paper"), default="fast", help="clustering preset")
-    p.add_argument("--max-iter", type=_number(int, 1, 1_000_000), help="clustering: maximum number of iterations (default: the preset's; with scribbles 20)")
+    p.add_argument("--max-iter", type=_number(int, 1, 1_000_000), help=f"clustering: maximum number of iterations (default: the preset's; with scribbles "
+                        f"{SCRIBBLE_MAX_ITER})")
     p.add_argument("--time-budget", type=_number(float, 0.001), help="clustering: seconds per image at most")
     p.add_argument("--min-labels", type=_number(int, 1, 10_000), help="clustering without scribbles: stop at this many labels")
     p.add_argument("--weights", type=Path, help="W-Net: a weights file of your own (default: shipped)")

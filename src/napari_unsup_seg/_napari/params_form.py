@@ -22,12 +22,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..core.cluster_params import PRESETS, ClusterParams
-from ..core.scribble_classes import PropagationParams
+from ..core.cluster_params import PRESETS, SCRIBBLE_MAX_ITER, ClusterParams
 from .runner import METHOD_LABELS, RunSpec
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-SCRIBBLE_CLUSTER_ITER = PropagationParams().cluster_iter
 
 
 def _crf_defaults() -> dict:
@@ -136,7 +134,7 @@ class ParamsForm(QWidget):
         else:
             default = ClusterParams.preset(self.preset.currentText()).max_iter
             self._iterations_label.setText("Max iterations")
-            scribbled = SCRIBBLE_CLUSTER_ITER
+            scribbled = SCRIBBLE_MAX_ITER
             self.iterations.setSpecialValueText(f"default ({default}; {scribbled} with scribbles)")
             self.iterations.setToolTip(
                 f"0 keeps the defaults: the preset's maximum, {scribbled} with scribbles (the scribbles' random "

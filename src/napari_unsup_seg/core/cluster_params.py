@@ -20,6 +20,10 @@ ASSIGN_MODES = ("anchor", "vote", "graph")
 UPSAMPLE_MODES = ("net", "logits")
 PRESETS: tuple[str, ...] = ("fast", "paper")
 
+# Iterations at most with scribbles (the scribbles' walks decide the classes; the network
+# only learns features for them): core.scribble_classes.PropagationParams.cluster_iter.
+SCRIBBLE_MAX_ITER = 20
+
 
 @dataclass(frozen=True)
 class ClusterParams:

@@ -158,7 +158,8 @@ def segment(
     if scribbles is not None:
         yield Progress(0, 1, stage="propagate", message="first mask")
         seeds, rest = with_rest_class(scribbles, rest_seeds_from_border(scribbles)) if one_class else (scribbles, 0)
-        first = _without_rest(first_mask(image, seeds, params.propagation).labels(), rest)
+        first_walk = first_mask(image, seeds, params.propagation)
+        first = _without_rest(first_walk.labels(), rest)
         yield Progress(0, 1, stage="propagate", result=first, message="first mask",
                        n_labels=len(np.unique(first)))
     labels, soft, values, overseg, stopped, state, info, features = yield from _run_segmenter(
@@ -167,7 +168,9 @@ def segment(
     if scribbles is not None:
         yield Progress(0, 1, stage="propagate", message="walk on learned features")
         seeds, rest = with_rest_class(scribbles, rest_seeds_from_regions(scribbles, overseg)) if one_class else (scribbles, 0)
-        walk, info["feature_weight"] = final_classes(image, seeds, features, params.propagation)
+        # one class: the final seeds differ from the first mask's, which cannot be reused
+        walk, info["feature_weight"] = final_classes(image, seeds, features, params.propagation,
+                                                     first=None if one_class else first_walk)
         labels, soft = _without_rest(walk.labels(), rest), walk.probs
         uncertainty = 1.0 - walk.margin()
         overseg = _class_pure_leaves(overseg, labels)

@@ -218,6 +218,21 @@ def _band(labels: np.ndarray, radius: int) -> np.ndarray:
     return maximum_filter(labels, size) != minimum_filter(labels, size)
 
 
+def walk_probs(
+    features: np.ndarray, scribbles: np.ndarray, classes: np.ndarray, beta: float,
+    *, prior: np.ndarray | None = None, gamma: float = 0.0,
+) -> np.ndarray:
+    """(len(classes), H, W) probabilities of one walk on ``features``' contrast weights.
+
+    Classes absent from ``scribbles`` (lost when they were shrunk) get probability 0.
+    """
+    present = np.unique(scribbles[scribbles > 0])
+    probs = np.zeros((len(classes),) + scribbles.shape, np.float32)
+    probs[np.searchsorted(classes, present)] = solve_walk(
+        *contrast_weights(features, beta), scribbles > 0, _one_hot(scribbles, present), prior, gamma)
+    return probs
+
+
 def random_walk(
     features: np.ndarray,
     scribbles: np.ndarray,
@@ -250,11 +265,7 @@ def random_walk(
         return Walk(solve_walk(wh, wv, fixed, _one_hot(scribbles, classes), prior, gamma), classes)
     small_feats, small_scr = _shrink(features, scribbles, size)
     small_prior = None if prior is None else _shrink(prior, scribbles, size)[0]
-    small_classes = np.unique(small_scr[small_scr > 0])
-    coarse = np.zeros((len(classes),) + size, np.float32)
-    solved = solve_walk(*contrast_weights(small_feats, params.beta), small_scr > 0,
-                        _one_hot(small_scr, small_classes), small_prior, gamma)
-    coarse[np.searchsorted(classes, small_classes)] = solved
+    coarse = walk_probs(small_feats, small_scr, classes, params.beta, prior=small_prior, gamma=gamma)
     return refine(features, scribbles, Walk(coarse, classes), params, prior=prior, gamma=gamma)
 
 

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cluster_params import SCRIBBLE_MAX_ITER
 from .errors import InputError
-from .propagate import Walk, WalkParams, coarse_shape, contrast_weights, random_walk, refine, shrink, solve_walk
+from .propagate import Walk, WalkParams, coarse_shape, random_walk, refine, shrink, walk_probs
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class PropagationParams:
     feature_weights: tuple[float, ...] = (0.0, 2.0, 8.0)
     cv_blocks: int = 6
     cv_margin: float = 0.1
-    cluster_iter: int = 20
+    cluster_iter: int = SCRIBBLE_MAX_ITER
 
     def __post_init__(self) -> None:
         WalkParams(self.beta, self.max_side, self.band)  # same checks
@@ -109,15 +110,6 @@ def _normalised(features: np.ndarray) -> np.ndarray:
     return features / np.float32(np.sqrt(max(float(mean), 1e-12)))
 
 
-def _walk_probs(stack: np.ndarray, scribbles: np.ndarray, classes: np.ndarray, beta: float) -> np.ndarray:
-    """(len(classes), h, w) probabilities of one walk; classes absent from ``scribbles`` get 0."""
-    present = np.unique(scribbles[scribbles > 0])
-    values = (scribbles[None] == present[:, None, None]).astype(np.float32)
-    probs = np.zeros((len(classes),) + scribbles.shape, np.float32)
-    probs[np.searchsorted(classes, present)] = solve_walk(*contrast_weights(stack, beta), scribbles > 0, values)
-    return probs
-
-
 def _stack(image: np.ndarray, features: np.ndarray, weight: float) -> np.ndarray:
     return np.concatenate([image, np.float32(np.sqrt(weight)) * features]) if weight else image
 
@@ -147,7 +139,7 @@ def choose_feature_weight(image: np.ndarray, features: np.ndarray, scribbles: np
         if not held.any() or len(np.unique(seeds[seeds > 0])) < len(classes):
             continue  # a class would lose all its seeds: this fold says nothing
         for i, weight in enumerate(candidates):
-            probs = _walk_probs(_stack(image, features, weight), seeds, classes, params.beta)
+            probs = walk_probs(_stack(image, features, weight), seeds, classes, params.beta)
             scores[i] += np.mean([np.log(probs[j][held & (scribbles == c)] + 1e-3).mean()
                                   for j, c in enumerate(classes) if (held & (scribbles == c)).any()])
     best = int(np.argmax(scores))
@@ -159,18 +151,24 @@ def final_classes(
     scribbles: np.ndarray,
     features: np.ndarray | None,
     params: PropagationParams = PropagationParams(),
+    *,
+    first: Walk | None = None,
 ) -> tuple[Walk, float]:
     """The walk whose coarse stage also compares learned ``features`` (F, h, w) of any size.
 
     Returns the walk and the feature weight it used (chosen per image among
     ``params.feature_weights``). Without features, or when 0 wins, this is
-    :func:`first_mask`.
+    :func:`first_mask`: ``first``, when given (the first mask of the same scribbles), is
+    returned then instead of being solved again.
     """
     from .cluster_net import resize_scribbles
 
-    base = walk_image(image, params)
+    def image_alone() -> tuple[Walk, float]:
+        return (first if first is not None else random_walk(walk_image(image, params), scribbles, params.walk)), 0.0
+
     if features is None or max(params.feature_weights) == 0:
-        return random_walk(base, scribbles, params.walk), 0.0
+        return image_alone()
+    base = walk_image(image, params)
     shape = scribbles.shape
     size = coarse_shape(shape, params.max_side)
     small_image = _normalised(shrink(base, size))
@@ -181,8 +179,8 @@ def final_classes(
         raise InputError("the scribbles vanish at the walk's coarse scale; raise max_side")
     weight = choose_feature_weight(small_image, small_feats, small_scr, params)
     if weight == 0:
-        return random_walk(base, scribbles, params.walk), 0.0
-    coarse = _walk_probs(_stack(small_image, small_feats, weight), small_scr, classes, params.beta)
+        return image_alone()
+    coarse = walk_probs(_stack(small_image, small_feats, weight), small_scr, classes, params.beta)
     if size == shape:
         return Walk(coarse, classes), weight
     return refine(base, scribbles, Walk(coarse, classes), params.walk), weight
