@@ -49,15 +49,19 @@ def test_segment_without_scribbles_and_ucm_cut(two_halves):
     np.testing.assert_array_equal(tifffile.imread(out / "img_labels.tif"), labels_at(ucm, 0.3))
 
 
-def test_existing_outputs_are_not_overwritten(two_halves, capsys):
+def test_rerun_skips_done_images_and_refuses_other_settings(two_halves, capsys):
     out = two_halves / "out"
     args = ["segment", str(two_halves / "img.png"), "-o", str(out), *FAST]
     assert main(args) == 0
     before = (out / "img_labels.tif").read_bytes()
-    assert main(args) == 2
+    capsys.readouterr()
+    assert main(args[:-1]) == 0  # not quiet: the summary is printed
+    assert "1 skipped" in capsys.readouterr().err
+    assert main(args + ["--seed", "5"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert (out / "img_labels.tif").read_bytes() == before
-    assert main(args + ["--overwrite"]) == 0
+    assert main(args + ["--seed", "5", "--overwrite"]) == 0
+    assert json.loads((out / "img_recipe.json").read_text())["parameters"]["seed"] == 5
 
 
 def _error(args, capsys) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from .core import export
+from .core import export, resume
+from .core.atomic import remove_stale_parts
 from .core.errors import InputError
 from .core.image import READABLE_SUFFIXES, to_chw, read_array
 from .core.progress import Progress, drain
@@ -40,18 +44,21 @@ def _scribble_paths(images: list[Path], given: list[Path] | None) -> list[Path |
     if not given:
         return [None] * len(images)
     if len(given) == 1 and given[0].is_dir():
-        return [_find_in_folder(given[0], img.stem) for img in images]
+        return [_find_in_folder(given[0], img) for img in images]
     if len(given) != len(images):
         raise InputError(f"{len(given)} scribble files for {len(images)} images: give one per image, or a folder")
     return list(given)
 
 
-def _find_in_folder(folder: Path, stem: str) -> Path:
-    for name in (stem, f"{stem}_scribbles"):
+def _find_in_folder(folder: Path, image: Path) -> Path:
+    """``<stem>_scribbles.*``, else ``<stem>.*`` in ``folder``, never the image itself."""
+    stem = image.stem
+    for name in (f"{stem}_scribbles", stem):
         for suffix in READABLE_SUFFIXES:
-            if (folder / f"{name}{suffix}").exists():
-                return folder / f"{name}{suffix}"
-    raise InputError(f"{folder}: no scribble file named {stem}.* or {stem}_scribbles.*")
+            path = folder / f"{name}{suffix}"
+            if path.exists() and not (image.exists() and path.samefile(image)):
+                return path
+    raise InputError(f"{folder}: no scribble file named {stem}_scribbles.* or {stem}.*")
 
 
 def _params(args):
@@ -92,11 +99,109 @@ def _output_labels(result, args) -> np.ndarray:
     return result.labels
 
 
+@dataclass
+class Outcome:
+    """What became of one image of the batch."""
+
+    stem: str
+    status: str  # done, skipped, failed, stopped, not started
+    reason: str = ""
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    """One line of counts, then one line per image that was not done."""
+    counts = Counter(o.status for o in outcomes)
+    head = "summary: " + ", ".join(f"{counts[s]} {s}" for s in ("done", "skipped", "failed", "stopped", "not started")
+                                   if counts[s])
+    lines = [f"  {o.stem}: {o.status}{': ' + o.reason if o.reason else ''}" for o in outcomes if o.status != "done"]
+    return "\n".join([head, *lines])
+
+
+def exit_code(outcomes: list[Outcome]) -> int:
+    """0 when every image is done (now or before), 130 after a stop, else 1."""
+    statuses = {o.status for o in outcomes}
+    if statuses & {"stopped", "not started"}:
+        return 130
+    return 1 if "failed" in statuses else 0
+
+
+def _settings(params, args) -> dict:
+    from .core.recipe import _jsonable
+
+    outputs = {"ucm": args.ucm, "masks": args.masks, "threshold": args.threshold, "regions": args.regions,
+               "uncertainty": args.uncertainty}
+    return {"parameters": _jsonable(params), "outputs": outputs}
+
+
+def _plan(args, prepared, settings) -> list[tuple[str, np.ndarray, np.ndarray | None, dict, str]]:
+    """(stem, image, scribbles, fingerprint, state) per image; refuses to replace what is not ours."""
+    listing = [p.name for p in args.outdir.iterdir()]
+    plan = []
+    for stem, chw, scr in prepared:
+        fp = resume.fingerprint(settings, image=chw, scribbles=scr)
+        plan.append((stem, chw, scr, fp, resume.output_state(args.outdir, stem, fp, listing)))
+    occupied = [name for stem, *_, state in plan if state == "occupied"
+                for name in (p.name for p in resume.existing_outputs(args.outdir, stem, listing))]
+    if occupied and not args.overwrite:
+        raise InputError(f"outputs from other settings or inputs exist already in {args.outdir} "
+                         f"({', '.join(occupied[:5])}{'...' if len(occupied) > 5 else ''}); "
+                         "use --overwrite to replace them")
+    return plan
+
+
+def _refuse_inputs_as_outputs(args, stems: list[str]) -> None:
+    inputs = list(args.images or []) + [p for p in (args.scribbles or []) if not p.is_dir()]
+    if args.weights:
+        inputs.append(args.weights)
+    hits = resume.inputs_named_as_outputs(inputs, args.outdir, stems)
+    if hits:
+        raise InputError(f"{hits[0]} is an input but also the name of an output in {args.outdir}; "
+                         "choose another output folder (nothing was written)")
+
+
+def _write(args, stem, result, fp, state) -> tuple[str, str]:
+    """Write one image's outputs; return its status and reason."""
+    labels = _output_labels(result, args)
+    recipe = dict(result.recipe, input=stem, fingerprint=fp)
+    uncertainty = result.uncertainty if args.uncertainty else None
+    if args.uncertainty and uncertainty is None and not args.quiet:
+        print(f"{stem}: no scribbles, so no uncertainty map")
+    old = resume.existing_outputs(args.outdir, stem) if state == "unfinished" else []
+    resume.mark_unfinished(args.outdir, stem)
+    remove_stale_parts(args.outdir, stem)
+    paths = export.write_outputs(args.outdir, stem, labels, ucm=result.ucm if args.ucm else None,
+                                 uncertainty=uncertainty, recipe=recipe, masks=args.masks,
+                                 overwrite=state != "new")
+    for path in set(old) - set(paths):  # left by the unfinished run, not part of this result
+        path.unlink(missing_ok=True)
+    if not args.quiet:
+        print(f"{stem}: wrote {', '.join(p.name for p in paths)}")
+    if result.stopped:
+        return "stopped", "stopped before the end: the result so far is written; a rerun redoes it"
+    resume.mark_finished(args.outdir, stem)
+    return "done", ""
+
+
+def _failure(err: BaseException) -> str:
+    if isinstance(err, InputError):
+        return str(err)
+    if isinstance(err, OSError):
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        return f"cannot write{where}: {err.strerror or err}"
+    return f"internal error, please report it: {type(err).__name__}: {err}"
+
+
 def run_segment(args) -> int:
     from .cli import stop_on_sigint
     from .core.pipeline import segment
+    from .core.progress import resolve_device
 
+    resolve_device(args.device)
     params = _params(args)
+    if args.method == "wnet":  # the weights file is checked once, before any image is read
+        from .core.wnet import load_model
+
+        load_model(args.weights)
     items = _inputs(args)
     prepared = []
     for stem, image, scribbles in items:
@@ -104,33 +209,30 @@ def run_segment(args) -> int:
         scr = validate_scribbles(scribbles, chw.shape[1:], unlabeled_255=args.png_scribbles)
         prepared.append((stem, chw, scr))
     export.ensure_writable_dir(args.outdir)
-    if not args.overwrite:
-        _refuse_existing(args, prepared)
+    _refuse_inputs_as_outputs(args, [stem for stem, _, _ in prepared])
+    plan = _plan(args, prepared, _settings(params, args))
     stop = stop_on_sigint()
-    for stem, chw, scr in prepared:
-        with tqdm(total=0, desc=stem, disable=args.quiet, leave=True) as bar:
-            result = drain(segment(chw, scr, params, stop=stop), _bar_callback(bar))
-        labels = _output_labels(result, args)
-        recipe = dict(result.recipe, input=stem)
-        uncertainty = result.uncertainty if args.uncertainty else None
-        if args.uncertainty and uncertainty is None and not args.quiet:
-            print(f"{stem}: no scribbles, so no uncertainty map")
-        paths = export.write_outputs(args.outdir, stem, labels, ucm=result.ucm if args.ucm else None,
-                                     uncertainty=uncertainty, recipe=recipe, masks=args.masks, overwrite=args.overwrite)
-        if not args.quiet:
-            print(f"{stem}: wrote {', '.join(p.name for p in paths)}")
-        if stop.is_set():
-            break
-    return 0
-
-
-def _refuse_existing(args, prepared) -> None:
-    existing = []
-    for stem, _, _ in prepared:
-        for suffix in ("labels.tif", "labels.png", "masks.tif", "ucm.tif", "uncertainty.tif", "recipe.json"):
-            path = args.outdir / f"{stem}_{suffix}"
-            if path.exists():
-                existing.append(path.name)
-    if existing:
-        raise InputError(f"outputs exist already in {args.outdir} ({', '.join(existing[:5])}"
-                         f"{'...' if len(existing) > 5 else ''}); use --overwrite to replace them")
+    outcomes: list[Outcome] = []
+    try:
+        for stem, chw, scr, fp, state in plan:
+            if state == "done":
+                outcomes.append(Outcome(stem, "skipped", "done already with these settings and inputs"))
+            elif stop.is_set():
+                outcomes.append(Outcome(stem, "not started", "the batch was stopped"))
+            else:
+                try:
+                    with tqdm(total=0, desc=stem, disable=args.quiet, leave=True) as bar:
+                        result = drain(segment(chw, scr, params, stop=stop), _bar_callback(bar))
+                    outcomes.append(Outcome(stem, *_write(args, stem, result, fp, state)))
+                except KeyboardInterrupt:
+                    raise
+                except Exception as err:  # one image's failure does not end the batch
+                    outcomes.append(Outcome(stem, "failed", _failure(err)))
+    except KeyboardInterrupt:
+        done = {o.stem for o in outcomes}
+        outcomes += [Outcome(stem, "not started", "interrupted") for stem, *_ in plan if stem not in done]
+        print("\ninterrupted", file=sys.stderr)
+    code = exit_code(outcomes)
+    if code or not args.quiet:
+        print(summary(outcomes), file=sys.stderr)
+    return code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, fields
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -22,10 +23,32 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
 
 
+def training_outputs(output: Path) -> list[Path]:
+    """Every file a training run writes: weights, their sha256 sidecar, checkpoint, loss log."""
+    from .core.wnet.infer import sidecar_path
+    from .core.wnet.train import checkpoint_path, loss_log_path
+
+    return [output, sidecar_path(output), checkpoint_path(output), loss_log_path(output)]
+
+
+def _refuse_replacing(args) -> None:
+    """A new run replaces nothing without --overwrite; a resumed run only its own files."""
+    outputs = training_outputs(args.output)
+    if args.resume is not None and args.resume.resolve() in {p.resolve() for p in outputs[:2]}:
+        raise InputError(f"{args.resume} is the weights file to write, not a checkpoint; "
+                         f"resume from {outputs[2].name}")
+    resuming_own = args.resume is not None and args.resume.resolve() == outputs[2].resolve()
+    existing = [p for p in outputs if p.exists()]
+    if existing and not (resuming_own or args.overwrite):
+        raise InputError(f"{', '.join(p.name for p in existing)} exist(s) already in {args.output.parent}: "
+                         "choose another --output, --resume its checkpoint, or use --overwrite")
+
+
 def run_train(args) -> int:
     import torch
 
     from .cli import stop_on_sigint
+    from .core.progress import resolve_device
     from .core.wnet import TrainParams, train
 
     for folder in args.image_dir:
@@ -33,8 +56,8 @@ def run_train(args) -> int:
             raise InputError(f"{folder}: no such folder")
     if args.resume is not None and not args.resume.is_file():
         raise InputError(f"{args.resume}: no such checkpoint")
-    if args.output.exists() and not args.resume:
-        raise InputError(f"{args.output}: exists already; choose another name or --resume a checkpoint")
+    _refuse_replacing(args)
+    resolve_device(args.device)
     params = TrainParams(**{f.name: getattr(args, f.name) for f in fields(TrainParams)})
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.atomic import atomic_path
 from ..core.errors import InputError
 from ..core.export import label_dtype, planned_outputs, write_outputs
 from .layers import META_KEY
@@ -68,12 +69,14 @@ def write_label_image(path: str, data, meta: dict) -> list[str]:
     labels = _labels_2d(data)
     dtype = label_dtype(labels)
     target = Path(path)
-    if target.suffix.lower() == ".png":
-        if dtype != np.uint16:
-            raise InputError("label values above 65535 do not fit a PNG; save as TIFF instead")
-        iio.imwrite(target, labels.astype(np.uint16))
-    else:
-        tifffile.imwrite(target, labels.astype(dtype), compression="zlib")
+    png = target.suffix.lower() == ".png"
+    if png and dtype != np.uint16:
+        raise InputError("label values above 65535 do not fit a PNG; save as TIFF instead")
+    with atomic_path(target) as tmp:
+        if png:
+            iio.imwrite(tmp, labels.astype(np.uint16), extension=".png")
+        else:
+            tifffile.imwrite(tmp, labels.astype(dtype), compression="zlib")
     return [str(target)]
 
 

@@ -1,7 +1,8 @@
 """Writing results: label images, per-class masks, the UCM and the recipe.
 
 Nothing is overwritten unless asked: :func:`write_outputs` checks every planned
-path first and writes nothing when one exists.
+path first and writes nothing when one exists. Each file is written atomically
+(:mod:`core.atomic`), the recipe last: an image whose recipe exists is complete.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import InputError
 
 
@@ -96,9 +98,6 @@ def write_outputs(
     InputError
         When the folder cannot be created or written.
     """
-    import imageio.v3 as iio
-    import tifffile
-
     labels = np.asarray(labels)
     paths = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None, masks=masks,
                             uncertainty=uncertainty is not None)
@@ -109,26 +108,37 @@ def write_outputs(
     ensure_writable_dir(outdir)
     out = labels.astype(label_dtype(labels))
     for path in paths:
-        suffix = path.name[len(stem) + 1:]
-        if suffix == "labels.tif":
-            tifffile.imwrite(path, out, compression="zlib")
-        elif suffix == "labels.png":
-            iio.imwrite(path, out.astype(np.uint16))
-        elif suffix == "masks.tif":
-            stack, values = class_mask_stack(labels)
-            names = class_names or {}
-            meta = {"classes": [int(v) for v in values], "names": [names.get(int(v), "") for v in values]}
-            tifffile.imwrite(path, stack, compression="zlib", description=json.dumps(meta))
-        elif suffix.startswith("class_"):
-            value = int(suffix[len("class_"):-len(".png")])
-            iio.imwrite(path, (labels == value).astype(np.uint8) * 255)
-        elif suffix == "ucm.tif":
-            tifffile.imwrite(path, np.asarray(ucm, np.float32))
-        elif suffix == "uncertainty.tif":
-            tifffile.imwrite(path, np.asarray(uncertainty, np.float32), compression="zlib")
-        elif suffix == "recipe.json":
-            full = dict(recipe)
-            if class_names:
-                full["class_names"] = {str(k): v for k, v in class_names.items()}
-            path.write_text(json.dumps(full, indent=2, sort_keys=True))
+        with atomic_path(path) as tmp:
+            _write_one(tmp, path.name[len(stem) + 1:], out, ucm=ucm, uncertainty=uncertainty, recipe=recipe,
+                       class_names=class_names)
     return paths
+
+
+def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, recipe, class_names) -> None:
+    """Write the output named ``<stem>_<suffix>`` to ``tmp``."""
+    import imageio.v3 as iio
+    import tifffile
+
+    if suffix == "labels.tif":
+        tifffile.imwrite(tmp, labels, compression="zlib")
+    elif suffix == "labels.png":
+        iio.imwrite(tmp, labels.astype(np.uint16), extension=".png")
+    elif suffix == "masks.tif":
+        stack, values = class_mask_stack(labels)
+        names = class_names or {}
+        meta = {"classes": [int(v) for v in values], "names": [names.get(int(v), "") for v in values]}
+        tifffile.imwrite(tmp, stack, compression="zlib", description=json.dumps(meta))
+    elif suffix.startswith("class_"):
+        value = int(suffix[len("class_"):-len(".png")])
+        iio.imwrite(tmp, (labels == value).astype(np.uint8) * 255, extension=".png")
+    elif suffix == "ucm.tif":
+        tifffile.imwrite(tmp, np.asarray(ucm, np.float32))
+    elif suffix == "uncertainty.tif":
+        tifffile.imwrite(tmp, np.asarray(uncertainty, np.float32), compression="zlib")
+    elif suffix == "recipe.json":
+        full = dict(recipe)
+        if class_names:
+            full["class_names"] = {str(k): v for k, v in class_names.items()}
+        tmp.write_text(json.dumps(full, indent=2, sort_keys=True))
+    else:
+        raise ValueError(f"unknown output {suffix!r}")

@@ -38,12 +38,17 @@ def read_array(path: str | Path) -> np.ndarray:
     except InputError:
         raise
     except Exception as err:  # any reader failure is a user-facing "cannot read"
-        raise InputError(f"{path}: cannot be read as an image ({type(err).__name__}: {err})") from err
+        # one line: readers' messages run over several, with advice that does not apply
+        detail = (str(err).strip().splitlines() or [""])[0].rstrip(".")
+        raise InputError(f"{path}: cannot be read as a {suffix.lstrip('.').upper() or 'image'} file; "
+                         f"is it damaged or of another type? ({type(err).__name__}: {detail})") from err
 
 
 def channels_last(array: np.ndarray) -> np.ndarray:
     """Return a 2D image as (H, W, C), guessing where the channel axis is."""
     array = np.asarray(array)
+    if array.size == 0:
+        raise InputError(f"the image is empty (shape {array.shape})")
     if array.dtype == bool:
         array = array.astype(np.uint8)
     if not (np.issubdtype(array.dtype, np.number)) or np.iscomplexobj(array):

@@ -9,6 +9,7 @@ the generator notices at its next iteration and returns the best result so far.
 from __future__ import annotations
 
 import random
+import re
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ def resolve_device(name: str = "auto"):
 
     from .errors import InputError
 
-    name = (name or "auto").lower()
+    name = (name or "auto").strip().lower()
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -88,14 +89,22 @@ def resolve_device(name: str = "auto"):
         if mps is not None and mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    match = re.fullmatch(r"(cpu|cuda|mps)(?::(\d{1,4}))?", name)
+    if match is None:
+        raise InputError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps")
+    kind, index = match.group(1), match.group(2)
+    if kind == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise InputError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+        if index is not None and int(index) >= count:
+            raise InputError(f"device {name!r} does not exist: this machine has {count} CUDA GPU(s), "
+                             f"cuda:0 to cuda:{count - 1}")
+    elif index not in (None, "0"):
+        raise InputError(f"device {name!r} does not exist: use {kind}")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise InputError("device 'mps' was asked for but Apple MPS is not available; use --device cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError as err:
-        raise InputError(f"unknown device {name!r}: use auto, cpu, cuda or mps") from err
+    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:

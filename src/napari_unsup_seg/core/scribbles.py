@@ -13,10 +13,12 @@ import numpy as np
 from .errors import InputError
 from .image import read_array
 
+MAX_CLASS = 2**31 - 1  # class values are int32 through the pipeline
+
 
 def from_png_convention(array: np.ndarray) -> np.ndarray:
     """Convert 255 = unlabeled, 0..254 = classes into 0 = unlabeled, 1..255 = classes."""
-    array = np.asarray(array).astype(np.int32)
+    array = np.asarray(array).astype(np.int64)
     out = array + 1
     out[array == 255] = 0
     return out
@@ -53,11 +55,16 @@ def validate_scribbles(
             raise InputError("scribbles must hold whole class numbers, not fractional values")
     elif not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
         raise InputError(f"scribbles of type {array.dtype} are not supported")
+    if array.size and array.dtype != bool and float(array.max()) > MAX_CLASS:
+        # kept exactly or refused: never wrapped around into another class
+        raise InputError(f"scribbles hold class {array.max()}; class numbers go up to {MAX_CLASS}")
     array = array.astype(np.int64)
     if unlabeled_255:
         array = from_png_convention(array)
     if array.min() < 0:
         raise InputError("scribbles hold negative values; use 0 for unlabeled and 1..K for classes")
+    if array.max() > MAX_CLASS:
+        raise InputError(f"scribbles hold class {array.max()}; class numbers go up to {MAX_CLASS}")
     if require_class and not array.any():
         raise InputError("the scribbles hold no class: paint at least one stroke with a label of 1 or more")
     return array.astype(np.int32)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..atomic import atomic_path, write_text
 from ..errors import InputError
 from ..progress import Progress, is_stopped, resolve_device, seed_everything
 from .model import WNet, WNetConfig
@@ -115,7 +116,7 @@ def sidecar_path(path: str | Path) -> Path:
 def write_sha256_sidecar(path: str | Path) -> str:
     """Write ``<path>.sha256`` (sha256sum format) and return the digest."""
     digest = file_sha256(path)
-    sidecar_path(path).write_text(f"{digest}  {Path(path).name}\n")
+    write_text(sidecar_path(path), f"{digest}  {Path(path).name}\n")
     return digest
 
 
@@ -130,9 +131,8 @@ def save_weights(model: WNet, path: str | Path, meta: dict[str, Any] | None = No
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "meta": dict(meta or {}),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
     return write_sha256_sidecar(path)
 
 
@@ -171,13 +171,41 @@ def read_weights(path: str | Path | None = None) -> tuple[dict[str, Any], str]:
     return payload, digest
 
 
+# What a weights file may ask for, checked before any model is built (a huge "width"
+# would otherwise allocate until the machine runs out of memory).
+CONFIG_RANGES = {"in_channels": (1, 16), "k": (2, 256), "width": (1, 256), "depth": (1, 6)}
+
+
+def config_from(raw: Any, source: str = "weights") -> WNetConfig:
+    """A :class:`WNetConfig` from a weights file's ``config``, or :class:`InputError`."""
+    if not isinstance(raw, dict) or set(raw) != set(CONFIG_RANGES):
+        keys = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
+        raise InputError(f"{source}: the config must hold {', '.join(CONFIG_RANGES)}; it holds {keys}")
+    for key, (low, high) in CONFIG_RANGES.items():
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InputError(f"{source}: config {key} = {value!r} is not an integer from {low} to {high}")
+    return WNetConfig(**raw)
+
+
 def model_from_payload(payload: dict[str, Any], source: str = "weights") -> WNet:
+    config = config_from(payload.get("config"), source)
+    state = payload.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        raise InputError(f"{source}: the state_dict must map parameter names to tensors")
+    model = WNet(config)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    given = {k: tuple(v.shape) for k, v in state.items()}
+    wrong = sorted(set(expected) ^ set(given)) + sorted(k for k in set(expected) & set(given)
+                                                         if expected[k] != given[k])
+    if wrong:
+        raise InputError(f"{source}: the weights do not match the W-Net its config describes "
+                         f"({len(wrong)} tensor(s) missing, extra or of another shape, first {wrong[0]})")
     try:
-        config = WNetConfig(**{k: int(v) for k, v in payload["config"].items()})
-        model = WNet(config)
-        model.load_state_dict(payload["state_dict"])
-    except (KeyError, TypeError, RuntimeError) as err:
-        raise InputError(f"{source}: the weights do not match the W-Net architecture ({err})") from err
+        model.load_state_dict(state)
+    except (TypeError, RuntimeError) as err:
+        raise InputError(f"{source}: the weights cannot be loaded ({type(err).__name__})") from err
     return model
 
 

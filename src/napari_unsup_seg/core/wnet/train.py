@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..atomic import atomic_path
 from ..errors import InputError
 from ..image import READABLE_SUFFIXES, load_image
 from ..progress import Progress, is_stopped, resolve_device, seed_everything
@@ -159,9 +160,8 @@ def _save_checkpoint(path: Path, model, opt_enc, opt_all, step, rng, params, see
         "seed": seed,
         "seconds": float(seconds),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def train(
@@ -207,15 +207,18 @@ def train(
             raise InputError(f"{resume}: cannot be read as a training checkpoint ({type(err).__name__})") from err
         if not isinstance(ckpt, dict) or "opt_all" not in ckpt:
             raise InputError(f"{resume}: not a W-Net training checkpoint")
-        if ckpt["config"] != params.config.to_dict():
-            raise InputError(f"{resume}: checkpoint architecture {ckpt['config']} differs from the parameters")
-        model.load_state_dict(ckpt["state_dict"])
-        opt_enc.load_state_dict(ckpt["opt_enc"])
-        opt_all.load_state_dict(ckpt["opt_all"])
-        step = int(ckpt["step"])
-        before = float(ckpt.get("seconds", 0.0))
-        rng.bit_generator.state = ckpt["rng_numpy"]
-        torch.set_rng_state(ckpt["rng_torch"].cpu())
+        if ckpt.get("config") != params.config.to_dict():
+            raise InputError(f"{resume}: checkpoint architecture {ckpt.get('config')} differs from the parameters")
+        try:
+            model.load_state_dict(ckpt["state_dict"])
+            opt_enc.load_state_dict(ckpt["opt_enc"])
+            opt_all.load_state_dict(ckpt["opt_all"])
+            step = int(ckpt["step"])
+            before = float(ckpt.get("seconds", 0.0))
+            rng.bit_generator.state = ckpt["rng_numpy"]
+            torch.set_rng_state(ckpt["rng_torch"].cpu())
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+            raise InputError(f"{resume}: a damaged training checkpoint ({type(err).__name__}: {err})") from err
 
     ckpt_path = checkpoint_path(out_path)
     log_path = loss_log_path(out_path)

@@ -1,0 +1,234 @@
+"""Faults a user meets with the CLI: kills, full disks, Ctrl-C, inputs in the output folder."""
+
+import errno
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tifffile
+
+from napari_unsup_seg.cli import main
+
+FAST = ["--max-iter", "4", "--device", "cpu", "-q"]
+
+
+@pytest.fixture
+def batch(tmp_path):
+    """Three small images with scribbles, in tmp_path/in."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(3):
+        image = np.zeros((24, 32, 3), np.uint8)
+        image[:, 16:] = (200, 40, 40)
+        image[:, :16] = (30, 30, 160)
+        image = np.clip(image + rng.integers(0, 20, image.shape), 0, 255).astype(np.uint8)
+        scribbles = np.zeros((24, 32), np.uint8)
+        scribbles[10:13, 3:10] = 1
+        scribbles[10:13, 22:29] = 2
+        iio.imwrite(folder / f"img{k}.png", image)
+        iio.imwrite(folder / f"img{k}_scribbles.png", scribbles)
+    return tmp_path
+
+
+def _images(batch):
+    return [str(batch / "in" / f"img{k}.png") for k in range(3)]
+
+
+def _digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _no_debris(out):
+    return [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_an_input_in_the_output_folder_with_an_output_name_is_never_replaced(batch, capsys):
+    out = batch / "out"
+    out.mkdir()
+    scr = out / "img0_labels.png"  # the user's scribbles, named like one of our outputs
+    scr.write_bytes((batch / "in" / "img0_scribbles.png").read_bytes())
+    before = scr.read_bytes()
+    for extra in ([], ["--overwrite"]):
+        assert main(["segment", _images(batch)[0], "--scribbles", str(scr), "-o", str(out), *FAST, *extra]) == 2
+        err = capsys.readouterr().err
+        assert "is an input" in err and "Traceback" not in err
+        assert scr.read_bytes() == before
+        assert sorted(p.name for p in out.iterdir()) == ["img0_labels.png"]
+
+
+def test_a_run_killed_while_writing_leaves_no_partial_file_and_a_rerun_finishes(batch):
+    out = batch / "out"
+    # the process is killed (SIGKILL) just before the third output file is put in place
+    script = textwrap.dedent(f"""
+        import os, signal
+        import napari_unsup_seg.core.atomic as atomic
+        calls = []
+        real = os.replace
+        def replace(src, dst):
+            calls.append(dst)
+            if len(calls) == 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+            real(src, dst)
+        atomic.os.replace = replace
+        from napari_unsup_seg.cli import main
+        main({["segment", *_images(batch)[:1], "--scribbles", str(batch / "in"), "-o", str(out), "--masks", *FAST]!r})
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    names = sorted(p.name for p in out.iterdir())
+    assert "img0_recipe.json" not in names  # the image is not marked as done
+    for name in names:
+        if name.endswith(".tif"):
+            tifffile.imread(out / name)  # every file in place is complete
+    rc = main(["segment", *_images(batch)[:1], "--scribbles", str(batch / "in"), "-o", str(out), "--masks", *FAST])
+    assert rc == 0  # no --overwrite needed: the files left are ours
+    assert _no_debris(out) == []
+    recipe = json.loads((out / "img0_recipe.json").read_text())
+    assert recipe["run"]["stopped"] is False
+
+
+def test_a_full_disk_fails_that_image_cleanly_and_the_batch_reports_it(batch, capsys, monkeypatch):
+    import napari_unsup_seg.core.export as export
+
+    real = export._write_one
+    state = {"n": 0}
+
+    def full_disk(tmp, suffix, *args, **kwargs):
+        state["n"] += 1
+        if state["n"] == 2:  # the second file of the first image
+            tmp.write_bytes(b"half a file")
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+        return real(tmp, suffix, *args, **kwargs)
+
+    monkeypatch.setattr(export, "_write_one", full_disk)
+    out = batch / "out"
+    inputs = _digests(batch / "in")
+    rc = main(["segment", *_images(batch), "--scribbles", str(batch / "in"), "-o", str(out), *FAST])
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err
+    assert "summary: 2 done, 1 failed" in err and "img0: failed: cannot write" in err and "No space left" in err
+    assert not (out / "img0_labels.png").exists() and not (out / "img0_recipe.json").exists()
+    assert [n for n in _no_debris(out) if ".part" in n] == []
+    assert (out / "img1_recipe.json").exists() and (out / "img2_recipe.json").exists()
+    assert _digests(batch / "in") == inputs
+    monkeypatch.setattr(export, "_write_one", real)
+    rc = main(["segment", *_images(batch), "--scribbles", str(batch / "in"), "-o", str(out), "-q", "--max-iter", "4",
+               "--device", "cpu"])
+    assert rc == 0 and (out / "img0_recipe.json").exists()  # redone; img1, img2 skipped
+
+
+def _run_and_interrupt(batch, out, signals: int):
+    """Run a batch in a process that gets ``signals`` SIGINTs while it segments the second image.
+
+    The signals are real (the process sends them to itself from its progress callback), so
+    the Ctrl-C handling is the user's, at a moment that does not depend on the machine's speed.
+    """
+    script = textwrap.dedent(f"""
+        import os, signal
+        import napari_unsup_seg._cli_segment as cs
+        real = cs._bar_callback
+        sent = []
+        def callback(bar):
+            update = real(bar)
+            def wrapped(event):
+                if bar.desc.startswith("img1") and event.stage == "cluster" and not sent:
+                    for _ in range({signals}):
+                        sent.append(1)
+                        os.kill(os.getpid(), signal.SIGINT)
+                update(event)
+            return wrapped
+        cs._bar_callback = callback
+        from napari_unsup_seg.cli import run
+        run()
+    """)
+    args = ["segment", *_images(batch), "--scribbles", str(batch / "in"), "-o", str(out), "--max-iter", "100000",
+            "--device", "cpu"]
+    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stderr
+
+
+@pytest.mark.parametrize("signals", [1, 2])
+def test_ctrl_c_in_a_batch_exits_130_with_a_summary(batch, signals):
+    out = batch / "out"
+    rc, err = _run_and_interrupt(batch, out, signals)
+    assert rc == 130 and "Traceback" not in err, err
+    report = err.split("summary:")[1]
+    assert report.splitlines()[0].strip() == ("1 done, 1 stopped, 1 not started" if signals == 1
+                                             else "1 done, 2 not started")
+    assert (out / "img0_recipe.json").exists() and not (out / ".img0.unfinished").exists()
+    if signals == 1:  # the image in progress stops; its result so far is written and redone by a rerun
+        assert "img1: stopped" in report and (out / "img1_labels.tif").exists()
+        assert (out / ".img1.unfinished").exists()
+    else:  # the second Ctrl-C aborts at once: nothing of img1 is in place
+        assert "img1: not started" in report and not (out / "img1_labels.tif").exists()
+    assert "img2: not started" in report and not (out / "img2_labels.tif").exists()
+    rc = main(["segment", *_images(batch), "--scribbles", str(batch / "in"), "-o", str(out), "--max-iter", "100000",
+               "--device", "cpu", "-q"])  # the same command again finishes the batch
+    assert rc == 0 and not (out / ".img1.unfinished").exists() and (out / "img2_recipe.json").exists()
+
+
+@pytest.mark.parametrize("device", ["meta", "xpu", "cuda:7", "cpu:3", "tpu"])
+def test_devices_this_machine_lacks_get_one_line(batch, capsys, device):
+    rc = main(["segment", _images(batch)[0], "-o", str(batch / "out"), "--device", device, "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert not (batch / "out").exists()
+
+
+def test_train_wnet_replaces_no_checkpoint_or_loss_log_without_asking(batch, capsys):
+    out = batch / "w"
+    out.mkdir()
+    for name in ("net.ckpt.pt", "net.loss.csv"):
+        (out / name).write_text("earlier run")
+    args = ["train-wnet", str(batch / "in"), "-o", str(out / "net.pt"), "--steps", "1", "--device", "cpu"]
+    assert main(args) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert all((out / n).read_text() == "earlier run" for n in ("net.ckpt.pt", "net.loss.csv"))
+    assert main(args + ["--resume", str(out / "net.pt")]) == 2  # not a checkpoint: the file to write
+
+
+def test_the_exit_status_is_not_0_when_an_image_failed(batch, capsys, monkeypatch):
+    import napari_unsup_seg.core.pipeline as pipeline
+
+    real = pipeline.segment
+
+    def broken(image, *args, **kwargs):
+        if image.shape[-1] == 32 and broken.calls == 0:
+            broken.calls += 1
+            raise RuntimeError("out of memory")
+        return (yield from real(image, *args, **kwargs))
+
+    broken.calls = 0
+    monkeypatch.setattr(pipeline, "segment", broken)
+    rc = main(["segment", *_images(batch)[:2], "-o", str(batch / "out"), *FAST])
+    err = capsys.readouterr().err
+    assert rc == 1 and "1 done, 1 failed" in err and "out of memory" in err and "Traceback" not in err
+    assert os.path.exists(batch / "out" / "img1_recipe.json")
+
+
+@pytest.mark.parametrize("dtype,value,ok", [(np.uint16, 258, True), (np.int32, 70000, True),
+                                            (np.int64, 2**40, False), (np.uint64, 2**63, False)])
+def test_scribble_classes_are_kept_exactly_or_refused(tmp_path, capsys, dtype, value, ok):
+    image = np.zeros((24, 32, 3), np.uint8)
+    image[:, 16:] = (200, 40, 40)
+    scr = np.zeros((24, 32), dtype)
+    scr[10:13, 3:10] = value
+    scr[10:13, 22:29] = 2
+    np.save(tmp_path / "img.npy", image)
+    np.save(tmp_path / "scr.npy", scr)
+    rc = main(["segment", str(tmp_path / "img.npy"), "--scribbles", str(tmp_path / "scr.npy"),
+               "-o", str(tmp_path / "out"), *FAST])
+    if ok:
+        labels = tifffile.imread(tmp_path / "out" / "img_labels.tif")
+        assert rc == 0 and set(np.unique(labels)) == {2, value}
+        assert (labels[10:13, 3:10] == value).all()
+    else:
+        assert rc == 2 and "class numbers go up to" in capsys.readouterr().err
