@@ -232,3 +232,140 @@ def test_scribble_classes_are_kept_exactly_or_refused(tmp_path, capsys, dtype, v
         assert (labels[10:13, 3:10] == value).all()
     else:
         assert rc == 2 and "class numbers go up to" in capsys.readouterr().err
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_resume_never_lets_output_replace_another_file(batch, capsys):
+    out = batch / "w"
+    out.mkdir()
+    args = ["train-wnet", str(batch / "in"), "-o", str(out / "net.pt"), "--steps", "1", "--batch", "1", "--crop", "16",
+            "--width", "2", "--depth", "1", "--k", "3", "--device", "cpu"]
+    assert main(args) == 0
+    capsys.readouterr()  # the first run's progress bar
+    precious = out / "precious.png"
+    precious.write_bytes(b"the user's file")
+    resume = ["--resume", str(out / "net.ckpt.pt")]
+    assert main(args[:3] + [str(precious)] + args[4:] + resume) == 2
+    assert "--overwrite" in _one_line_error(capsys) and precious.read_bytes() == b"the user's file"
+    ckpt = (out / "net.ckpt.pt").read_bytes()
+    assert main(args[:3] + [str(out / "net.ckpt.pt")] + args[4:] + resume) == 2  # -o is the checkpoint itself
+    _one_line_error(capsys)
+    assert (out / "net.ckpt.pt").read_bytes() == ckpt
+
+
+def test_a_scribble_folder_that_holds_the_images_never_takes_an_image_as_its_scribbles(batch, capsys):
+    (batch / "in" / "img0_scribbles.png").unlink()
+    rc = main(["segment", _images(batch)[0], "--scribbles", str(batch / "in"), "-o", str(batch / "out"), *FAST])
+    assert rc == 2 and "no scribble file" in _one_line_error(capsys)
+
+
+def test_overwriting_an_earlier_result_leaves_none_of_its_files_behind(batch):
+    out = batch / "out"
+    image = _images(batch)[0]
+    scr = np.zeros((24, 32), np.int32)
+    scr[10:13, 3:10] = 1
+    scr[10:13, 22:29] = 2
+    np.save(batch / "small.npy", scr)
+    scr[10:13, 3:10] = 70000  # needs uint32 labels: no PNG copy this time
+    np.save(batch / "big.npy", scr)
+    assert main(["segment", image, "--scribbles", str(batch / "small.npy"), "-o", str(out), *FAST]) == 0
+    assert (out / "img0_labels.png").exists()
+    assert main(["segment", image, "--scribbles", str(batch / "big.npy"), "-o", str(out), "--overwrite", *FAST]) == 0
+    assert not (out / "img0_labels.png").exists()  # the earlier result's PNG would contradict the TIFF
+    assert 70000 in tifffile.imread(out / "img0_labels.tif")
+
+
+def test_nan_pixels_are_reported_and_an_all_nan_image_refused(tmp_path, capsys):
+    image = np.random.default_rng(0).random((20, 24)) * 1000
+    image[:3] = np.nan
+    np.save(tmp_path / "some.npy", image)
+    np.save(tmp_path / "none.npy", np.full((20, 24), np.nan))
+    assert main(["segment", str(tmp_path / "some.npy"), "-o", str(tmp_path / "out"), *FAST]) == 0
+    assert "warning: 72 pixels are NaN or infinite" in capsys.readouterr().err
+    assert main(["segment", str(tmp_path / "none.npy"), "-o", str(tmp_path / "out"), *FAST]) == 2
+    assert "no finite value" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("flag,value", [("--lr", "nan"), ("--time-limit", "-1"), ("--threads", "-1"),
+                                        ("--sigma-x", "inf"), ("--depth", "40")])
+def test_train_wnet_refuses_numbers_out_of_range(batch, capsys, flag, value):
+    with pytest.raises(SystemExit) as exit_:
+        code = main(["train-wnet", str(batch / "in"), "-o", str(batch / "w.pt"), "--steps", "1", flag, value])
+        raise SystemExit(code)
+    assert exit_.value.code == 2 and not (batch / "w.pt").exists()
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_weights_with_nan_values_are_refused(batch, capsys):
+    import torch
+
+    from napari_unsup_seg.core.wnet.infer import FORMAT
+    from napari_unsup_seg.core.wnet.model import WNet, WNetConfig
+
+    config = {"in_channels": 3, "k": 4, "width": 2, "depth": 1}
+    state = WNet(WNetConfig(**config)).state_dict()
+    first = next(k for k, v in state.items() if v.is_floating_point())
+    state[first] = torch.full_like(state[first], float("nan"))
+    torch.save({"format": FORMAT, "config": config, "state_dict": state}, batch / "nan.pt")
+    rc = main(["segment", _images(batch)[0], "--method", "wnet", "--weights", str(batch / "nan.pt"),
+               "-o", str(batch / "out"), *FAST])
+    assert rc == 2 and "NaN" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("content", [b"not a zip", None])
+def test_evaluate_reports_damaged_ground_truth_in_one_line(tmp_path, capsys, content):
+    from scipy.io import savemat
+
+    pred, gt = tmp_path / "pred", tmp_path / "gt"
+    pred.mkdir()
+    gt.mkdir()
+    tifffile.imwrite(pred / "1.tif", np.zeros((8, 8), np.uint16))
+    if content is None:
+        savemat(gt / "1.mat", {"somethingElse": np.zeros(3)})
+    else:
+        (gt / "1.npz").write_bytes(content)
+    assert main(["evaluate", str(pred), str(gt)]) == 2
+    _one_line_error(capsys)
+
+
+def test_gui_without_a_display_says_so_instead_of_aborting(capsys, monkeypatch):
+    for key in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["gui"]) == 2
+    assert "xvfb-run" in _one_line_error(capsys)
+
+
+def test_names_too_long_for_the_file_system_get_one_line(batch, capsys):
+    long_image = batch / ("a" * 240 + ".png")
+    long_image.write_bytes((batch / "in" / "img0.png").read_bytes())
+    assert main(["segment", str(long_image), "-o", str(batch / "out"), *FAST]) == 2
+    assert "too long" in _one_line_error(capsys)
+    assert main(["segment", _images(batch)[0], "-o", str(batch / ("o" * 300)), *FAST]) == 2
+    _one_line_error(capsys)
+
+
+def test_an_output_name_taken_by_a_folder_fails_that_image_cleanly(batch, capsys):
+    out = batch / "out"
+    (out / "img0_labels.tif").mkdir(parents=True)
+    rc = main(["segment", _images(batch)[0], "-o", str(out), "--overwrite", *FAST])
+    err = capsys.readouterr().err
+    assert rc == 1 and "img0: failed: cannot write" in err and "Traceback" not in err
+
+
+def test_files_of_another_type_than_their_extension_are_named_as_such(batch, capsys):
+    fake = batch / "photo.npy"
+    fake.write_bytes((batch / "in" / "img0.png").read_bytes())
+    assert main(["segment", str(fake), "-o", str(batch / "out"), *FAST]) == 2
+    assert "not an NPY file" in _one_line_error(capsys)
+
+
+def test_a_one_frame_gif_is_an_image(batch):
+    gif = batch / "one.gif"
+    iio.imwrite(gif, iio.imread(batch / "in" / "img0.png")[None], extension=".gif")
+    assert main(["segment", str(gif), "-o", str(batch / "out"), *FAST]) == 0

@@ -34,7 +34,7 @@ def _inputs(args) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     for path, spath in zip(args.images, scribble_paths):
         image = read_array(path)
         items.append((path.stem, image, None if spath is None else read_array(spath)))
-    stems = [stem for stem, _, _ in items]
+    stems = [export.check_stem(stem) for stem, _, _ in items]
     if len(set(stems)) != len(stems):
         raise InputError("two input images have the same file name stem; their outputs would collide")
     return items
@@ -166,13 +166,14 @@ def _write(args, stem, result, fp, state) -> tuple[str, str]:
     uncertainty = result.uncertainty if args.uncertainty else None
     if args.uncertainty and uncertainty is None and not args.quiet:
         print(f"{stem}: no scribbles, so no uncertainty map")
-    old = resume.existing_outputs(args.outdir, stem) if state == "unfinished" else []
+    ours = state == "unfinished" or (args.outdir / f"{stem}_recipe.json").exists()
+    old = resume.existing_outputs(args.outdir, stem) if ours else []  # an earlier result of ours
     resume.mark_unfinished(args.outdir, stem)
     remove_stale_parts(args.outdir, stem)
     paths = export.write_outputs(args.outdir, stem, labels, ucm=result.ucm if args.ucm else None,
                                  uncertainty=uncertainty, recipe=recipe, masks=args.masks,
                                  overwrite=state != "new")
-    for path in set(old) - set(paths):  # left by the unfinished run, not part of this result
+    for path in set(old) - set(paths):  # not part of this result (never an input: those are refused)
         path.unlink(missing_ok=True)
     if not args.quiet:
         print(f"{stem}: wrote {', '.join(p.name for p in paths)}")

@@ -15,12 +15,15 @@ def add_train_arguments(parser) -> None:
     """One ``--flag`` per TrainParams field, with the field's default."""
     from .core.wnet import TrainParams
 
+    from .cli import _number
+
     defaults = asdict(TrainParams())
     for field in fields(TrainParams):
         value = defaults[field.name]
-        parser.add_argument("--" + field.name.replace("_", "-"), type=type(value), default=value,
+        parser.add_argument("--" + field.name.replace("_", "-"), type=_number(type(value), 0), default=value,
                             help=f"(default {value})")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    parser.add_argument("--threads", type=_number(int, 0, 1024), default=0,
+                        help="torch CPU threads (0 = torch's default)")
 
 
 def training_outputs(output: Path) -> list[Path]:

@@ -14,12 +14,13 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from .core.cluster_params import SCRIBBLE_MAX_ITER
-from .core.errors import InputError
+from .core.errors import InputError, InputWarning
 
 
 def _number(kind, low=None, high=None):
@@ -105,6 +106,20 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status (0 all done, 1 some failed, 2 bad input, 130 stopped)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InputWarning)  # the user is told every time, in one line
+        warnings.showwarning = _one_line_warning
+        return _main(argv)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, InputWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         if args.command == "segment":
@@ -130,6 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the system refused a read or a write that was not foreseen
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

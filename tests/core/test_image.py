@@ -35,10 +35,13 @@ def test_sixteen_bit_is_stretched():
     assert out.min() == 0 and out.max() == 1
 
 
-def test_nan_is_tolerated():
+def test_nan_is_tolerated_with_a_warning():
+    from napari_unsup_seg.core.errors import InputWarning
+
     arr = np.ones((4, 4), np.float32)
     arr[0, 0] = np.nan
-    assert np.isfinite(to_chw(arr)).all()
+    with pytest.warns(InputWarning, match="1 pixels are NaN"):
+        assert np.isfinite(to_chw(arr)).all()
 
 
 @pytest.mark.parametrize("shape", [(20, 30, 40), (2, 3, 20, 30), (2, 3, 4, 20, 30)])

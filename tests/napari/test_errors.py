@@ -85,3 +85,50 @@ def test_out_of_gpu_memory_offers_retry_on_cpu(loaded, qtbot, notes, monkeypatch
     assert devices == ["cuda", "cpu"]
     assert widget.params.spec().device == "cpu"
     assert widget.result_layer() is not None
+
+
+def test_a_run_failing_midway_restores_the_result_with_the_users_edits(loaded, run_and_wait, qtbot, notes,
+                                                                       monkeypatch):
+    viewer, widget, image, scribbles = loaded
+    run_and_wait(widget)
+    result = widget.result_layer()
+    edited = np.array(result.data, copy=True)
+    edited[:5, :5] = 3  # a hand edit in the result, then a run that fails after drawing its progress
+    result.data = edited
+    real_segment = pipeline.segment
+
+    def segment(*args, **kwargs):
+        gen = real_segment(*args, **kwargs)
+        for _ in range(4):  # previews reach the result layer
+            yield next(gen)
+        raise RuntimeError("a failure in the middle of the run")
+
+    monkeypatch.setattr(pipeline, "segment", segment)
+    snapshot = _snapshot(viewer)
+    run_and_wait(widget)
+    assert "a failure in the middle of the run" in _errors(notes)[-1].message
+    _assert_intact(viewer, snapshot)
+    np.testing.assert_array_equal(widget.result_layer().data, edited)
+    assert widget.run_button.isEnabled()
+
+
+def test_no_button_loses_what_the_user_painted(loaded, qtbot, monkeypatch, tmp_path):
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QFileDialog, QPushButton
+
+    from napari_unsup_seg._napari import dialogs
+
+    viewer, widget, image, scribbles = loaded
+    painted = np.array(scribbles.data, copy=True)
+    # dialogs answer as a user who cancels: nothing chosen, nothing confirmed
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: ("", "")))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: ""))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: ("", "")))
+    monkeypatch.setattr(dialogs, "confirm_overwrite", lambda *a, **k: False)
+    buttons = [b for b in widget.findChildren(QPushButton) if not b.isHidden() and b.isEnabled()]
+    assert {"Run", "Start fresh", "New", "Add class"} <= {b.text() for b in buttons}
+    for button in buttons:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+        np.testing.assert_array_equal(scribbles.data, painted, err_msg=f"after {button.text()!r}")
+        assert scribbles in viewer.layers and image in viewer.layers

@@ -25,6 +25,20 @@ def open_viewer(image: Path | None = None, *, sample: str | None = None, show: b
     return viewer, widget
 
 
+def check_display(environ=None, platform: str | None = None) -> None:
+    """Refuse, in one line, to open a window where there is no screen (Qt would abort the process)."""
+    import os
+    import sys
+
+    from ..core.errors import InputError
+
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform.startswith("linux") and not any(environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        raise InputError("no display to open napari on: run it in a desktop session, over ssh -X, or under "
+                         "xvfb-run; batch work needs no window: use `napari-unsup-seg segment`")
+
+
 def launch(image: Path | None = None, *, sample: str | None = None) -> None:
     """Open napari and block until its window is closed."""
     import napari
@@ -33,5 +47,6 @@ def launch(image: Path | None = None, *, sample: str | None = None) -> None:
 
     if image is not None:
         read_array(image)  # a bad file fails here with a one-line error, before any window
+    check_display()
     open_viewer(image, sample=sample)
     napari.run()

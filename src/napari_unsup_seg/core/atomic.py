@@ -21,7 +21,8 @@ PART = ".part"
 
 def part_path(target: Path) -> Path:
     """A fresh temporary name beside ``target``, keeping its suffix (writers pick the format by it)."""
-    return target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}{PART}{target.suffix}")
+    stem = target.stem.encode()[:180].decode(errors="ignore")  # the name may not grow past the system's limit
+    return target.with_name(f".{stem}.{uuid.uuid4().hex[:12]}{PART}{target.suffix}")
 
 
 def _fsync(path: Path) -> None:

@@ -7,3 +7,7 @@ class InputError(ValueError):
     The CLI prints it without a traceback and the napari layer shows it as a
     notification.
     """
+
+
+class InputWarning(UserWarning):
+    """Input that was used but not as given (for example NaN pixels); the CLI prints one line."""

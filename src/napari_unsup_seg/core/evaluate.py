@@ -32,9 +32,26 @@ def load_bsds_gt(path: str | Path) -> list[np.ndarray]:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such ground-truth file")
+    try:
+        segs = _read_gt(path)
+    except InputError:
+        raise
+    except Exception as err:  # readers raise many types for a damaged file
+        detail = (str(err).strip().splitlines() or [""])[0][:120]
+        raise InputError(f"{path}: cannot be read as ground truth ({type(err).__name__}: {detail})") from err
+    for seg in segs:
+        if seg.ndim != 2 or seg.size == 0 or not np.issubdtype(seg.dtype, np.number):
+            raise InputError(f"{path}: each ground-truth segmentation must be a non-empty 2D array of labels; "
+                             f"got shape {seg.shape}, type {seg.dtype}")
+    if not segs:
+        raise InputError(f"{path}: holds no ground-truth segmentation")
+    return [seg.astype(np.int32) for seg in segs]
+
+
+def _read_gt(path: Path) -> list[np.ndarray]:
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        with np.load(path) as data:
+        with np.load(path, allow_pickle=False) as data:
             if "seg" not in data:
                 raise InputError(f"{path}: the ground-truth file has no 'seg' array")
             seg = np.asarray(data["seg"])
@@ -42,16 +59,15 @@ def load_bsds_gt(path: str | Path) -> list[np.ndarray]:
             seg = seg[None]
         if seg.ndim != 3:
             raise InputError(f"{path}: 'seg' must be (K, H, W); got shape {seg.shape}")
-        return [plane.astype(np.int32) for plane in seg]
+        return list(seg)
     if suffix == ".mat":
         from scipy.io import loadmat
 
-        cells = loadmat(path)["groundTruth"].ravel()
-        return [np.asarray(cell["Segmentation"][0, 0], np.int32) for cell in cells]
-    array = read_array(path)
-    if array.ndim != 2:
-        raise InputError(f"{path}: a ground-truth label image must be 2D; got shape {array.shape}")
-    return [array.astype(np.int32)]
+        mat = loadmat(path)
+        if "groundTruth" not in mat:
+            raise InputError(f"{path}: a BSDS .mat file holds 'groundTruth'; this one does not")
+        return [np.asarray(cell["Segmentation"][0, 0]) for cell in mat["groundTruth"].ravel()]
+    return [read_array(path)]
 
 
 def find_prediction(pred_dir: Path, image_id: str) -> Path | None:

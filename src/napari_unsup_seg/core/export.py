@@ -18,10 +18,29 @@ from .errors import InputError
 
 
 def label_dtype(labels: np.ndarray) -> np.dtype:
-    """The smallest unsigned type that holds the labels (uint16 unless values need more)."""
-    if labels.size and (labels.min() < 0):
+    """The smallest unsigned type that holds the labels (uint16 unless values need more).
+
+    Labels are whole numbers from 0 to 2**32 - 1, kept exactly; anything else is refused.
+    """
+    labels = np.asarray(labels)
+    if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+        if not (np.issubdtype(labels.dtype, np.floating) and np.all(np.isfinite(labels))
+                and np.all(labels == np.round(labels))):
+            raise InputError(f"labels must be whole numbers; these are {labels.dtype} with fractions, NaN or inf")
+    if labels.size and labels.min() < 0:
         raise InputError("labels hold negative values and cannot be exported as a label image")
+    if labels.size and float(labels.max()) >= 2**32:
+        raise InputError(f"label {labels.max()} does not fit a label image (at most 2**32 - 1)")
     return np.dtype(np.uint16) if labels.size == 0 or labels.max() < 2**16 else np.dtype(np.uint32)
+
+
+def check_stem(stem: str) -> str:
+    """A file-name stem for outputs: no folders, not too long."""
+    if not stem or stem in (".", "..") or stem != Path(stem).name or "\x00" in stem:
+        raise InputError(f"{stem!r} cannot name output files: use a plain file name, no folders")
+    if len(stem.encode()) > 200:
+        raise InputError(f"the name {stem[:40]}... is too long for output files ({len(stem.encode())} bytes; 200 at most)")
+    return stem
 
 
 def class_values(labels: np.ndarray) -> np.ndarray:
@@ -53,12 +72,12 @@ def planned_outputs(
 def ensure_writable_dir(outdir: str | Path) -> Path:
     """Create ``outdir`` if needed; raise :class:`InputError` when it cannot be written."""
     outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise InputError(f"{outdir}: exists and is not a folder")
     try:
+        if outdir.exists() and not outdir.is_dir():
+            raise InputError(f"{outdir}: exists and is not a folder")
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise InputError(f"{outdir}: cannot create the output folder ({err.strerror})") from err
+        raise InputError(f"{outdir}: cannot create the output folder ({err.strerror or err})") from err
     if not os.access(outdir, os.W_OK | os.X_OK):
         raise InputError(f"{outdir}: the output folder is not writable")
     return outdir
@@ -99,6 +118,7 @@ def write_outputs(
         When the folder cannot be created or written.
     """
     labels = np.asarray(labels)
+    check_stem(stem)
     paths = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None, masks=masks,
                             uncertainty=uncertainty is not None)
     existing = [p for p in paths if p.exists()]

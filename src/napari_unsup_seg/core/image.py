@@ -7,11 +7,12 @@ channels-first (C, H, W) with C <= 16 when the last axis is clearly spatial; 8-b
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, InputWarning
 
 MAX_CHANNELS = 16
 READABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".npy")
@@ -27,7 +28,12 @@ def read_array(path: str | Path) -> np.ndarray:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
-            return np.load(path, allow_pickle=False)
+            return _read_npy(path)
+        if suffix == ".gif":
+            import imageio.v3 as iio
+
+            frames = iio.imread(path)
+            return frames[0] if frames.ndim == 4 and frames.shape[0] == 1 else frames  # one frame: an image
         if suffix in (".tif", ".tiff"):
             import tifffile
 
@@ -42,6 +48,17 @@ def read_array(path: str | Path) -> np.ndarray:
         detail = (str(err).strip().splitlines() or [""])[0].rstrip(".")
         raise InputError(f"{path}: cannot be read as a {suffix.lstrip('.').upper() or 'image'} file; "
                          f"is it damaged or of another type? ({type(err).__name__}: {detail})") from err
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY":
+        raise InputError(f"{path}: not an NPY file (it does not start like one); check its type and extension")
+    array = np.load(path, allow_pickle=False)
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{path}: not a single NPY array")
+    return array
 
 
 def channels_last(array: np.ndarray) -> np.ndarray:
@@ -76,7 +93,11 @@ def _scale_channel(channel: np.ndarray) -> np.ndarray:
     channel = channel.astype(np.float32)
     finite = np.isfinite(channel)
     if not finite.all():
-        channel = np.where(finite, channel, 0.0)
+        if not finite.any():
+            raise InputError("the image holds no finite value (only NaN or infinity)")
+        warnings.warn(f"{int((~finite).sum())} pixels are NaN or infinite; they are treated as the darkest value",
+                      InputWarning, stacklevel=3)
+        channel = np.where(finite, channel, channel[finite].min())
     lo, hi = np.percentile(channel, (0.1, 99.9)) if channel.size > 1000 else (channel.min(), channel.max())
     if hi <= lo:
         lo, hi = float(channel.min()), float(channel.max())

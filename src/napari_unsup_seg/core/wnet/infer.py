@@ -165,7 +165,9 @@ def read_weights(path: str | Path | None = None) -> tuple[dict[str, Any], str]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a bad file
-        raise InputError(f"{path}: cannot be read as a W-Net weights file ({type(err).__name__})") from err
+        detail = (str(err).strip().splitlines() or [""])[0][:120]
+        raise InputError(f"{path}: cannot be read as a W-Net weights file; is it damaged or of another type? "
+                         f"({type(err).__name__}: {detail})") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or "state_dict" not in payload:
         raise InputError(f"{path}: not a napari-unsup-seg W-Net weights file (wrong format)")
     return payload, digest
@@ -194,6 +196,10 @@ def model_from_payload(payload: dict[str, Any], source: str = "weights") -> WNet
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                               for k, v in state.items()):
         raise InputError(f"{source}: the state_dict must map parameter names to tensors")
+    bad = next((k for k, v in state.items() if v.is_complex() or (v.is_floating_point() and not torch.isfinite(v).all())),
+               None)
+    if bad is not None:
+        raise InputError(f"{source}: tensor {bad} holds complex, NaN or infinite values")
     model = WNet(config)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     given = {k: tuple(v.shape) for k, v in state.items()}

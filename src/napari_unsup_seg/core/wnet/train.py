@@ -25,7 +25,7 @@ from ..atomic import atomic_path
 from ..errors import InputError
 from ..image import READABLE_SUFFIXES, load_image
 from ..progress import Progress, is_stopped, resolve_device, seed_everything
-from .infer import FORMAT, as_model_input, save_weights
+from .infer import FORMAT, as_model_input, config_from, save_weights
 from .model import WNet, WNetConfig
 from .ncut import soft_ncut_loss
 
@@ -73,6 +73,10 @@ class TrainParams:
     max_images: int = 0
 
     def __post_init__(self):
+        for name, value in asdict(self).items():
+            if not math.isfinite(value) or value < 0:
+                raise InputError(f"{name} must be a finite number, zero or more; got {value}")
+        config_from(self.config.to_dict(), "the training parameters")  # the ranges weights files obey
         if self.k < 2 or self.width < 1 or self.depth < 1:
             raise InputError("the W-Net needs k >= 2 classes, width >= 1 and depth >= 1")
         if self.crop < 2**self.depth or self.crop % 2**self.depth:
@@ -107,7 +111,8 @@ def list_images(image_dir: str | Path | Sequence[str | Path]) -> list[Path]:
             raise InputError(f"{d}: not a folder of training images")
         files += sorted(p for p in d.iterdir() if p.suffix.lower() in READABLE_SUFFIXES)
     if not files:
-        raise InputError(f"no images ({', '.join(READABLE_SUFFIXES)}) found in {image_dir}")
+        where = ", ".join(str(d) for d in dirs)
+        raise InputError(f"no images ({', '.join(READABLE_SUFFIXES)}) found in {where}")
     return files
 
 
