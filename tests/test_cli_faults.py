@@ -369,3 +369,9 @@ def test_a_one_frame_gif_is_an_image(batch):
     gif = batch / "one.gif"
     iio.imwrite(gif, iio.imread(batch / "in" / "img0.png")[None], extension=".gif")
     assert main(["segment", str(gif), "-o", str(batch / "out"), *FAST]) == 0
+
+
+def test_train_wnet_output_under_a_file_or_naming_a_folder_gets_one_line(batch, capsys):
+    for output in (batch / "in" / "img0.png" / "net.pt", batch / "in"):
+        assert main(["train-wnet", str(batch / "in"), "-o", str(output), "--steps", "1", "--device", "cpu"]) == 2
+        _one_line_error(capsys)

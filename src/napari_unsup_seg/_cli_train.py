@@ -36,6 +36,11 @@ def training_outputs(output: Path) -> list[Path]:
 
 def _refuse_replacing(args) -> None:
     """A new run replaces nothing without --overwrite; a resumed run only its own files."""
+    parent = args.output.parent
+    if any(p.exists() and not p.is_dir() for p in (parent, *parent.parents)):
+        raise InputError(f"{args.output}: cannot be written, a file stands where its folder should be")
+    if args.output.is_dir():
+        raise InputError(f"{args.output}: is a folder; name the weights file to write, such as {args.output / 'wnet.pt'}")
     outputs = training_outputs(args.output)
     if args.resume is not None and args.resume.resolve() in {p.resolve() for p in outputs[:2]}:
         raise InputError(f"{args.resume} is the weights file to write, not a checkpoint; "

@@ -11,3 +11,9 @@ class InputError(ValueError):
 
 class InputWarning(UserWarning):
     """Input that was used but not as given (for example NaN pixels); the CLI prints one line."""
+
+
+def brief(err: BaseException, limit: int = 120) -> str:
+    """``Type: first line of the message``: a library's error, fit for a one-line message."""
+    first = (str(err).strip().splitlines() or [""])[0].rstrip(".")
+    return f"{type(err).__name__}: {first[:limit]}"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, brief
 from .image import read_array
 from .metrics import evaluate_ucms
 
@@ -37,8 +37,7 @@ def load_bsds_gt(path: str | Path) -> list[np.ndarray]:
     except InputError:
         raise
     except Exception as err:  # readers raise many types for a damaged file
-        detail = (str(err).strip().splitlines() or [""])[0][:120]
-        raise InputError(f"{path}: cannot be read as ground truth ({type(err).__name__}: {detail})") from err
+        raise InputError(f"{path}: cannot be read as ground truth ({brief(err)})") from err
     for seg in segs:
         if seg.ndim != 2 or seg.size == 0 or not np.issubdtype(seg.dtype, np.number):
             raise InputError(f"{path}: each ground-truth segmentation must be a non-empty 2D array of labels; "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, InputWarning
+from .errors import InputError, InputWarning, brief
 
 MAX_CHANNELS = 16
 READABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".npy")
@@ -45,9 +45,8 @@ def read_array(path: str | Path) -> np.ndarray:
         raise
     except Exception as err:  # any reader failure is a user-facing "cannot read"
         # one line: readers' messages run over several, with advice that does not apply
-        detail = (str(err).strip().splitlines() or [""])[0].rstrip(".")
         raise InputError(f"{path}: cannot be read as a {suffix.lstrip('.').upper() or 'image'} file; "
-                         f"is it damaged or of another type? ({type(err).__name__}: {detail})") from err
+                         f"is it damaged or of another type? ({brief(err)})") from err
 
 
 def _read_npy(path: Path) -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_path, write_text
-from ..errors import InputError
+from ..errors import InputError, brief
 from ..progress import Progress, is_stopped, resolve_device, seed_everything
 from .model import WNet, WNetConfig
 from .ncut import soft_ncut_loss
@@ -165,9 +165,8 @@ def read_weights(path: str | Path | None = None) -> tuple[dict[str, Any], str]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a bad file
-        detail = (str(err).strip().splitlines() or [""])[0][:120]
         raise InputError(f"{path}: cannot be read as a W-Net weights file; is it damaged or of another type? "
-                         f"({type(err).__name__}: {detail})") from err
+                         f"({brief(err)})") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or "state_dict" not in payload:
         raise InputError(f"{path}: not a napari-unsup-seg W-Net weights file (wrong format)")
     return payload, digest
