@@ -133,7 +133,7 @@ def _run_and_interrupt(batch, out, signals: int):
     """
     script = textwrap.dedent(f"""
         import os, signal
-        import napari_unsup_seg._cli_segment as cs
+        import napari_unsup_seg._cli.segment as cs
         real = cs._bar_callback
         sent = []
         def callback(bar):

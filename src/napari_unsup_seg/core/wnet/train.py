@@ -11,6 +11,7 @@ the output file.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import threading
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, write_text
 from ..errors import InputError
 from ..image import READABLE_SUFFIXES, load_image
 from ..progress import Progress, is_stopped, resolve_device, seed_everything
@@ -94,6 +95,30 @@ class TrainParams:
 def checkpoint_path(out_path: str | Path) -> Path:
     out_path = Path(out_path)
     return out_path.with_name(out_path.stem + ".ckpt.pt")
+
+
+class LossLog:
+    """The CSV loss log, rewritten whole and atomically at each checkpoint (never half a line).
+
+    ``keep``: continue the rows of an existing log (a resumed run), up to step ``upto``.
+    """
+
+    HEADER = ["step", "ncut", "recon", "lr", "seconds"]
+
+    def __init__(self, path: Path, *, keep: bool, upto: int) -> None:
+        self.path = path
+        self.rows: list[list[str]] = []
+        if keep and path.exists():
+            with open(path, newline="") as f:
+                self.rows = [r for r in list(csv.reader(f))[1:] if r and r[0].isdigit() and int(r[0]) <= upto]
+
+    def add(self, row: list) -> None:
+        self.rows.append([str(v) for v in row])
+
+    def save(self) -> None:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows([self.HEADER, *self.rows])
+        write_text(self.path, buffer.getvalue())
 
 
 def loss_log_path(out_path: str | Path) -> Path:
@@ -227,11 +252,7 @@ def train(
 
     ckpt_path = checkpoint_path(out_path)
     log_path = loss_log_path(out_path)
-    new_log = resume is None or not log_path.exists()
-    log_file = open(log_path, "w" if new_log else "a", newline="")
-    log = csv.writer(log_file)
-    if new_log:
-        log.writerow(["step", "ncut", "recon", "lr", "seconds"])
+    log = LossLog(log_path, keep=resume is not None, upto=step)
     def seconds() -> float:
         return before + time.perf_counter() - t_start
 
@@ -260,10 +281,9 @@ def train(
             opt_all.step()
             step += 1
             ncut_v, recon_v = ncut.detach().item(), recon.detach().item()
-            log.writerow([step, f"{ncut_v:.6f}", f"{recon_v:.6f}", f"{lr:.3g}",
-                          f"{seconds():.1f}"])
+            log.add([step, f"{ncut_v:.6f}", f"{recon_v:.6f}", f"{lr:.3g}", f"{seconds():.1f}"])
             if step % params.checkpoint_every == 0:
-                log_file.flush()
+                log.save()
                 _save_checkpoint(ckpt_path, model, opt_enc, opt_all, step, rng, params, seed, seconds())
             yield Progress(
                 step, params.steps, stage="train", loss=ncut_v + params.recon_weight * recon_v,
@@ -271,7 +291,7 @@ def train(
                 message=f"step {step}/{params.steps}: ncut {ncut_v:.4f} recon {recon_v:.5f}",
             )
     finally:
-        log_file.close()
+        log.save()
     _save_checkpoint(ckpt_path, model, opt_enc, opt_all, step, rng, params, seed, seconds())
     model.eval()
     save_weights(model, out_path, meta={

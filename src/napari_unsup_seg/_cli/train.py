@@ -1,4 +1,4 @@
-"""The ``train-wnet`` command; its flags mirror :class:`~.core.wnet.TrainParams`."""
+"""``train-wnet``: its flags mirror :class:`~..core.wnet.TrainParams`."""
 
 from __future__ import annotations
 
@@ -7,29 +7,40 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .core.errors import InputError
-from .core.progress import Progress, drain
+from ..core.errors import InputError
+from ..core.progress import Progress, drain
+from .common import SEED_MAX, number, stop_on_sigint
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train-wnet", help="train a W-Net on a folder of images")
+    p.add_argument("image_dir", type=Path, nargs="+")
+    p.add_argument("-o", "--output", type=Path, required=True, help="weights file to write")
+    p.add_argument("--resume", type=Path, help="checkpoint to resume from")
+    p.add_argument("--seed", type=number(int, 0, SEED_MAX), default=0, help="random seed (0 to 2**32-1; default 0)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing weights, checkpoint and loss log of that name")
+    add_train_arguments(p)
 
 
 def add_train_arguments(parser) -> None:
     """One ``--flag`` per TrainParams field, with the field's default."""
-    from .core.wnet import TrainParams
-
-    from .cli import _number
+    from ..core.wnet import TrainParams
 
     defaults = asdict(TrainParams())
     for field in fields(TrainParams):
         value = defaults[field.name]
-        parser.add_argument("--" + field.name.replace("_", "-"), type=_number(type(value), 0), default=value,
+        parser.add_argument("--" + field.name.replace("_", "-"), type=number(type(value), 0), default=value,
                             help=f"(default {value})")
-    parser.add_argument("--threads", type=_number(int, 0, 1024), default=0,
+    parser.add_argument("--threads", type=number(int, 0, 1024), default=0,
                         help="torch CPU threads (0 = torch's default)")
 
 
 def training_outputs(output: Path) -> list[Path]:
     """Every file a training run writes: weights, their sha256 sidecar, checkpoint, loss log."""
-    from .core.wnet.infer import sidecar_path
-    from .core.wnet.train import checkpoint_path, loss_log_path
+    from ..core.wnet.infer import sidecar_path
+    from ..core.wnet.train import checkpoint_path, loss_log_path
 
     return [output, sidecar_path(output), checkpoint_path(output), loss_log_path(output)]
 
@@ -52,12 +63,11 @@ def _refuse_replacing(args) -> None:
                          "choose another --output, --resume its checkpoint, or use --overwrite")
 
 
-def run_train(args) -> int:
+def run(args) -> int:
     import torch
 
-    from .cli import stop_on_sigint
-    from .core.progress import resolve_device
-    from .core.wnet import TrainParams, train
+    from ..core.progress import resolve_device
+    from ..core.wnet import TrainParams, train
 
     for folder in args.image_dir:
         if not folder.is_dir():

@@ -1,7 +1,9 @@
-"""The ``segment`` command: inputs, one run per image, outputs."""
+"""``segment``: its flags, inputs, one run per image, outputs, the batch summary."""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -10,18 +12,63 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .core import export, resume
-from .core.atomic import remove_stale_parts
-from .core.errors import InputError
-from .core.image import READABLE_SUFFIXES, to_chw, read_array
-from .core.progress import Progress, drain
-from .core.scribbles import validate_scribbles
+from ..core.cluster_params import SCRIBBLE_MAX_ITER
+
+from ..core import export, resume
+from ..core.atomic import remove_stale_parts
+from ..core.errors import InputError
+from ..core.image import READABLE_SUFFIXES, to_chw, read_array
+from ..core.progress import Progress, drain
+from ..core.scribbles import validate_scribbles
+from .common import SEED_MAX, number, stop_on_sigint
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("segment", help="segment images; writes <stem>_labels.tif and <stem>_recipe.json")
+    p.add_argument("images", nargs="*", type=Path, help="image files (PNG, JPEG, TIFF, NPY)")
+    p.add_argument("-o", "--outdir", type=Path, required=True, help="output folder")
+    p.add_argument("--sample", choices=("coffee", "ihc"), help="segment a bundled sample (with its scribbles)")
+    p.add_argument("--scribbles", type=Path, nargs="+",
+                   help="one scribble file per image, or one folder holding <stem>.* / <stem>_scribbles.*")
+    p.add_argument("--png-scribbles", action="store_true",
+                   help="scribbles use the paper's PNG convention: 255 = unlabeled, 0..254 = classes")
+    p.add_argument("--method", choices=("cluster", "wnet"), default="cluster")
+    p.add_argument("--preset", choices=("fast", "paper"), default="fast", help="clustering preset")
+    p.add_argument("--max-iter", type=number(int, 1, 1_000_000), help=f"clustering: maximum number of iterations (default: the preset's; with scribbles "
+                        f"{SCRIBBLE_MAX_ITER})")
+    p.add_argument("--time-budget", type=number(float, 0.001), help="clustering: seconds per image at most")
+    p.add_argument("--min-labels", type=number(int, 1, 10_000), help="clustering without scribbles: stop at this many labels")
+    p.add_argument("--weights", type=Path, help="W-Net: a weights file of your own (default: shipped)")
+    p.add_argument("--adapt", type=number(int, 0, 100_000), default=0, metavar="N", help="W-Net: N adaptation steps on each image")
+    p.add_argument("--crf", action=argparse.BooleanOptionalAction, default=True, help="dense CRF refinement")
+    p.add_argument("--ucm", action="store_true", help="also write <stem>_ucm.tif")
+    p.add_argument("--uncertainty", action="store_true",
+                   help="with scribbles: also write <stem>_uncertainty.tif, 1 minus the margin between the "
+                        "two likeliest classes (float32, 0 = certain): where to scribble next")
+    cut = p.add_mutually_exclusive_group()
+    cut.add_argument("--threshold", type=number(float, 0.0, 1.0), help="write the regions of the UCM cut at this threshold")
+    cut.add_argument("--regions", type=number(int, 1), help="write the UCM cut with this many regions")
+    p.add_argument("--masks", action="store_true", help="also write one binary mask per class")
+    p.add_argument("--seed", type=number(int, 0, SEED_MAX), default=0, help="random seed (0 to 2**32-1; default 0)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def cluster_params_from(args):
+    """ClusterParams from the preset and the flags that override it."""
+    from ..core.cluster import ClusterParams
+
+    params = ClusterParams.preset(args.preset)
+    overrides = {k: v for k, v in (("max_iter", args.max_iter), ("time_budget", args.time_budget),
+                                   ("min_labels", args.min_labels)) if v is not None}
+    return dataclasses.replace(params, **overrides)
 
 
 def _inputs(args) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     """(stem, raw image, raw scribbles or None) for every image, read and checked up front."""
     if args.sample:
-        from .core.samples import load_sample
+        from ..core.samples import load_sample
 
         if args.images:
             raise InputError("give either image files or --sample, not both")
@@ -62,9 +109,8 @@ def _find_in_folder(folder: Path, image: Path) -> Path:
 
 
 def _params(args):
-    from .cli import cluster_params_from
-    from .core.pipeline import PropagationParams, SegmentParams
-    from .core.wnet import WNetParams
+    from ..core.pipeline import PropagationParams, SegmentParams
+    from ..core.wnet import WNetParams
 
     wnet = WNetParams(weights=str(args.weights) if args.weights else None, adapt_steps=args.adapt)
     propagation = PropagationParams() if args.max_iter is None else PropagationParams(cluster_iter=args.max_iter)
@@ -126,7 +172,7 @@ def exit_code(outcomes: list[Outcome]) -> int:
 
 
 def _settings(params, args) -> dict:
-    from .core.recipe import _jsonable
+    from ..core.recipe import _jsonable
 
     outputs = {"ucm": args.ucm, "masks": args.masks, "threshold": args.threshold, "regions": args.regions,
                "uncertainty": args.uncertainty}
@@ -192,15 +238,14 @@ def _failure(err: BaseException) -> str:
     return f"internal error, please report it: {type(err).__name__}: {err}"
 
 
-def run_segment(args) -> int:
-    from .cli import stop_on_sigint
-    from .core.pipeline import segment
-    from .core.progress import resolve_device
+def run(args) -> int:
+    from ..core.pipeline import segment
+    from ..core.progress import resolve_device
 
     resolve_device(args.device)
     params = _params(args)
     if args.method == "wnet":  # the weights file is checked once, before any image is read
-        from .core.wnet import load_model
+        from ..core.wnet import load_model
 
         load_model(args.weights)
     items = _inputs(args)

@@ -1,0 +1,18 @@
+"""``gui``: open napari with the plugin docked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("gui", help="open napari with the plugin docked")
+    p.add_argument("image", nargs="?", type=Path)
+    p.add_argument("--sample", choices=("coffee", "ihc"), help="open a bundled sample with its scribbles")
+
+
+def run(args) -> int:
+    from .._napari.launch import launch
+
+    launch(args.image, sample=args.sample)
+    return 0
