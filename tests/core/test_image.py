@@ -4,7 +4,7 @@ import tifffile
 import imageio.v3 as iio
 
 from napari_unsup_seg.core.errors import InputError
-from napari_unsup_seg.core.image import load_image, to_chw, to_display_rgb
+from napari_unsup_seg.core.image import load_image, to_chw
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,3 @@ def test_missing_and_unreadable_files(tmp_path):
     with pytest.raises(InputError, match="folder"):
         load_image(tmp_path)
 
-
-def test_display_rgb():
-    assert to_display_rgb(np.zeros((1, 3, 4), np.float32)).shape == (3, 4, 3)
-    assert to_display_rgb(np.ones((5, 3, 4), np.float32)).max() == 255

@@ -9,7 +9,6 @@ from napari_unsup_seg.core.metrics import (
     bsds_thresholds,
     evaluate_labels,
     evaluate_ucms,
-    mean_iou,
     probabilistic_rand_index,
     segmentation_covering,
     variation_of_information,
@@ -52,14 +51,6 @@ def test_three_by_three_single_region_against_stripes():
     assert variation_of_information(seg, [gt]) == pytest.approx(np.log2(3))
     # covering is not symmetric: the stripes cover the single GT region by 1/3 each
     assert segmentation_covering(gt, [seg]) == pytest.approx(1 / 3)
-
-
-def test_mean_iou_ignores_class_zero():
-    pred = np.array([[1, 1], [2, 0]])
-    gt = np.array([[1, 2], [0, 2]])
-    # kept pixels: pred (1, 1, 0) vs gt (1, 2, 2): class 1 IoU 1/2, class 2 IoU 0
-    assert mean_iou(pred, gt) == pytest.approx(0.25)
-    assert mean_iou(gt, gt) == pytest.approx(1.0)
 
 
 def test_shape_mismatch_is_an_input_error():

@@ -65,14 +65,6 @@ def test_coarse_to_fine_matches_full_resolution():
     assert (full == fast).mean() > 0.995
 
 
-def test_a_strong_prior_outweighs_the_walk():
-    img, scr = two_halves()
-    prior = np.zeros((2, 40, 60), np.float32)
-    prior[0] = 1.0  # everything is class 1 a priori
-    strong = random_walk(img, scr, WalkParams(max_side=0), prior=prior, gamma=10.0).labels()
-    assert (strong[scr == 0] == 1).mean() > 0.9
-
-
 def test_solve_walk_with_soft_boundary_values():
     wh = np.ones((5, 9))
     wv = np.ones((4, 10))

@@ -11,7 +11,7 @@ docs/benchmarks/clustering.md has the measurements behind these choices.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 from .errors import InputError
 
@@ -172,7 +172,3 @@ class ClusterParams:
     def replace(self, **changes) -> ClusterParams:
         """Return a copy with some fields changed (validated again)."""
         return replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        """Plain dict of the settings (for recipes)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -129,14 +129,3 @@ def to_chw(array: np.ndarray) -> np.ndarray:
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file and return it as float32 (C, H, W) in [0, 1]."""
     return to_chw(read_array(path))
-
-
-def to_display_rgb(chw: np.ndarray) -> np.ndarray:
-    """Return a (H, W, 3) uint8 image for colour-based steps (CRF, previews)."""
-    if chw.shape[0] == 1:
-        rgb = np.repeat(chw, 3, axis=0)
-    elif chw.shape[0] == 2:
-        rgb = np.concatenate([chw, chw[:1]], axis=0)
-    else:
-        rgb = chw[:3]
-    return np.ascontiguousarray((np.moveaxis(rgb, 0, -1) * 255.0 + 0.5).astype(np.uint8))

@@ -26,7 +26,6 @@ __all__ = [
     "bsds_thresholds",
     "evaluate_labels",
     "evaluate_ucms",
-    "mean_iou",
     "probabilistic_rand_index",
     "segmentation_covering",
     "variation_of_information",
@@ -182,30 +181,6 @@ def variation_of_information(seg: np.ndarray, gts) -> float:
     """Variation of information in bits against each ground truth, averaged (BSDS "VI")."""
     tables = _tables(seg, gts)
     return float(np.mean([t.variation_of_information() for t in tables]))
-
-
-def mean_iou(pred: np.ndarray, gt: np.ndarray, ignore: int | None = 0) -> float:
-    """Mean intersection over union over the classes of ``gt`` (semantic labels).
-
-    Pixels where ``gt == ignore`` are left out, and ``ignore`` is not a class.
-    Classes are compared by value, so ``pred`` must use the same class numbers.
-    """
-    _check_pair(pred, gt)
-    pred = np.asarray(pred).ravel()
-    gt = np.asarray(gt).ravel()
-    if ignore is not None:
-        keep = gt != ignore
-        pred, gt = pred[keep], gt[keep]
-    classes = np.unique(gt)
-    if ignore is not None:
-        classes = classes[classes != ignore]
-    if classes.size == 0:
-        raise InputError("the ground truth holds no class to score")
-    ious = []
-    for c in classes:
-        p, g = pred == c, gt == c
-        ious.append(np.count_nonzero(p & g) / np.count_nonzero(p | g))
-    return float(np.mean(ious))
 
 
 # ----------------------------------------------------------------------------------------

@@ -5,8 +5,7 @@ probability that a walker starting there first reaches a scribble of that class.
 the 4-connected pixel graph weigh ``exp(-beta * d / mean(d))``, where ``d`` is the squared
 feature difference across the edge (image intensities, optionally joined by the features
 the clustering network learned) and the mean makes ``beta`` independent of the image's
-contrast. Optional unary terms (Grady 2005, "random walks with priors") pull each pixel
-towards a prior probability with strength ``gamma``.
+contrast.
 
 Large images are solved coarse to fine: a walk on the image shrunk to ``max_side``, then,
 at full resolution, a second walk restricted to a band around the coarse class borders,
@@ -121,8 +120,6 @@ def solve_walk(
     wv: np.ndarray,
     fixed: np.ndarray,
     values: np.ndarray,
-    prior: np.ndarray | None = None,
-    gamma: float = 0.0,
 ) -> np.ndarray:
     """Solve the Dirichlet problem of the random walk on a 4-connected grid.
 
@@ -131,7 +128,6 @@ def solve_walk(
     wh, wv : edge weights, (H, W-1) and (H-1, W).
     fixed : (H, W) bool, pixels whose probabilities are given.
     values : (K, H, W) probabilities at the fixed pixels (ignored elsewhere).
-    prior, gamma : optional (K, H, W) prior probabilities and their strength.
 
     Returns
     -------
@@ -145,15 +141,10 @@ def solve_walk(
     out = values.reshape(k, -1).astype(np.float64).copy()
     if free.size:
         system = lap[free][:, free]
-        if prior is not None and gamma > 0:
-            system = system + sparse.diags(np.full(free.size, float(gamma)))
         coupling = lap[free][:, known]
         lu = splu(system.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
         for c in range(k):
-            rhs = -(coupling @ out[c, known])
-            if prior is not None and gamma > 0:
-                rhs = rhs + gamma * prior[c].ravel()[free]
-            out[c, free] = lu.solve(rhs)
+            out[c, free] = lu.solve(-(coupling @ out[c, known]))
     out = np.clip(out, 0.0, None)
     total = out.sum(0, keepdims=True)
     out = np.where(total > 0, out / np.maximum(total, 1e-12), 1.0 / k)
@@ -218,10 +209,7 @@ def _band(labels: np.ndarray, radius: int) -> np.ndarray:
     return maximum_filter(labels, size) != minimum_filter(labels, size)
 
 
-def walk_probs(
-    features: np.ndarray, scribbles: np.ndarray, classes: np.ndarray, beta: float,
-    *, prior: np.ndarray | None = None, gamma: float = 0.0,
-) -> np.ndarray:
+def walk_probs(features: np.ndarray, scribbles: np.ndarray, classes: np.ndarray, beta: float) -> np.ndarray:
     """(len(classes), H, W) probabilities of one walk on ``features``' contrast weights.
 
     Classes absent from ``scribbles`` (lost when they were shrunk) get probability 0.
@@ -229,19 +217,11 @@ def walk_probs(
     present = np.unique(scribbles[scribbles > 0])
     probs = np.zeros((len(classes),) + scribbles.shape, np.float32)
     probs[np.searchsorted(classes, present)] = solve_walk(
-        *contrast_weights(features, beta), scribbles > 0, _one_hot(scribbles, present), prior, gamma)
+        *contrast_weights(features, beta), scribbles > 0, _one_hot(scribbles, present))
     return probs
 
 
-def random_walk(
-    features: np.ndarray,
-    scribbles: np.ndarray,
-    params: WalkParams = WalkParams(),
-    *,
-    prior: np.ndarray | None = None,
-    gamma: float = 0.0,
-    weights: tuple[np.ndarray, np.ndarray] | None = None,
-) -> Walk:
+def random_walk(features: np.ndarray, scribbles: np.ndarray, params: WalkParams = WalkParams()) -> Walk:
     """Class probabilities of every pixel from the scribbles.
 
     Parameters
@@ -251,33 +231,19 @@ def random_walk(
     scribbles : (H, W) int
         0 = unlabeled, 1..K = classes; at least one class.
     params : WalkParams
-    prior, gamma : optional (K, H, W) prior probabilities (one plane per class present,
-        in increasing class order) and their strength.
-    weights : optional precomputed full-resolution edge weights (wh, wv); they replace
-        the contrast weights of ``features`` and disable the coarse walk.
     """
     features, scribbles, classes = _check(features, scribbles)
     shape = scribbles.shape
     size = coarse_shape(shape, params.max_side)
-    if weights is not None or size == shape:
-        wh, wv = weights if weights is not None else contrast_weights(features, params.beta)
-        fixed = scribbles > 0
-        return Walk(solve_walk(wh, wv, fixed, _one_hot(scribbles, classes), prior, gamma), classes)
+    if size == shape:
+        wh, wv = contrast_weights(features, params.beta)
+        return Walk(solve_walk(wh, wv, scribbles > 0, _one_hot(scribbles, classes)), classes)
     small_feats, small_scr = _shrink(features, scribbles, size)
-    small_prior = None if prior is None else _shrink(prior, scribbles, size)[0]
-    coarse = walk_probs(small_feats, small_scr, classes, params.beta, prior=small_prior, gamma=gamma)
-    return refine(features, scribbles, Walk(coarse, classes), params, prior=prior, gamma=gamma)
+    coarse = walk_probs(small_feats, small_scr, classes, params.beta)
+    return refine(features, scribbles, Walk(coarse, classes), params)
 
 
-def refine(
-    features: np.ndarray,
-    scribbles: np.ndarray,
-    coarse: Walk,
-    params: WalkParams = WalkParams(),
-    *,
-    prior: np.ndarray | None = None,
-    gamma: float = 0.0,
-) -> Walk:
+def refine(features: np.ndarray, scribbles: np.ndarray, coarse: Walk, params: WalkParams = WalkParams()) -> Walk:
     """Bring a coarse result to full resolution, re-solving the walk near its class borders.
 
     ``coarse.probs`` may have any smaller size; outside a band around the borders of its
@@ -294,4 +260,4 @@ def refine(
     fixed = ~band | hard
     values[:, hard] = _one_hot(scribbles, classes)[:, hard]
     wh, wv = contrast_weights(features, params.beta)
-    return Walk(solve_walk(wh, wv, fixed, values, prior, gamma), classes)
+    return Walk(solve_walk(wh, wv, fixed, values), classes)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -48,7 +47,3 @@ def make_recipe(params: Any, **details: Any) -> dict:
         **{k: _jsonable(v) for k, v in details.items()},
         "versions": package_versions(),
     }
-
-
-def recipe_json(recipe: dict) -> str:
-    return json.dumps(recipe, indent=2, sort_keys=True)

@@ -6,12 +6,9 @@ The paper's PNG convention (255 = unlabeled, 0..254 = classes) is accepted throu
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .errors import InputError
-from .image import read_array
 
 MAX_CLASS = 2**31 - 1  # class values are int32 through the pipeline
 
@@ -76,10 +73,3 @@ def scribble_classes(scribbles: np.ndarray | None) -> np.ndarray:
         return np.zeros(0, np.int32)
     values = np.unique(scribbles)
     return values[values > 0].astype(np.int32)
-
-
-def load_scribbles(
-    path: str | Path, shape: tuple[int, int], *, unlabeled_255: bool = False
-) -> np.ndarray:
-    """Read a scribble file (PNG, TIFF, NPY) and validate it against ``shape``."""
-    return validate_scribbles(read_array(Path(path)), shape, unlabeled_255=unlabeled_255)

@@ -12,7 +12,7 @@ from .infer import (
     save_weights,
     shipped_weights_path,
 )
-from .model import WNet, WNetConfig, count_parameters
+from .model import WNet, WNetConfig
 from .ncut import dense_soft_ncut_loss, soft_ncut_loss
 from .train import TrainParams, train
 
@@ -23,7 +23,6 @@ __all__ = [
     "WNetParams",
     "WNetResult",
     "as_model_input",
-    "count_parameters",
     "dense_soft_ncut_loss",
     "file_sha256",
     "labels_from_soft",
