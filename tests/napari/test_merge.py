@@ -76,3 +76,25 @@ def test_click_assigns_a_whole_region_and_edits_persist(loaded, qtbot, run_and_w
 
     _click(result, 20, 30)  # paint mode: clicks paint, they do not assign
     assert result.data[20, 30] == 2
+
+
+def test_with_scribbles_the_slider_merges_evenly_and_never_joins_classes(loaded, qtbot, run_and_wait):
+    viewer, widget, image, scribbles = loaded
+    run_and_wait(widget)
+    result, seg, panel = widget.result_layer(), widget.merge.segmentation, widget.merge
+    classes = set(np.unique(scribbles.data)) - {0}
+    counts, shown = [], []
+    for position in np.linspace(0, 1, 11):  # the slider dragged across its whole range
+        panel.slider.setValue(int(round(position * STEPS)))
+        qtbot.wait(30)
+        counts.append(seg.hierarchy.n_regions(panel.threshold))
+        shown.append(np.array(result.data, copy=True))
+        assert f"{counts[-1]} regions" in panel.counter.text()
+        assert classes <= set(np.unique(result.data))  # every class keeps its pixels
+        np.testing.assert_array_equal(result.data[scribbles.data > 0], scribbles.data[scribbles.data > 0])
+    assert counts == sorted(counts, reverse=True) and counts[-1] >= len(classes)
+    steps = -np.diff(counts)
+    # regions go at a steady pace over the range, not all in one part of it
+    assert steps[:5].sum() > 0.2 * (counts[0] - counts[-1]) and steps[5:].sum() > 0.2 * (counts[0] - counts[-1])
+    assert (steps <= 0.3 * (counts[0] - counts[-1]) + 1).all()
+    assert not np.array_equal(shown[0], shown[-1])  # unscribbled regions took their neighbours' class

@@ -11,6 +11,7 @@ import tifffile
 
 from napari_unsup_seg._napari import dialogs
 from napari_unsup_seg._napari.saving import write_segmentation
+from napari_unsup_seg.core.errors import InputWarning
 
 
 @pytest.fixture
@@ -70,5 +71,7 @@ def test_writers_through_napari(segmented, tmp_path, monkeypatch):
     assert str(tmp_path / "pkg_recipe.json") in written and str(tmp_path / "pkg_ucm.tif") in written
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "pkg_labels.tif"), result.data)
     monkeypatch.setattr(dialogs, "confirm_overwrite", lambda parent, paths: False)
-    with pytest.raises(FileExistsError):
-        write_segmentation(str(tmp_path / "pkg.tif"), data, meta)
+    before = (tmp_path / "pkg_labels.tif").read_bytes()
+    with pytest.warns(InputWarning, match="you kept the existing files"):
+        assert write_segmentation(str(tmp_path / "pkg.tif"), data, meta) == []  # declined: no traceback
+    assert (tmp_path / "pkg_labels.tif").read_bytes() == before

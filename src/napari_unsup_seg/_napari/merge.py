@@ -176,7 +176,12 @@ class MergePanel(QWidget):
     def _flush(self) -> None:
         value, self._pending = self._pending, None
         if value is not None and self._layer is not None:
-            self._render(value / STEPS)
+            self._render(self._threshold_at(value))
+
+    def _threshold_at(self, value: int) -> float:
+        """The slider's end is the coarsest cut that keeps scribble classes apart, never 1."""
+        top = self._seg.hierarchy.max_threshold if self._seg is not None and self._seg.hierarchy is not None else 1.0
+        return min(value / STEPS, top)
 
     def _absorb_edits(self) -> None:
         if self._layer is not None:

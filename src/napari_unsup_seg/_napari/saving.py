@@ -7,12 +7,13 @@ without a Qt application (headless saving) existing files are refused.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..core.atomic import atomic_path
-from ..core.errors import InputError
+from ..core.errors import InputError, InputWarning
 from ..core.export import label_dtype, planned_outputs, write_outputs
 from .layers import META_KEY
 
@@ -96,6 +97,8 @@ def write_segmentation(path: str, data, meta: dict) -> list[str]:
         target.parent, safe_stem(stem), labels, ucm=info.get("ucm"), recipe=recipe,
         class_names=info.get("class_names") or None,
     )
-    if written is None:
-        raise FileExistsError(f"files named {safe_stem(stem)}_* exist already in {target.parent}; nothing was saved")
+    if written is None:  # the user chose to keep the existing files: not an error of theirs
+        warnings.warn(f"you kept the existing files {safe_stem(stem)}_* in {target.parent}: nothing was saved",
+                      InputWarning, stacklevel=2)
+        return []
     return [str(p) for p in written]

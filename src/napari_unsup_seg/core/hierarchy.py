@@ -524,6 +524,24 @@ def _constrain(tree: hg.Tree, altitudes: np.ndarray, leaf_class: np.ndarray) -> 
     return out
 
 
+def _spread(altitudes: np.ndarray, n_leaves: int) -> np.ndarray:
+    """Give the merges below 1 evenly spaced altitudes in (0, 1), in their order.
+
+    With scribbles, the slider then removes about one region per step over its whole range
+    (measured before: almost all merges fell between 0.25 and 0.75, then nothing until the
+    classes met at 1).
+    """
+    out = np.asarray(altitudes, np.float32).copy()
+    internal = out[n_leaves:]
+    free = internal < 1.0
+    if free.any():
+        values = internal[free]
+        ranks = np.searchsorted(np.sort(values), values, side="right")  # ties keep one altitude
+        internal[free] = ranks / (free.sum() + 1.0)
+    out[n_leaves:] = internal
+    return out
+
+
 # ----------------------------------------------------------------------------------------
 # Building
 
@@ -603,7 +621,7 @@ def build_hierarchy(
         leaf_class = np.zeros(tree.num_leaves(), np.int64)
         marked = scribbles > 0
         np.maximum.at(leaf_class, leaf_map[marked], scribbles[marked])
-        altitudes = _constrain(tree, altitudes, leaf_class)
+        altitudes = _spread(_constrain(tree, altitudes, leaf_class), tree.num_leaves())
     return Hierarchy(tree, altitudes, leaf_map, rag=rag, graph=graph)
 
 
