@@ -46,3 +46,21 @@ def test_load_image_from_file(plugin, qtbot, tmp_path, tiny, monkeypatch):
     assert viewer.layers["photo"].rgb
     assert widget.image_layer() is viewer.layers["photo"]
     assert widget.scribbles_layer().name == "photo scribbles"
+
+
+def test_a_second_image_of_the_same_size_gets_its_own_scribbles_and_names(plugin, qtbot, tiny):
+    viewer, widget = plugin
+    image, strokes = tiny
+    a = viewer.add_image(image, name="A", rgb=True)
+    qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=5000)
+    scr_a = widget.scribbles_layer()
+    scr_a.data = strokes.copy()
+    widget.legend.table.item(0, 2).setText("cell")  # the user names class 1 of image A
+    b = viewer.add_image(image[::-1].copy(), name="B", rgb=True)  # same size
+    qtbot.waitUntil(lambda: widget.scribbles_layer() is not scr_a, timeout=5000)
+    assert widget.image_layer() is b and widget.scribbles_layer().name == "B scribbles"
+    assert not widget.scribbles_layer().data.any() and widget.legend.names().get(1) != "cell"
+    widget.sources.set_image_layer(a)  # back to A: its own strokes and names
+    qtbot.waitUntil(lambda: widget.scribbles_layer() is scr_a, timeout=5000)
+    assert widget.legend.names().get(1) == "cell"
+    np.testing.assert_array_equal(scr_a.data, strokes)

@@ -170,7 +170,7 @@ class SourcePanel(QWidget):
         if image is not None:
             self._fill_scribbles()
             current = self.scribbles_layer()
-            if current is None or not L.fits_image(current, image):
+            if current is None or not self._may_serve(current, image):
                 wanted = self._scribbles_of.get(image)
                 wanted = wanted if wanted in self.viewer.layers else L.find_scribbles(self.viewer, image)
                 if wanted is None and self.allow_new_scribbles:
@@ -182,6 +182,21 @@ class SourcePanel(QWidget):
                     self.set_scribbles_layer(wanted)
                     L.prepare_for_painting(self.viewer, wanted)
         self.image_changed.emit(image)
+
+    def _may_serve(self, scribbles: Labels, image: Image) -> bool:
+        """Whether ``scribbles`` can stay on when ``image`` is chosen: it fits and is not another image's.
+
+        Scribbles belong to the image they were made for (their metadata) or chosen for;
+        a second image of the same size gets its own, never the first one's.
+        """
+        if not L.fits_image(scribbles, image):
+            return False
+        chosen = self._scribbles_of.get(image)
+        if chosen is not None and chosen in self.viewer.layers:
+            return chosen is scribbles
+        owner = L.plugin_meta_get(scribbles, "image")
+        others = [im for im, layer in self._scribbles_of.items() if layer is scribbles and im is not image]
+        return (owner is None or owner == image.name) and not others
 
     def _on_scribbles_chosen(self, index: int) -> None:
         layer, image = self.scribbles_layer(), self.image_layer()
