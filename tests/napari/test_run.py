@@ -178,3 +178,17 @@ def test_missing_wnet_weights_file_is_a_notification(loaded, run_and_wait, notes
     errors = [n for n in notes if str(n.severity) == "error"]
     assert errors and "nowhere.pt" in errors[-1].message
     assert widget.result_layer() is None and len(viewer.layers) == 2
+
+
+def test_deleting_the_image_during_a_run_stops_it(loaded, qtbot, notes):
+    viewer, widget, image, scribbles = loaded
+    widget.params.iterations.setValue(100_000)
+    widget.live_box.setChecked(False)
+    scribbles.data = np.zeros_like(scribbles.data)  # unsupervised: no early end from the scribble cap
+    assert widget.run()
+    qtbot.waitUntil(lambda: widget.last_progress is not None and widget.last_progress.stage == "cluster",
+                    timeout=60_000)
+    viewer.layers.remove(image)  # the trash can of the layer list
+    qtbot.waitUntil(lambda: not widget.running, timeout=10_000)  # stopped at once, not after 100000 iterations
+    assert widget.result_layer() is None
+    assert any("stopped and its result dropped" in str(n.message) for n in notes)

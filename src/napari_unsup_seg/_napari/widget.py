@@ -198,6 +198,8 @@ class SegmentationWidget(QWidget):
     def _on_layer_removed(self, event) -> None:
         if event.value is self.merge.layer:
             self.merge.detach()
+        if self._run is not None and event.value is self._run.image:
+            self.stop()  # nothing left to show its result on: end it now
 
     # -- running ----------------------------------------------------------------------
     @property
@@ -324,7 +326,8 @@ class SegmentationWidget(QWidget):
                 notify.show_exception(outcome.error, actions=actions)
                 self.status.setText("failed: " + notify.describe(outcome.error))
             elif seg is not None:
-                notify.show("the image layer was removed during the run; its result was dropped", "warning")
+                notify.show("the image layer was removed during the run: the run was stopped and its result "
+                            "dropped", "warning")
             else:
                 self.status.setText("cancelled")
             return
