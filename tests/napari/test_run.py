@@ -192,3 +192,23 @@ def test_deleting_the_image_during_a_run_stops_it(loaded, qtbot, notes):
     qtbot.waitUntil(lambda: not widget.running, timeout=10_000)  # stopped at once, not after 100000 iterations
     assert widget.result_layer() is None
     assert any("stopped and its result dropped" in str(n.message) for n in notes)
+
+
+def test_a_hidden_result_is_shown_again_by_the_next_run(loaded, run_and_wait):
+    viewer, widget, image, scribbles = loaded
+    run_and_wait(widget)
+    widget.result_layer().visible = False  # the eye icon, to look at the image
+    run_and_wait(widget)
+    assert widget.result_layer().visible
+
+
+def test_an_image_opened_from_the_widget_is_framed(loaded, qtbot, tmp_path):
+    import imageio.v3 as iio
+
+    viewer, widget, image, scribbles = loaded
+    big = np.zeros((400, 900, 3), np.uint8)
+    iio.imwrite(tmp_path / "wide.png", big)
+    layer = widget.load_image(tmp_path / "wide.png")
+    assert layer is not None
+    center = np.asarray(viewer.camera.center)[-2:]
+    np.testing.assert_allclose(center, [199.5, 449.5], atol=1.0)

@@ -134,4 +134,5 @@ def place_result(
                                       metadata={L.META_KEY: meta}, **L.geometry(image))
         if colours is not None and colours in viewer.layers:
             L.copy_colormap(colours, layer)
+        layer.visible = True  # a new result is shown, even where the user hid the last one
     return layer

@@ -112,6 +112,7 @@ class SourcePanel(QWidget):
             return None
         layer = self.viewer.add_image(data, **kwargs)
         self.set_image_layer(layer)
+        self.viewer.reset_view()  # frame the image just opened, whatever was shown before
         return layer
 
     # -- internals --------------------------------------------------------------------
