@@ -375,3 +375,28 @@ def test_train_wnet_output_under_a_file_or_naming_a_folder_gets_one_line(batch, 
     for output in (batch / "in" / "img0.png" / "net.pt", batch / "in"):
         assert main(["train-wnet", str(batch / "in"), "-o", str(output), "--steps", "1", "--device", "cpu"]) == 2
         _one_line_error(capsys)
+
+
+def test_train_wnet_stopped_by_ctrl_c_exits_130_and_can_resume(batch):
+    script = textwrap.dedent("""
+        import os, signal
+        import napari_unsup_seg.core.progress as progress
+        real = progress.is_stopped
+        calls = []
+        def is_stopped(stop):
+            calls.append(1)
+            if len(calls) == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # a Ctrl-C after the first step
+            return real(stop)
+        import sys
+        import napari_unsup_seg.core.wnet.train
+        sys.modules["napari_unsup_seg.core.wnet.train"].is_stopped = is_stopped  # the module, not the function
+        from napari_unsup_seg.cli import run
+        run()
+    """)
+    out = batch / "w"
+    args = ["train-wnet", str(batch / "in"), "-o", str(out / "net.pt"), "--steps", "50", "--batch", "1", "--crop", "16",
+            "--width", "2", "--depth", "1", "--k", "3", "--device", "cpu"]
+    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 130 and "--resume" in proc.stderr and "Traceback" not in proc.stderr
+    assert (out / "net.pt").exists() and (out / "net.ckpt.pt").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -89,4 +90,10 @@ def run(args) -> int:
         path = drain(train(args.image_dir, args.output, params, resume=args.resume, device=args.device,
                            seed=args.seed, stop=stop), update)
     print(f"wrote {path}")
+    if stop.is_set():  # the weights so far are written, but training did not finish
+        from ..core.wnet.train import checkpoint_path
+
+        print(f"stopped before the last step: continue with --resume {checkpoint_path(args.output)}",
+              file=sys.stderr)
+        return 130
     return 0
