@@ -192,6 +192,7 @@ def test_deleting_the_image_during_a_run_stops_it(loaded, qtbot, notes):
     qtbot.waitUntil(lambda: not widget.running, timeout=10_000)  # stopped at once, not after 100000 iterations
     assert widget.result_layer() is None
     assert any("stopped and its result dropped" in str(n.message) for n in notes)
+    assert widget.status.text() == "stopped: the image layer was removed"
 
 
 def test_a_hidden_result_is_shown_again_by_the_next_run(loaded, run_and_wait):
@@ -212,3 +213,18 @@ def test_an_image_opened_from_the_widget_is_framed(loaded, qtbot, tmp_path):
     assert layer is not None
     center = np.asarray(viewer.camera.center)[-2:]
     np.testing.assert_allclose(center, [199.5, 449.5], atol=1.0)
+
+
+def test_no_hidden_time_limit_and_a_limit_that_stops_a_run_says_so(loaded, run_and_wait, monkeypatch):
+    from dataclasses import replace
+
+    from napari_unsup_seg._napari import runner
+
+    viewer, widget, image, scribbles = loaded
+    assert runner.build_params(widget.params.spec()).cluster.time_budget is None  # a seed gives one result
+    real = runner.build_params
+    monkeypatch.setattr(runner, "build_params", lambda spec: replace(
+        real(spec), cluster=real(spec).cluster.replace(time_budget=0.001, min_iter=0)))
+    scribbles.data = np.zeros_like(scribbles.data)  # unsupervised: the limit applies to the clustering
+    run_and_wait(widget)
+    assert widget.status.text().startswith("stopped at the 0.001 s limit after 1 iterations")

@@ -36,7 +36,8 @@ def add_parser(sub) -> None:
     p.add_argument("--preset", choices=("fast", "paper"), default="fast", help="clustering preset")
     p.add_argument("--max-iter", type=number(int, 1, 1_000_000), help=f"clustering: maximum number of iterations (default: the preset's; with scribbles "
                         f"{SCRIBBLE_MAX_ITER})")
-    p.add_argument("--time-budget", type=number(float, 0.001), help="clustering: seconds per image at most")
+    p.add_argument("--time-budget", type=number(float, 0.001), help="clustering: seconds per image at most (default: no limit, so that a seed gives the same result "
+                        "on a busy machine; a run stopped by it says so in its recipe, stop_reason)")
     p.add_argument("--min-labels", type=number(int, 1, 10_000), help="clustering without scribbles: stop at this many labels")
     p.add_argument("--weights", type=Path, help="W-Net: a weights file of your own (default: shipped)")
     p.add_argument("--adapt", type=number(int, 0, 100_000), default=0, metavar="N", help="W-Net: N adaptation steps on each image")

@@ -328,6 +328,7 @@ class SegmentationWidget(QWidget):
             elif seg is not None:
                 notify.show("the image layer was removed during the run: the run was stopped and its result "
                             "dropped", "warning")
+                self.status.setText("stopped: the image layer was removed")
             else:
                 self.status.setText("cancelled")
             return
@@ -345,9 +346,14 @@ class SegmentationWidget(QWidget):
             session.merge = self.merge.attach(layer, seg)
         else:
             session.merge = None
-        n_iter = seg.recipe.get("run", {}).get("n_iter")
-        words = ["stopped" if seg.stopped else "done", f"in {outcome.seconds:.1f} s"]
-        if n_iter is not None:
+        info = seg.recipe.get("run", {})
+        n_iter = info.get("n_iter")
+        limit = seg.recipe.get("parameters", {}).get("cluster", {}).get("time_budget")
+        if info.get("stop_reason") == "time_budget":  # said, never silent
+            words = [f"stopped at the {limit:g} s limit after {n_iter} iterations", f"in {outcome.seconds:.1f} s"]
+        else:
+            words = ["stopped" if seg.stopped else "done", f"in {outcome.seconds:.1f} s"]
+        if n_iter is not None and info.get("stop_reason") != "time_budget":
             words.append(f"· {n_iter} iterations{' (warm start)' if run.warm else ''}")
         words.append(f"· {len(np.unique(seg.labels))} {'classes' if seg.scribbles is not None else 'segments'}")
         self.status.setText(" ".join(words))

@@ -96,7 +96,7 @@ class ClusterParams:
     w_scribble: float = 0.5
     min_labels: int = 3
     max_iter: int = 150
-    time_budget: float | None = 20.0
+    time_budget: float | None = None  # a limit would make results depend on the machine's load
     features: tuple[str, ...] = ("image",)
     xy_weight: float = 1.0
     scale: float = 0.5
