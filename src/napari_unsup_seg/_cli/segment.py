@@ -173,11 +173,11 @@ def exit_code(outcomes: list[Outcome]) -> int:
 
 
 def _settings(params, args) -> dict:
-    from ..core.recipe import _jsonable
+    from ..core.recipe import jsonable
 
     outputs = {"ucm": args.ucm, "masks": args.masks, "threshold": args.threshold, "regions": args.regions,
                "uncertainty": args.uncertainty}
-    return {"parameters": _jsonable(params), "outputs": outputs}
+    return {"parameters": jsonable(params), "outputs": outputs}
 
 
 def _plan(args, prepared, settings) -> list[tuple[str, np.ndarray, np.ndarray | None, dict, str]]:

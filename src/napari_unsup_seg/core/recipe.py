@@ -24,13 +24,14 @@ def package_versions() -> dict[str, str]:
     return found
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON-ready data: dataclasses as dicts, arrays as lists, paths as text."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -43,7 +44,7 @@ def _jsonable(value: Any) -> Any:
 def make_recipe(params: Any, **details: Any) -> dict:
     """A JSON-ready record of parameters, details of the run and package versions."""
     return {
-        "parameters": _jsonable(params),
-        **{k: _jsonable(v) for k, v in details.items()},
+        "parameters": jsonable(params),
+        **{k: jsonable(v) for k, v in details.items()},
         "versions": package_versions(),
     }

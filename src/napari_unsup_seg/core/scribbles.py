@@ -21,6 +21,11 @@ def from_png_convention(array: np.ndarray) -> np.ndarray:
     return out
 
 
+def _check_largest(array: np.ndarray) -> None:
+    if array.size and array.dtype != bool and float(array.max()) > MAX_CLASS:
+        raise InputError(f"scribbles hold class {array.max()}; class numbers go up to {MAX_CLASS}")
+
+
 def validate_scribbles(
     scribbles: np.ndarray | None,
     shape: tuple[int, int],
@@ -52,16 +57,13 @@ def validate_scribbles(
             raise InputError("scribbles must hold whole class numbers, not fractional values")
     elif not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
         raise InputError(f"scribbles of type {array.dtype} are not supported")
-    if array.size and array.dtype != bool and float(array.max()) > MAX_CLASS:
-        # kept exactly or refused: never wrapped around into another class
-        raise InputError(f"scribbles hold class {array.max()}; class numbers go up to {MAX_CLASS}")
+    _check_largest(array)  # before any cast: values are kept exactly or refused, never wrapped
     array = array.astype(np.int64)
     if unlabeled_255:
         array = from_png_convention(array)
+        _check_largest(array)
     if array.min() < 0:
         raise InputError("scribbles hold negative values; use 0 for unlabeled and 1..K for classes")
-    if array.max() > MAX_CLASS:
-        raise InputError(f"scribbles hold class {array.max()}; class numbers go up to {MAX_CLASS}")
     if require_class and not array.any():
         raise InputError("the scribbles hold no class: paint at least one stroke with a label of 1 or more")
     return array.astype(np.int32)
