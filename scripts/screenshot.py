@@ -2,10 +2,14 @@
 
     python scripts/screenshot.py [--out docs/screenshot.png] [--threshold 0.0]
     python scripts/screenshot.py --live --out docs/screenshot_live.png
+    python scripts/screenshot.py --volume --out docs/screenshot_volume.png
 
 ``--live``: after the first run, one more stroke is painted on the scribbles layer as the
 mouse paints one; live mode runs again on its own (a warm start) and the uncertainty
 layer is shown.
+
+``--volume``: the brain MRI sample, segmented whole ("Whole volume") from strokes on two
+slices, shown on a slice between them (``--slice``), which has no stroke.
 
 Without a display it re-runs itself under ``xvfb-run`` (Debian package ``xvfb``).
 """
@@ -54,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=0.0, help="merge slider position (UCM threshold)")
     parser.add_argument("--size", type=int, nargs=2, default=(1500, 1000), metavar=("W", "H"))
     parser.add_argument("--live", action="store_true", help="a live stroke after the run, uncertainty shown")
+    parser.add_argument("--volume", action="store_true", help="the brain volume sample, segmented whole")
+    parser.add_argument("--slice", type=int, default=12, help="--volume: the slice shown")
     args = parser.parse_args(argv)
+    if args.live and args.volume:
+        parser.error("--live works on the 2D sample; choose one of --live and --volume")
 
     if not os.environ.get("DISPLAY") and os.environ.get("_SCREENSHOT_XVFB") != "1":
         xvfb = shutil.which("xvfb-run")
@@ -81,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     viewer.window.resize(*args.size)
     _, widget = viewer.window.add_plugin_dock_widget("napari-unsup-seg", "Scribble segmentation")
     app = QApplication.instance()
-    viewer.open_sample("napari-unsup-seg", "coffee")
+    viewer.open_sample("napari-unsup-seg", "brain" if args.volume else "coffee")
     _wait(app, lambda: widget.scribbles_layer() is not None, 30, "the scribbles layer")
     _wait(app, widget.core_ready.is_set, 120, "torch to load")
 
@@ -103,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     viewer.layers.move(viewer.layers.index(scribbles), len(viewer.layers))  # strokes on top
     viewer.layers.selection.active = scribbles
     viewer.reset_view()
+    if args.volume:
+        image = widget.image_layer()
+        viewer.dims.set_point(0, image.data_to_world((args.slice, 0, 0))[0])
     for _ in range(20):
         app.processEvents()
         time.sleep(0.02)

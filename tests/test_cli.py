@@ -77,10 +77,9 @@ def test_bad_inputs_get_one_line_errors(two_halves, capsys):
     assert "no such file" in _error(["segment", str(d / "missing.png"), "-o", out], capsys)
     (d / "bad.tif").write_bytes(b"garbage")
     assert "cannot be read" in _error(["segment", str(d / "bad.tif"), "-o", out], capsys)
-    np.save(d / "stack.npy", np.zeros((30, 20, 40), np.uint8))
-    assert "2D" in _error(["segment", str(d / "stack.npy"), "-o", out], capsys)
-    np.save(d / "vol.npy", np.zeros((2, 3, 20, 40), np.uint8))
-    assert "2D" in _error(["segment", str(d / "vol.npy"), "-o", out], capsys)
+    np.save(d / "vol.npy", np.zeros((2, 3, 20, 40), np.uint8))  # 4D: which axis is which?
+    assert "--axes" in _error(["segment", str(d / "vol.npy"), "-o", out], capsys)
+    assert "name 3 axes" in _error(["segment", str(d / "vol.npy"), "--axes", "ZYX", "-o", out], capsys)
     iio.imwrite(d / "small.png", np.ones((5, 5), np.uint8))
     img = str(d / "img.png")
     assert "must match" in _error(["segment", img, "--scribbles", str(d / "small.png"), "-o", out], capsys)

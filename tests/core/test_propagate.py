@@ -73,7 +73,7 @@ def test_solve_walk_with_soft_boundary_values():
     values = np.zeros((2, 5, 10), np.float32)
     values[0, :, 0], values[1, :, 0] = 0.8, 0.2
     values[0, :, -1], values[1, :, -1] = 0.2, 0.8
-    probs = solve_walk(wh, wv, fixed, values)
+    probs = solve_walk([wv, wh], fixed, values)
     np.testing.assert_allclose(probs[0, 2], np.linspace(0.8, 0.2, 10), atol=1e-5)  # harmonic: linear
 
 

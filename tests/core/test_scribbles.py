@@ -56,6 +56,19 @@ def test_samples_have_matching_scribbles(name):
     assert len(scribble_classes(scribbles)) == 3
 
 
+def test_volume_sample_is_a_real_volume_with_strokes_on_two_slices():
+    from napari_unsup_seg.core.samples import load_volume_sample
+
+    volume, scribbles, spacing = load_volume_sample("brain")
+    assert volume.shape == scribbles.shape == (24, 96, 128) and spacing == (2.2, 2.0, 2.0)
+    assert np.flatnonzero(scribbles.reshape(24, -1).any(1)).tolist() == [8, 16]
+    assert list(scribble_classes(scribbles)) == [1, 2]
+    brain, background = volume[scribbles == 1].mean(), volume[scribbles == 2].mean()
+    assert brain > 5 * background  # the brain strokes are on tissue, the others off it
+    with pytest.raises(InputError, match="volume"):
+        load_sample("brain")
+
+
 def test_unknown_sample():
     with pytest.raises(InputError, match="unknown sample"):
         load_sample("nope")

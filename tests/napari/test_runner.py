@@ -7,7 +7,14 @@ import time
 
 import numpy as np
 
-from napari_unsup_seg._napari.runner import RunSpec, preview_shape, resize_nearest, run_segmentation
+from napari_unsup_seg._napari.runner import (
+    RunSpec,
+    VolumeInput,
+    prepare_input,
+    preview_shape,
+    resize_nearest,
+    run_segmentation,
+)
 from napari_unsup_seg.core import pipeline
 from napari_unsup_seg.core.progress import Progress
 
@@ -58,3 +65,39 @@ def test_preview_shape_and_nearest_resize():
     assert preview_shape((1000, 500)) == (256, 128)
     labels = np.array([[1, 2], [3, 4]], np.int32)
     np.testing.assert_array_equal(resize_nearest(labels, (4, 4)), np.kron(labels, np.ones((2, 2), np.int32)))
+
+
+def test_a_volume_is_scaled_whole_and_a_slice_sees_the_same_values():
+    rng = np.random.default_rng(0)
+    volume = rng.integers(0, 4000, (5, 8, 10)).astype(np.uint16)
+    volume[1] //= 4  # a dim slice: scaled on its own it would be as bright as the others
+    scribbles = np.zeros(volume.shape, np.int32)
+    scribbles[1, 2, 2] = 1
+    data, s, spacing = prepare_input(volume, scribbles, VolumeInput("ZYX", (3.0, 1.0, 1.0)))
+    assert data.shape == (1, 5, 8, 10) and data.dtype == np.float32 and s is scribbles
+    assert spacing == (3.0, 1.0, 1.0) and data[0, 1].max() < 0.3 < data[0, 2].max()
+    plane, s, spacing = prepare_input(volume, scribbles, VolumeInput("ZYX", (3.0, 1.0, 1.0), slice_index=1))
+    np.testing.assert_array_equal(plane, data[:, 1])
+    np.testing.assert_array_equal(s, scribbles[1])
+    assert spacing == (1.0, 1.0)
+    rgb, _, _ = prepare_input(np.zeros((5, 8, 10, 3), np.uint8), None, VolumeInput("ZYXC"))
+    assert rgb.shape == (3, 5, 8, 10)
+
+
+def test_a_whole_volume_run_shows_its_first_mask_but_no_slice_previews(monkeypatch):
+    seen = {}
+
+    def volume_segment(image, scribbles=None, params=None, **kwargs):
+        seen.update(shape=image.shape, spacing=kwargs.get("spacing"))
+        yield Progress(0, 1, "propagate", result=np.ones(image.shape[1:], np.int32))
+        for step in range(1, 4):
+            time.sleep(0.25)
+            yield Progress(step, 3, "cluster", 1.0, 3, np.ones((4, 5), np.int32))  # one slice's map
+        return "the segmentation"
+
+    monkeypatch.setattr(pipeline, "segment", volume_segment)
+    events, outcome = _drain(run_segmentation(np.zeros((3, 8, 10)), None, RunSpec(), threading.Event(),
+                                              volume=VolumeInput("ZYX", (2.0, 1.0, 1.0))))
+    assert outcome.segmentation == "the segmentation" and seen == {"shape": (1, 3, 8, 10), "spacing": (2.0, 1.0, 1.0)}
+    previews = [e.preview.shape for _, e in events if e.preview is not None]
+    assert previews == [(3, 8, 10)]

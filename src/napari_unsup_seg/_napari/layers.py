@@ -35,47 +35,77 @@ def role(layer) -> str | None:
     return plugin_meta_get(layer, "role")
 
 
-def image_array(layer: Image) -> np.ndarray:
-    """The 2D image held by an Image layer, as an array :func:`core.image.to_chw` accepts.
+def is_volume(layer: Image) -> bool:
+    """Whether an Image layer holds a volume: three spatial axes (Z, Y, X), RGB or not."""
+    return layer.ndim == 3 and not plugin_meta_get(layer, "channels_first")
 
-    Raises :class:`InputError` for 3D (or higher) layers: the segmenters need one 2D plane.
+
+def image_array(layer: Image) -> np.ndarray:
+    """The image or volume held by an Image layer, as an array the runner accepts.
+
+    Raises :class:`InputError` for layers of more than three spatial axes (time-lapses).
     """
     data = layer.data[0] if layer.multiscale else layer.data
-    if layer.ndim == 2 or (layer.ndim == 3 and plugin_meta_get(layer, "channels_first")):
+    if layer.ndim == 2 or layer.ndim == 3:
         return np.asarray(data)
     shape = "x".join(str(s) for s in data.shape)
     raise InputError(
-        f"the image layer '{layer.name}' is {layer.ndim}D (shape {shape}); a 2D image is "
-        "needed: pick one plane or time point first (e.g. Split Stack in the layer menu)"
+        f"the image layer '{layer.name}' is {layer.ndim}D (shape {shape}); a 2D image or a 3D volume is "
+        "needed: pick one time point first (e.g. Split Stack in the layer menu)"
     )
 
 
-def image_hw(layer: Image) -> tuple[int, int]:
-    """(H, W) of a 2D image layer (RGB and channels-first layers included)."""
+def spatial_shape(layer: Image) -> tuple[int, ...]:
+    """(H, W) of an image layer (RGB and channels-first layers included), (Z, H, W) of a volume."""
     shape = layer.data[0].shape if layer.multiscale else layer.data.shape
     if plugin_meta_get(layer, "channels_first") and layer.ndim == 3:
         return int(shape[1]), int(shape[2])
-    if layer.ndim != 2:
+    if layer.ndim not in (2, 3):
         image_array(layer)  # raises the user-facing error
-    return int(shape[0]), int(shape[1])
+    return tuple(int(s) for s in shape[: layer.ndim])
+
+
+def image_hw(layer: Image) -> tuple[int, int]:
+    """(H, W) of an image layer, or of the slices of a volume."""
+    return spatial_shape(layer)[-2:]
+
+
+def spacing(layer: Image) -> tuple[float, float, float]:
+    """(z, y, x) voxel size of a volume layer: its scale."""
+    return tuple(float(s) for s in layer.scale[-3:])
+
+
+def current_slice(viewer, layer: Image) -> int:
+    """The slice of a volume layer that the viewer shows (its first spatial axis)."""
+    z = int(np.round(layer.world_to_data(viewer.dims.point)[0]))
+    return int(np.clip(z, 0, spatial_shape(layer)[0] - 1))
 
 
 def geometry(layer: Image) -> dict:
-    """Scale and translate of the two image axes, for layers drawn over it."""
-    return {"scale": tuple(layer.scale[-2:]), "translate": tuple(layer.translate[-2:])}
+    """Scale and translate of the spatial axes, for layers drawn over it."""
+    n = len(spatial_shape(layer))
+    return {"scale": tuple(layer.scale[-n:]), "translate": tuple(layer.translate[-n:])}
 
 
 def layer_data_from_file(path: str | Path) -> tuple[np.ndarray, dict]:
-    """Read an image file into ``(data, add_image kwargs)`` with a 2D napari geometry.
+    """Read an image file into ``(data, add_image kwargs)`` with a 2D or 3D napari geometry.
 
     RGB(A) files become RGB layers, other multi-channel files a channels-first stack
-    flagged in the metadata so the plugin treats it as one 2D image.
+    flagged in the metadata so the plugin treats it as one 2D image. A stack of slices
+    (the axes a TIFF states, or a guess, see ``core.axes``) becomes a volume layer scaled
+    by its voxel size.
     """
+    from ..core.axes import file_axes, needs_stack
+
     path = Path(path)
     array = read_array(path)
     kwargs: dict = {"name": path.stem}
     if array.ndim == 2:
         return array, kwargs
+    axes, voxel = file_axes(path)
+    axes = axes if axes and len(axes) == array.ndim else None
+    if needs_stack(array, axes):
+        return _volume_from_array(array, axes, voxel, kwargs)
     hwc = channels_last(array)  # raises InputError for 3D stacks
     if hwc.shape[-1] in (3, 4):
         kwargs["rgb"] = True
@@ -84,6 +114,24 @@ def layer_data_from_file(path: str | Path) -> tuple[np.ndarray, dict]:
         return np.ascontiguousarray(hwc[..., 0]), kwargs
     kwargs["metadata"] = {META_KEY: {"channels_first": True}}
     return np.ascontiguousarray(np.moveaxis(hwc, -1, 0)), kwargs
+
+
+def _volume_from_array(array: np.ndarray, axes: str | None, voxel, kwargs: dict) -> tuple[np.ndarray, dict]:
+    """A volume file's data as a (Z, Y, X) or RGB (Z, Y, X, 3|4) layer; time-lapses are refused."""
+    from ..core.axes import as_stack
+
+    stack = as_stack(array, axes, voxel)
+    n_t, n_c = stack.data.shape[:2]
+    if n_t > 1 or n_c not in (1, 3, 4):
+        raise InputError(f"the file holds {n_t} time point(s) of {n_c} channel(s) (axes {stack.axes}); "
+                         "the widget segments one image or one volume of 1, 3 or 4 channels: "
+                         "use the command line (napari-unsup-seg segment --axes ...) for this one")
+    if stack.spacing is not None:
+        kwargs["scale"] = stack.spacing
+    if n_c == 1:
+        return np.ascontiguousarray(stack.data[0, 0]), kwargs
+    kwargs["rgb"] = True
+    return np.ascontiguousarray(np.moveaxis(stack.data[0], 0, -1)), kwargs
 
 
 def scribbles_name(image: Image) -> str:
@@ -106,9 +154,9 @@ def unique_name(viewer, name: str) -> str:
 
 
 def fits_image(labels: Labels, image: Image) -> bool:
-    """Whether a Labels layer has the image's (H, W) shape."""
+    """Whether a Labels layer has the image's (H, W) or the volume's (Z, H, W) shape."""
     try:
-        return labels.ndim == 2 and tuple(labels.data.shape) == image_hw(image)
+        return tuple(labels.data.shape) == spatial_shape(image)
     except InputError:
         return False
 
@@ -135,9 +183,8 @@ def candidate_scribbles(viewer, image: Image | None) -> list[Labels]:
 
 def new_scribbles(viewer, image: Image) -> Labels:
     """Add an empty scribbles layer matched to ``image`` and ready to paint label 1."""
-    h, w = image_hw(image)
     layer = viewer.add_labels(
-        np.zeros((h, w), np.int32),
+        np.zeros(spatial_shape(image), np.int32),
         name=scribbles_name(image),
         metadata={META_KEY: {"role": "scribbles", "image": image.name}},
         **geometry(image),
@@ -160,14 +207,21 @@ def scribble_array(layer: Labels) -> np.ndarray:
     return np.array(layer.data, copy=True)
 
 
-def preview_geometry(image: Image, preview_shape: tuple[int, int]) -> dict:
-    """Scale/translate that lay a small (h, w) preview exactly over the image's pixels."""
+def preview_geometry(image: Image, preview_shape: tuple[int, int], slice_index: int | None = None) -> dict:
+    """Scale/translate that lay a small (h, w) preview exactly over the image's pixels.
+
+    With ``slice_index`` (a volume) the preview is a (1, h, w) layer over that slice.
+    """
     h, w = image_hw(image)
     scale = np.asarray(image.scale[-2:], float)
     translate = np.asarray(image.translate[-2:], float)
     factor = np.array([h / preview_shape[0], w / preview_shape[1]])
     # pixel i of the preview covers image pixels [i*f, (i+1)*f): its centre is at (i+0.5)*f-0.5
-    return {"scale": tuple(scale * factor), "translate": tuple(translate + scale * (factor - 1) / 2)}
+    out = {"scale": tuple(scale * factor), "translate": tuple(translate + scale * (factor - 1) / 2)}
+    if slice_index is not None:
+        sz, tz = float(image.scale[-3]), float(image.translate[-3])
+        out = {"scale": (sz, *out["scale"]), "translate": (tz + sz * slice_index, *out["translate"])}
+    return out
 
 
 def copy_colormap(source: Labels, target: Labels) -> None:

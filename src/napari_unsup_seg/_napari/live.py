@@ -45,14 +45,19 @@ class LiveMode(QObject):
         if isinstance(layer, Labels):
             layer.events.paint.connect(self._on_stroke)
 
+    @property
+    def on(self) -> bool:
+        """Checked and enabled (the widget disables it for whole-volume runs)."""
+        return self.box.isChecked() and self.box.isEnabled()
+
     def _on_stroke(self, event) -> None:
-        if self.box.isChecked() and event.source is self._scribbles():
+        if self.on and event.source is self._scribbles():
             self.timer.start()  # restarts the pause
 
     def trigger(self) -> None:
         """Run now, or stop the run going on and run again once it has ended."""
         layer = self._scribbles()
-        if not self.box.isChecked() or layer is None or not np.any(layer.data):
+        if not self.on or layer is None or not np.any(layer.data):
             return  # live runs follow scribbles; an unsupervised run is asked for with Run
         if self._running():
             self.rerun = True

@@ -5,6 +5,12 @@ Whatever differs on the layer from what the panel last drew is a user's edit (a 
 stroke, a fill, a click-to-assign) and is kept at every threshold, so painting still
 works for corrections. Every change goes through ``Labels.data_setitem`` and is
 therefore undoable with the layer's Ctrl+Z.
+
+Volumes work the same, in 3D: a cut and a click-to-assign region span slices. A cut of
+a 256x256x64 volume takes a few hundred milliseconds, so on volumes the slider draws
+when it is released or rests for :data:`VOLUME_DELAY_MS`; the region counter follows it
+at once. A result of one slice of a volume (``slice_index``) lives in that slice of a
+volume-shaped layer.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 STEPS = 1000
+VOLUME_DELAY_MS = 200
 
 
 @dataclass
@@ -58,6 +65,11 @@ class MergePanel(QWidget):
         self._state: MergeState | None = None
         self._regions_cache: tuple[float, np.ndarray] | None = None
         self._pending: int | None = None
+        self._slice: int | None = None
+        self._slow = False  # a volume: draw on release or rest, not at every move
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._flush)
 
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, STEPS)
@@ -80,6 +92,7 @@ class MergePanel(QWidget):
         layout.addLayout(row)
 
         self.slider.valueChanged.connect(self._on_slider)
+        self.slider.sliderReleased.connect(self._flush)
         self.assign.toggled.connect(self._on_assign_toggled)
         self.setEnabled(False)
 
@@ -96,15 +109,19 @@ class MergePanel(QWidget):
     def segmentation(self):
         return self._seg
 
-    def attach(self, layer: Labels, segmentation, state: MergeState | None = None) -> MergeState:
+    def attach(self, layer: Labels, segmentation, state: MergeState | None = None,
+               slice_index: int | None = None) -> MergeState:
         """Work on ``layer``, showing ``segmentation``; returns the (updated in place) state.
 
         Without ``state`` the layer is taken to show ``segmentation.labels`` (threshold 0).
+        ``slice_index``: the segmentation is of that slice of the (volume) layer.
         """
         self.detach()
-        if state is None or state.shown.shape != np.shape(layer.data):
-            state = MergeState.fresh(layer.data)
-        self._layer, self._seg, self._state = layer, segmentation, state
+        self._layer, self._slice = layer, slice_index
+        if state is None or state.shown.shape != self._view().shape:
+            state = MergeState.fresh(self._view())
+        self._seg, self._state = segmentation, state
+        self._slow = np.ndim(segmentation.labels) == 3
         self._regions_cache = None
         layer.mouse_drag_callbacks.append(self._on_mouse)
         self.slider.blockSignals(True)
@@ -118,7 +135,8 @@ class MergePanel(QWidget):
     def detach(self) -> None:
         if self._layer is not None and self._on_mouse in self._layer.mouse_drag_callbacks:
             self._layer.mouse_drag_callbacks.remove(self._on_mouse)
-        self._layer = self._seg = self._state = None
+        self._timer.stop()
+        self._layer = self._seg = self._state = self._pending = self._slice = None
         self._regions_cache = None
         self.counter.setText("no result yet")
         self.setEnabled(False)
@@ -131,33 +149,38 @@ class MergePanel(QWidget):
         self._render(float(threshold))
 
     def regions(self) -> np.ndarray:
-        """(H, W) region ids at the current threshold."""
+        """(H, W) (volumes: (Z, H, W)) region ids at the current threshold."""
         if self._seg.hierarchy is None:  # no hierarchy: the connected components of what is shown
             from skimage.measure import label
 
-            return label(np.asarray(self._layer.data), background=-1, connectivity=1)
+            return label(self._view(), background=-1, connectivity=1)
         t = self.threshold
         if self._regions_cache is None or self._regions_cache[0] != t:
             self._regions_cache = (t, self._seg.regions(t))
         return self._regions_cache[1]
 
-    def assign_at(self, row: int, col: int, value: int | None = None) -> int:
-        """Give the region under (row, col) the class ``value`` (default: the selected class).
+    def assign_at(self, *position: int, value: int | None = None) -> int:
+        """Give the region under ``position`` (the layer's data coordinates: (row, col), or
+        (z, row, col) on a volume) the class ``value`` (default: the selected class).
 
-        Returns the number of pixels of that region (0 outside the image).
+        Returns the number of pixels of that region (0 outside the result).
         """
         if self._layer is None:
             return 0
-        h, w = self._state.shown.shape
-        if not (0 <= row < h and 0 <= col < w):
+        if self._slice is not None:  # a slice's result: clicks on other slices miss it
+            if position[0] != self._slice:
+                return 0
+            position = position[1:]
+        shape = self._state.shown.shape
+        if len(position) != len(shape) or not all(0 <= p < n for p, n in zip(position, shape)):
             return 0
         value = self._current_class() if value is None else int(value)
         regions = self.regions()
-        mask = regions == regions[row, col]
+        mask = regions == regions[tuple(position)]
         self._state.edited |= mask
-        index = np.nonzero(mask & (np.asarray(self._layer.data) != value))
+        index = np.nonzero(mask & (self._view() != value))
         if index[0].size:
-            self._layer.data_setitem(index, value)
+            self._set(index, value)
         return int(mask.sum())
 
     def edited_pixels(self) -> int:
@@ -168,12 +191,15 @@ class MergePanel(QWidget):
     # -- internals --------------------------------------------------------------
     def _on_slider(self, value: int) -> None:
         # coalesce: while scrubbing, render only the latest position
-        first = self._pending is None
         self._pending = value
-        if first:
-            QTimer.singleShot(0, self._flush)
+        if self._slow:
+            self._update_counter(self._threshold_at(value))
+            self._timer.start(VOLUME_DELAY_MS)
+        elif not self._timer.isActive():
+            self._timer.start(0)
 
     def _flush(self) -> None:
+        self._timer.stop()
         value, self._pending = self._pending, None
         if value is not None and self._layer is not None:
             self._render(self._threshold_at(value))
@@ -183,9 +209,20 @@ class MergePanel(QWidget):
         top = self._seg.hierarchy.max_threshold if self._seg is not None and self._seg.hierarchy is not None else 1.0
         return min(value / STEPS, top)
 
+    def _view(self) -> np.ndarray:
+        """The part of the layer's data that shows the segmentation (a view)."""
+        data = np.asarray(self._layer.data)
+        return data if self._slice is None else data[self._slice]
+
+    def _set(self, index: tuple[np.ndarray, ...], values) -> None:
+        """``data_setitem`` at ``index`` of :meth:`_view` (undoable)."""
+        if self._slice is not None:
+            index = (np.full(index[0].shape, self._slice), *index)
+        self._layer.data_setitem(index, values)
+
     def _absorb_edits(self) -> None:
         if self._layer is not None:
-            current = np.asarray(self._layer.data)
+            current = self._view()
             if current.shape == self._state.shown.shape:
                 self._state.edited |= current != self._state.shown
 
@@ -202,7 +239,7 @@ class MergePanel(QWidget):
         layer = self._layer
         if layer is None:
             return
-        current = np.asarray(layer.data)
+        current = self._view()
         state = self._state
         if current.shape != state.shown.shape:  # the data was replaced from outside
             self.detach()
@@ -212,19 +249,20 @@ class MergePanel(QWidget):
         target = np.where(state.edited, current, self._base(threshold)).astype(current.dtype)
         index = np.nonzero(target != current)
         if index[0].size:
-            layer.data_setitem(index, target[index])
+            self._set(index, target[index])
         state.shown = target
         self._update_counter()
 
-    def _update_counter(self) -> None:
+    def _update_counter(self, threshold: float | None = None) -> None:
         seg = self._seg
         if seg is None:
             return
         if seg.hierarchy is None:
             self.counter.setText("no hierarchy: merging is off")
             return
-        n = seg.hierarchy.n_regions(self.threshold)
-        self.counter.setText(f"threshold {self.threshold:.3f}: {n} regions")
+        threshold = self.threshold if threshold is None else threshold
+        n = seg.hierarchy.n_regions(threshold)
+        self.counter.setText(f"threshold {threshold:.3f}: {n} regions")
 
     def _on_assign_toggled(self, on: bool) -> None:
         layer = self._layer
@@ -243,5 +281,5 @@ class MergePanel(QWidget):
             yield
         if moved:  # a drag pans the view; only a click assigns
             return
-        row, col = np.round(layer.world_to_data(event.position)[-2:]).astype(int)
-        self.assign_at(int(row), int(col))
+        position = np.round(layer.world_to_data(event.position)).astype(int)
+        self.assign_at(*(int(p) for p in position))

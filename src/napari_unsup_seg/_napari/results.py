@@ -26,13 +26,23 @@ def keep_active(viewer):
             viewer.layers.selection.active = active
 
 
-def add_preview(viewer, image: Image, size: tuple[int, int], colours: Labels | None) -> Labels:
-    """An empty preview layer of ``size`` laid over ``image`` (colours from ``colours``)."""
+def add_preview(viewer, image: Image, size: tuple[int, ...], colours: Labels | None,
+                slice_index: int | None = None) -> Labels:
+    """An empty preview layer laid over ``image`` (colours from ``colours``).
+
+    ``size``: (h, w) of the previews of an image, or of one slice of a volume
+    (``slice_index``: the layer is (1, h, w) over that slice); a volume's (Z, H, W).
+    """
+    if len(size) == 3:
+        shape, geometry = tuple(size), L.geometry(image)
+    elif slice_index is not None:
+        shape, geometry = (1, *size), L.preview_geometry(image, size, slice_index)
+    else:
+        shape, geometry = tuple(size), L.preview_geometry(image, size)
     with keep_active(viewer):
         layer = viewer.add_labels(
-            np.zeros(size, np.int32), name=f"{image.name}{L.PREVIEW_SUFFIX}", opacity=0.5,
-            metadata={L.META_KEY: {"role": "preview", "image": image.name}},
-            **L.preview_geometry(image, size),
+            np.zeros(shape, np.int32), name=f"{image.name}{L.PREVIEW_SUFFIX}", opacity=0.5,
+            metadata={L.META_KEY: {"role": "preview", "image": image.name}}, **geometry,
         )
         if colours is not None:
             L.copy_colormap(colours, layer)
@@ -41,19 +51,20 @@ def add_preview(viewer, image: Image, size: tuple[int, int], colours: Labels | N
 
 def update_preview(layer: Labels, preview: np.ndarray) -> None:
     """Show ``preview`` in the preview layer (in place: ~3x cheaper than setting .data)."""
-    if layer.data.shape == preview.shape:
-        np.copyto(layer.data, preview)
+    if layer.data.size == preview.size:  # (h, w) into the (1, h, w) preview of a slice too
+        np.copyto(layer.data, preview.reshape(layer.data.shape))
         layer.refresh()
     else:
         layer.data = preview
 
 
-def show_in_place(layer: Labels, preview: np.ndarray) -> None:
-    """Draw a (smaller) preview over a whole result layer, outside its undo history."""
+def show_in_place(layer: Labels, preview: np.ndarray, slice_index: int | None = None) -> None:
+    """Draw a (smaller) preview over a whole result layer (or one slice of it), outside its undo history."""
     from .runner import resize_nearest
 
-    full = preview if preview.shape == layer.data.shape else resize_nearest(preview, layer.data.shape)
-    np.copyto(layer.data, full.astype(layer.data.dtype, copy=False))
+    target = layer.data if slice_index is None else layer.data[slice_index]
+    full = preview if preview.shape == target.shape else resize_nearest(preview, target.shape)
+    np.copyto(target, full.astype(target.dtype, copy=False))
     layer.refresh()
 
 
@@ -65,7 +76,7 @@ def restore(layer: Labels, data: np.ndarray) -> None:
 
 
 def show_uncertainty(viewer, image: Image | None, layer: Image | None, values: np.ndarray | None) -> Image | None:
-    """Show ``values`` (H, W) in [0, 1] in ``layer`` (made when missing); hide it when None.
+    """Show ``values`` (H, W), or (Z, H, W) for a volume, in [0, 1] in ``layer`` (made when missing); hide it when None.
 
     Returns the layer (None when there is none).
     """
@@ -102,15 +113,17 @@ def place_result(
     replace: Labels | None = None,
     preview: Labels | None = None,
     colours: Labels | None = None,
+    name: str | None = None,
 ) -> Labels:
     """Show ``labels`` (a result for ``image``) and return its layer.
 
     With ``replace`` (a previous result of the same shape) its data is replaced as one
     undo step and ``preview`` is removed; otherwise ``preview`` (or a new layer) becomes
-    the result layer "<image> segmentation". ``colours``: the scribbles layer whose
-    colours the result takes, so class k looks the same in both.
+    the result layer ``name`` (default "<image> segmentation"). ``colours``: the scribbles
+    layer whose colours the result takes, so class k looks the same in both.
     """
     labels = np.array(labels, dtype=np.int32, copy=True)  # the layer gets edited later
+    name = name or L.result_name(image)
     with keep_active(viewer):
         if replace is not None and replace in viewer.layers and replace.data.shape == labels.shape:
             remove(viewer, preview)
@@ -120,6 +133,8 @@ def place_result(
                 with replace.block_history():  # one undo step for the whole replacement
                     replace.data_setitem(index, labels[index].astype(current.dtype))
             replace.metadata[L.META_KEY] = meta
+            if replace.name != name:  # another slice's result before
+                replace.name = L.unique_name(viewer, name)
             layer = replace
         elif preview is not None and preview in viewer.layers:
             layer = preview
@@ -128,9 +143,9 @@ def place_result(
             geometry = L.geometry(image)
             layer.scale, layer.translate = geometry["scale"], geometry["translate"]
             layer.opacity = 0.7
-            layer.name = L.unique_name(viewer, L.result_name(image))
+            layer.name = L.unique_name(viewer, name)
         else:
-            layer = viewer.add_labels(labels, name=L.result_name(image),
+            layer = viewer.add_labels(labels, name=name,
                                       metadata={L.META_KEY: meta}, **L.geometry(image))
         if colours is not None and colours in viewer.layers:
             L.copy_colormap(colours, layer)

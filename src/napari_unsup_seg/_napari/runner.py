@@ -1,13 +1,14 @@
 """Worker adapter: runs :func:`core.pipeline.segment` on a napari generator worker.
 
-The GUI thread only builds a :class:`RunSpec` (plain values). Everything that needs
-torch — importing the pipeline, building the parameters, normalising the image,
-training — happens on the worker thread. Progress events are throttled there, so a
+The GUI thread only builds a :class:`RunSpec` (plain values) and, for a volume, a
+:class:`VolumeInput`. Everything that needs torch — importing the pipeline, building
+the parameters, normalising the image or volume, training — happens on the worker thread. Progress events are throttled there, so a
 segmenter that yields very often cannot flood the GUI's event queue.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -39,6 +40,19 @@ class RunSpec:
     use_crf: bool = True
     crf: dict = field(default_factory=dict)
     weights: str | None = None
+
+
+@dataclass(frozen=True)
+class VolumeInput:
+    """How the worker reads a volume layer's data (plain values, built on the GUI thread).
+
+    ``axes``: "ZYX", or "ZYXC" for an RGB volume; ``spacing``: the (z, y, x) voxel size;
+    ``slice_index``: segment only that slice, as an image (None: the whole volume).
+    """
+
+    axes: str = "ZYX"
+    spacing: tuple[float, float, float] | None = None
+    slice_index: int | None = None
 
 
 @dataclass
@@ -86,7 +100,7 @@ def warm_up() -> threading.Event:
 
     def load():
         try:
-            from ..core import pipeline  # noqa: F401  (imports torch)
+            importlib.import_module("..core.pipeline", __package__)  # imports torch
         except Exception:  # reported by the run that needs it
             pass
         ready.set()
@@ -108,6 +122,29 @@ def resize_nearest(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(labels[rows[:, None], cols[None, :]], dtype=np.int32)
 
 
+def prepare_input(image: np.ndarray, scribbles: np.ndarray | None, volume: VolumeInput | None = None):
+    """``(input, scribbles, spacing)`` for ``core.pipeline.segment`` (slow on volumes: worker thread).
+
+    An image goes through ``core.image.to_chw``; a volume through ``core.axes``, each
+    channel scaled over the whole volume, so a slice segmented alone (``volume.slice_index``)
+    sees the same values as in the whole volume, as with the CLI's ``--scope slice``.
+    """
+    if volume is None:
+        from ..core.image import to_chw
+
+        return to_chw(image), scribbles, None
+    from ..core.axes import as_stack, frame_to_input
+
+    frame = frame_to_input(as_stack(image, volume.axes).data[0])
+    if frame.ndim == 3:  # a volume of one slice
+        frame = frame[:, None]
+    z = volume.slice_index
+    if z is None:
+        return frame, scribbles, volume.spacing
+    plane = None if scribbles is None else np.ascontiguousarray(scribbles[z])
+    return np.ascontiguousarray(frame[:, z]), plane, None if volume.spacing is None else volume.spacing[1:]
+
+
 def run_segmentation(
     image: np.ndarray,
     scribbles: np.ndarray | None,
@@ -115,24 +152,28 @@ def run_segmentation(
     stop: threading.Event,
     warm_start: dict | None = None,
     *,
+    volume: VolumeInput | None = None,
     preview_size: tuple[int, int] | None = None,
     min_interval: float = 0.05,
     preview_interval: float = 0.2,
 ) -> Generator[Progress, None, RunOutcome]:
-    """Segment ``image`` (any array ``core.image.to_chw`` reads); never raises.
+    """Segment ``image`` (any array ``core.image.to_chw`` reads, or a volume); never raises.
 
     Yields at most one event per ``min_interval`` seconds (plus one per stage change)
     and at most one preview per ``preview_interval`` seconds (plus the first mask of a
-    scribble run, always), resized here (off the GUI thread) to ``preview_size``; returns a :class:`RunOutcome` holding either the
-    segmentation or the error.
+    scribble run, always), resized here (off the GUI thread) to ``preview_size``; returns
+    a :class:`RunOutcome` holding either the segmentation or the error. A whole-volume
+    run shows only its first mask, a (Z, H, W) class map: the clustering's previews
+    are maps of one slice.
     """
     start = time.perf_counter()
+    whole_volume = volume is not None and volume.slice_index is None
     try:
         from ..core import pipeline
-        from ..core.image import to_chw
 
-        chw = to_chw(image)
-        gen = pipeline.segment(chw, scribbles, build_params(spec), stop=stop, warm_start=warm_start)
+        data, scribbles, spacing = prepare_input(image, scribbles, volume)
+        gen = pipeline.segment(data, scribbles, build_params(spec), stop=stop, warm_start=warm_start,
+                               spacing=spacing)
         last_emit = last_preview = -np.inf
         last_stage = None
         while True:
@@ -144,11 +185,13 @@ def run_segmentation(
             first_mask = event.result is not None
             if first_mask:  # a full-resolution class map: always shown, in the preview layer
                 event = replace(event, preview=event.result, result=None)
+            elif whole_volume and event.preview is not None:
+                event = replace(event, preview=None)
             with_preview = event.preview is not None and (first_mask or now - last_preview >= preview_interval)
             if with_preview or event.stage != last_stage or now - last_emit >= min_interval:
                 if event.preview is not None and not with_preview:
                     event = replace(event, preview=None)
-                elif with_preview and preview_size is not None:
+                elif with_preview and preview_size is not None and event.preview.ndim == 2:
                     event = replace(event, preview=resize_nearest(event.preview, preview_size))
                 last_preview = now if with_preview else last_preview
                 last_emit, last_stage = now, event.stage
@@ -192,13 +235,14 @@ class RunController:
         return self._worker is not None
 
     def start(self, image, scribbles, spec: RunSpec, warm_start: dict | None = None,
-              preview_size: tuple[int, int] | None = None) -> None:
+              preview_size: tuple[int, int] | None = None, volume: VolumeInput | None = None) -> None:
         if self.running:
             raise RuntimeError("a run is already going on")
         self._stop = threading.Event()
         self.stop_requested_at = None
         worker = create_worker(
-            run_segmentation, image, scribbles, spec, self._stop, warm_start, preview_size=preview_size,
+            run_segmentation, image, scribbles, spec, self._stop, warm_start, volume=volume,
+            preview_size=preview_size,
             _worker_class=_StoppableWorker, _start_thread=False,
             _connect={"yielded": self._progress, "returned": self._returned,
                       "errored": self._errored, "aborted": self._aborted},

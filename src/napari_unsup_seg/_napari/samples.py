@@ -1,19 +1,34 @@
-"""npe2 sample data: the two samples of ``core.samples``, each with its scribbles."""
+"""npe2 sample data: the samples of ``core.samples``, each with its scribbles."""
 
 from __future__ import annotations
 
 from .layers import META_KEY
 
 
+def _scribbles_meta(name: str) -> dict:
+    from ..core.samples import sample_class_names
+
+    names = {k: n for k, n in enumerate(sample_class_names(name), start=1)}
+    return {META_KEY: {"role": "scribbles", "image": name, "class_names": names}}
+
+
 def _sample(name: str) -> list[tuple]:
-    from ..core.samples import load_sample, sample_class_names
+    from ..core.samples import load_sample
 
     image, scribbles = load_sample(name)
-    names = {k: n for k, n in enumerate(sample_class_names(name), start=1)}
-    meta = {META_KEY: {"role": "scribbles", "image": name, "class_names": names}}
     return [
         (image, {"name": name, "rgb": True}, "image"),
-        (scribbles, {"name": f"{name} scribbles", "metadata": meta}, "labels"),
+        (scribbles, {"name": f"{name} scribbles", "metadata": _scribbles_meta(name)}, "labels"),
+    ]
+
+
+def _volume_sample(name: str) -> list[tuple]:
+    from ..core.samples import load_volume_sample
+
+    volume, scribbles, spacing = load_volume_sample(name)
+    return [
+        (volume, {"name": name, "scale": spacing}, "image"),
+        (scribbles, {"name": f"{name} scribbles", "metadata": _scribbles_meta(name), "scale": spacing}, "labels"),
     ]
 
 
@@ -25,3 +40,8 @@ def coffee() -> list[tuple]:
 def ihc() -> list[tuple]:
     """scikit-image's immunohistochemistry image with scribbles for three tissue classes."""
     return _sample("ihc")
+
+
+def brain() -> list[tuple]:
+    """nibabel's small MRI head volume (24 slices) with scribbles on two slices for brain and background."""
+    return _volume_sample("brain")

@@ -44,40 +44,49 @@ def export_result(
     class_names: dict[int, str] | None = None,
     parent=None,
 ) -> list[Path] | None:
-    """Write a result with ``core.export.write_outputs``; None when the user keeps old files."""
+    """Write a result with ``core.export.write_outputs``; None when the user keeps old files.
+
+    A volume's labels (Z, H, W) go to TIFFs with axes ZYX (no PNG).
+    """
     labels = np.asarray(labels)
     planned = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None)
     existing = [p for p in planned if p.exists()]
     if existing and not _confirm(parent, existing):
         return None
     return write_outputs(
-        outdir, stem, labels, ucm=ucm, recipe=recipe, class_names=class_names, overwrite=bool(existing)
+        outdir, stem, labels, ucm=ucm, recipe=recipe, class_names=class_names, overwrite=bool(existing),
+        axes="ZYX" if labels.ndim == 3 else None,
     )
 
 
-def _labels_2d(data) -> np.ndarray:
+def _labels_2d_or_3d(data) -> np.ndarray:
     labels = np.asarray(data)
-    if labels.ndim != 2:
-        raise InputError(f"only 2D label layers can be saved this way; this one has shape {labels.shape}")
+    if labels.ndim not in (2, 3):
+        raise InputError(f"only 2D label images and 3D volumes can be saved this way; this one has shape "
+                         f"{labels.shape}")
     return labels
 
 
 def write_label_image(path: str, data, meta: dict) -> list[str]:
-    """npe2 writer: one Labels layer as a label image (TIFF, or 16-bit PNG when values fit)."""
+    """npe2 writer: one Labels layer as a label image (TIFF, or 16-bit PNG when values fit);
+    a volume as a TIFF with axes ZYX."""
     import imageio.v3 as iio
     import tifffile
 
-    labels = _labels_2d(data)
+    labels = _labels_2d_or_3d(data)
     dtype = label_dtype(labels)
     target = Path(path)
     png = target.suffix.lower() == ".png"
+    if png and labels.ndim == 3:
+        raise InputError("a volume does not fit a PNG; save it as TIFF instead")
     if png and dtype != np.uint16:
         raise InputError("label values above 65535 do not fit a PNG; save as TIFF instead")
+    axes = {"metadata": {"axes": "ZYX"}} if labels.ndim == 3 else {}
     with atomic_path(target) as tmp:
         if png:
             iio.imwrite(tmp, labels.astype(np.uint16), extension=".png")
         else:
-            tifffile.imwrite(tmp, labels.astype(dtype), compression="zlib")
+            tifffile.imwrite(tmp, labels.astype(dtype), compression="zlib", **axes)
     return [str(target)]
 
 
@@ -86,15 +95,17 @@ def write_segmentation(path: str, data, meta: dict) -> list[str]:
 
     Writes ``<stem>_labels.tif``, ``<stem>_masks.tif``, ``<stem>_class_<k>.png`` ... next to
     ``path`` (see ``core.export.write_outputs``); the UCM and recipe come from the layer's
-    metadata when the plugin made the layer.
+    metadata when the plugin made the layer (a volume's layer holds no UCM: too large).
     """
-    labels = _labels_2d(data)
+    labels = _labels_2d_or_3d(data)
     target = Path(path)
     stem = target.stem[: -len("_labels")] if target.stem.endswith("_labels") else target.stem
     info = (meta.get("metadata") or {}).get(META_KEY, {})
     recipe = info.get("recipe") or {"source": f"napari layer '{meta.get('name', '')}'"}
+    ucm = info.get("ucm")
+    ucm = ucm if ucm is not None and np.ndim(ucm) == labels.ndim else None
     written = export_result(
-        target.parent, safe_stem(stem), labels, ucm=info.get("ucm"), recipe=recipe,
+        target.parent, safe_stem(stem), labels, ucm=ucm, recipe=recipe,
         class_names=info.get("class_names") or None,
     )
     if written is None:  # the user chose to keep the existing files: not an error of theirs

@@ -2,7 +2,8 @@
 
 An image gets a scribbles layer matched to it: the one it used before, else one named
 "<image> scribbles" of the same shape (sample data comes with one), else a new empty
-one ready to paint label 1.
+one ready to paint label 1. A volume's scribbles are a volume of its shape, painted on
+any slices.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ class SourcePanel(QWidget):
                 if wanted is None and self.allow_new_scribbles:
                     try:
                         wanted = L.new_scribbles(self.viewer, image)
-                    except InputError as err:  # a 3D image: nothing to paint on
+                    except InputError as err:  # a time-lapse: nothing to paint on
                         self.message.emit(str(err))
                 if wanted is not None:
                     self.set_scribbles_layer(wanted)

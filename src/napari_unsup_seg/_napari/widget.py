@@ -11,18 +11,24 @@ preview layer at once; the clustering then refines it. When the run will replace
 result shown already, its progress is drawn in that result layer instead (adding a
 preview layer costs the GUI thread a few hundred milliseconds); the result's previous
 data comes back before the new result is written, so Ctrl+Z still steps between results.
+
+A volume (an image layer with three spatial axes) is segmented whole or one slice at a
+time (Scope). A whole-volume run takes tens of seconds, so live mode works on "This
+slice" only; a slice's result is a volume-shaped layer holding that slice. Each scope
+keeps its own result layer, which the next run of that scope replaces.
 """
 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from napari.layers import Image, Labels
 from qtpy.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -40,24 +46,29 @@ from . import layers as L
 from .live import LiveMode
 from .merge import MergePanel, MergeState
 from .params_form import ParamsForm
-from .runner import RunController, RunOutcome, RunSpec, preview_shape, warm_up
+from .runner import RunController, RunOutcome, RunSpec, VolumeInput, preview_shape, warm_up
 from .sources import SourcePanel
 
 STAGE_NAMES = {"cluster": "clustering", "wnet": "W-Net", "adapt": "adapting", "crf": "dense CRF",
                "ucm": "hierarchy", "propagate": "scribble propagation", "done": "done"}
-
+SCOPES = {"volume": "Whole volume", "slice": "This slice"}
+LIVE_TIP = "run again each time a stroke on the scribbles layer ends"
+LIVE_OFF_TIP = ("live mode works on one slice (Scope: This slice): a whole-volume run takes tens of "
+                "seconds, too long to follow each stroke; click Run for the whole volume")
 
 
 @dataclass
 class _Session:
     """What the widget remembers about one image layer."""
 
-    result: Labels | None = None
+    result: Labels | None = None  # the latest result: merged, saved
     segmentation: Any = None
     merge: MergeState | None = None
     scribbles: Labels | None = None  # those of the last run, for the class names
-    warm: tuple[str, dict] | None = None  # (method, Segmentation.state)
+    warm: dict = field(default_factory=dict)  # {(method, scope): Segmentation.state}
     uncertainty: Image | None = None
+    slice_index: int | None = None  # the latest result is of this slice of a volume
+    by_scope: dict = field(default_factory=dict)  # {scope: its latest result layer}, None: a 2D image
 
 
 @dataclass
@@ -68,6 +79,9 @@ class _Run:
     scribbles: Labels | None  # None: unsupervised run
     spec: RunSpec
     warm: bool
+    scope: str | None = None  # "volume" or "slice" for a volume; None for an image
+    slice_index: int | None = None
+    shape: tuple[int, ...] = ()  # of the image or volume
     preview: Labels | None = None
     in_place: tuple[Labels, np.ndarray] | None = None  # (result layer shown in, its data before)
 
@@ -128,6 +142,12 @@ class SegmentationWidget(QWidget):
         self.live_box.setChecked(True)
         self.uncertainty_box = QCheckBox("Show uncertainty (where to scribble next)")
         self.uncertainty_box.setToolTip("1 minus the margin between the two likeliest classes: bright = unsure")
+        self.scope_combo = QComboBox()
+        for key, label in SCOPES.items():
+            self.scope_combo.addItem(label, key)
+        self.scope_combo.setToolTip("for a volume: segment all of it (scribbles on any slices) or only the "
+                                    "slice shown, as an image (seconds)")
+        self.scope_combo.setEnabled(False)
         self.live = LiveMode(self.viewer, self.live_box, self.scribbles_layer, lambda: self.running,
                              self.run, self.stop)
         self.progress = QProgressBar()
@@ -136,15 +156,20 @@ class SegmentationWidget(QWidget):
         self.merge = MergePanel(self.legend.current_class, self._activate)
         self.save_button = QPushButton("Save result...")
         self.save_button.setToolTip("label image (TIFF, PNG), one mask per class, mask stack, UCM and recipe")
+        self.save_ucm_box = QCheckBox("with the volume's UCM")
+        self.save_ucm_box.setToolTip("a volume's UCM is a (2Z+1, 2H+1, 2W+1) float32 saliency volume (136 MB for "
+                                     "256x256x64), made when saved; an image's UCM is always saved")
+        self.save_ucm_box.setEnabled(False)
 
         layout = QVBoxLayout(self)
         layout.addWidget(_group("Image, scribbles and classes", self.sources))
         layout.addWidget(_group("Method", self.params))
-        layout.addWidget(_group("Run", _row(self.run_button, self.stop_button, self.fresh_button),
+        layout.addWidget(_group("Run", _row(QLabel("Scope"), self.scope_combo),
+                                _row(self.run_button, self.stop_button, self.fresh_button),
                                 self.live_box, self.replace_box, self.uncertainty_box,
                                 self.progress, self.status))
         layout.addWidget(_group("Merge regions", self.merge))
-        layout.addWidget(self.save_button)
+        layout.addWidget(_row(self.save_button, self.save_ucm_box))
         layout.addStretch(1)
 
         self.run_button.clicked.connect(lambda: self.run())
@@ -152,11 +177,13 @@ class SegmentationWidget(QWidget):
         self.fresh_button.clicked.connect(lambda: self.start_fresh())
         self.uncertainty_box.toggled.connect(lambda _: self._show_uncertainty(self._current_session()))
         self.save_button.clicked.connect(lambda: self.save())
+        self.scope_combo.currentIndexChanged.connect(lambda _: self._update_scope_controls())
         self.legend.names_changed.connect(self._on_names_changed)
         self.sources.image_changed.connect(self._on_image_changed)
         self.sources.message.connect(self.status.setText)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.destroyed.connect(self._controller.shutdown)
+        self._update_scope_controls()
 
     # -- layers -----------------------------------------------------------------------
     def image_layer(self) -> Image | None:
@@ -188,12 +215,34 @@ class SegmentationWidget(QWidget):
     def _activate(self, layer) -> None:
         self.viewer.layers.selection.active = layer
 
+    def scope(self) -> str | None:
+        """"volume" or "slice" when the image is a volume, None for a 2D image (or none)."""
+        image = self.image_layer()
+        if image is None or not L.is_volume(image):
+            return None
+        return self.scope_combo.currentData() if L.spatial_shape(image)[0] > 1 else "slice"
+
+    def set_scope(self, scope: str) -> None:
+        self.scope_combo.setCurrentIndex(self.scope_combo.findData(scope))
+
+    def _update_scope_controls(self) -> None:
+        image = self.image_layer()
+        self.scope_combo.setEnabled(image is not None and L.is_volume(image) and L.spatial_shape(image)[0] > 1)
+        whole = self.scope() == "volume"
+        self.live_box.setEnabled(not whole)
+        self.live_box.setToolTip(LIVE_OFF_TIP if whole else LIVE_TIP)
+        session = self._current_session()
+        seg = session.segmentation if session is not None and self.result_layer() is not None else None
+        self.save_ucm_box.setEnabled(seg is not None and np.ndim(seg.labels) == 3)
+
     def _on_image_changed(self, image) -> None:
         session = self._sessions.get(image) if image is not None else None
         if session is None or session.result is None or session.result not in self.viewer.layers:
             self.merge.detach()
         elif self.merge.layer is not session.result:
-            session.merge = self.merge.attach(session.result, session.segmentation, session.merge)
+            session.merge = self.merge.attach(session.result, session.segmentation, session.merge,
+                                              session.slice_index)
+        self._update_scope_controls()
 
     def _on_layer_removed(self, event) -> None:
         if event.value is self.merge.layer:
@@ -215,35 +264,41 @@ class SegmentationWidget(QWidget):
             notify.show("choose an image layer or load an image first", "error")
             return False
         scribbles_layer = self.scribbles_layer()
+        scope = self.scope()
         try:
             array = L.image_array(image)
+            shape = L.spatial_shape(image)
+            z = L.current_slice(self.viewer, image) if scope == "slice" else None
             scribbles = None
             if scribbles_layer is not None:
-                scribbles = validate_scribbles(
-                    L.scribble_array(scribbles_layer), L.image_hw(image), require_class=False
-                )
-                if not scribbles.any():
+                scribbles = validate_scribbles(L.scribble_array(scribbles_layer), shape, require_class=False)
+                if not (scribbles if z is None else scribbles[z]).any():
                     scribbles = None
         except InputError as err:
             notify.show_exception(err)
             return False
         spec = self.params.spec()
         session = self._sessions.setdefault(image, _Session())
-        warm = session.warm[1] if session.warm is not None and session.warm[0] == spec.method else None
+        warm = session.warm.get((spec.method, scope))
         colours = scribbles_layer if scribbles is not None else None
-        size = preview_shape(L.image_hw(image))
-        run = _Run(image, colours, spec, warm is not None)
-        shown = session.result if self.replace_box.isChecked() else None
-        if shown is not None and shown in self.viewer.layers and shown.data.shape == L.image_hw(image):
+        size = shape if scope == "volume" else preview_shape(L.image_hw(image))
+        run = _Run(image, colours, spec, warm is not None, scope, z, shape)
+        shown = session.by_scope.get(scope) if self.replace_box.isChecked() else None
+        if shown is not None and shown in self.viewer.layers and shown.data.shape == shape:
             run.in_place = (shown, np.array(shown.data, copy=True))
-        else:
-            run.preview = results.add_preview(self.viewer, image, size, colours)  # before the run: slow
+        else:  # before the run: slow
+            run.preview = results.add_preview(self.viewer, image, size, colours, slice_index=z)
         self._run = run
         self.last_progress = None
         self._set_running(True)
         mode = "scribbles" if scribbles is not None else "no scribbles (unsupervised)"
-        self.status.setText(f"starting ({mode}{', warm start' if warm is not None else ''})...")
-        self._controller.start(array, scribbles, spec, warm, preview_size=size)
+        where = f"slice {z}, " if z is not None else "whole volume, " if scope == "volume" else ""
+        self.status.setText(f"starting ({where}{mode}{', warm start' if warm is not None else ''})...")
+        volume = None
+        if scope is not None:
+            volume = VolumeInput("ZYXC" if image.rgb else "ZYX", L.spacing(image), z)
+        self._controller.start(array, scribbles, spec, warm, preview_size=None if scope == "volume" else size,
+                               volume=volume)
         return True
 
     def start_fresh(self) -> bool:
@@ -252,7 +307,7 @@ class SegmentationWidget(QWidget):
             return False
         session = self._current_session()
         if session is not None:
-            session.warm = None
+            session.warm.clear()
         return self.run()
 
     def stop(self) -> None:
@@ -300,7 +355,7 @@ class SegmentationWidget(QWidget):
         if event.preview is None or run is None:
             return
         if run.in_place is not None and run.in_place[0] in self.viewer.layers:
-            results.show_in_place(run.in_place[0], event.preview)
+            results.show_in_place(run.in_place[0], event.preview, run.slice_index)
         elif run.preview in self.viewer.layers:
             results.update_preview(run.preview, event.preview)
 
@@ -309,9 +364,7 @@ class SegmentationWidget(QWidget):
         self._set_running(False)
         stale = outcome.segmentation is not None and outcome.segmentation.stopped
         if self.live.run_ended(stale) and run is not None:  # scribbles changed: not worth showing
-            state = outcome.segmentation.state
-            self._sessions.setdefault(run.image, _Session()).warm = (
-                (run.spec.method, state) if state is not None else None)
+            self._remember_warm(self._sessions.setdefault(run.image, _Session()), run, outcome.segmentation)
             run.drop_preview(self.viewer)
             self.status.setText("scribbles changed: running again...")
             return
@@ -333,19 +386,27 @@ class SegmentationWidget(QWidget):
                 self.status.setText("cancelled")
             return
         session = self._sessions.setdefault(run.image, _Session())
-        session.warm = (run.spec.method, seg.state) if seg.state is not None else None
-        meta = {"role": "result", "image": run.image.name, "ucm": seg.ucm, "recipe": seg.recipe,
-                "class_names": self._class_names(run.scribbles, seg.labels)}
+        self._remember_warm(session, run, seg)
+        z = run.slice_index
+        # a volume's UCM is a (2Z+1, 2H+1, 2W+1) saliency volume: made only when saved
+        meta = {"role": "result", "image": run.image.name, "ucm": seg.ucm if run.scope is None else None,
+                "recipe": seg.recipe, "class_names": self._class_names(run.scribbles, seg.labels)}
+        name = None
+        if z is not None:
+            meta["slice"], name = z, f"{L.result_name(run.image)} (slice {z})"
         run.restore()
-        replace = session.result if self.replace_box.isChecked() else None
-        layer = results.place_result(self.viewer, run.image, seg.labels, meta, replace=replace,
-                                     preview=run.preview, colours=run.scribbles)
+        replace = session.by_scope.get(run.scope) if self.replace_box.isChecked() else None
+        labels = seg.labels if z is None else _in_slice(seg.labels, run.shape, z)
+        layer = results.place_result(self.viewer, run.image, labels, meta, replace=replace,
+                                     preview=run.preview, colours=run.scribbles, name=name)
         session.result, session.segmentation, session.scribbles = layer, seg, run.scribbles
+        session.slice_index, session.by_scope[run.scope] = z, layer
         self._show_uncertainty(session, run.image)
         if run.image is self.image_layer():
-            session.merge = self.merge.attach(layer, seg)
+            session.merge = self.merge.attach(layer, seg, slice_index=z)
         else:
             session.merge = None
+        self._update_scope_controls()
         info = seg.recipe.get("run", {})
         n_iter = info.get("n_iter")
         limit = seg.recipe.get("parameters", {}).get("cluster", {}).get("time_budget")
@@ -356,7 +417,18 @@ class SegmentationWidget(QWidget):
         if n_iter is not None and info.get("stop_reason") != "time_budget":
             words.append(f"· {n_iter} iterations{' (warm start)' if run.warm else ''}")
         words.append(f"· {len(np.unique(seg.labels))} {'classes' if seg.scribbles is not None else 'segments'}")
+        if z is not None:
+            words.insert(0, f"slice {z}:")
         self.status.setText(" ".join(words))
+
+    @staticmethod
+    def _remember_warm(session: _Session, run: _Run, seg) -> None:
+        """Keep the network the run learned, to warm-start the next run of its method and scope."""
+        key = (run.spec.method, run.scope)
+        if seg is not None and seg.state is not None:
+            session.warm[key] = seg.state
+        else:
+            session.warm.pop(key, None)
 
     def _show_uncertainty(self, session: _Session | None, image: Image | None = None) -> None:
         """Show (or hide) the uncertainty of the session's result as an image layer."""
@@ -365,6 +437,8 @@ class SegmentationWidget(QWidget):
         seg = session.segmentation
         values = seg.uncertainty if seg is not None and self.uncertainty_box.isChecked() else None
         image = image if image is not None else self.image_layer()
+        if values is not None and image is not None and session.slice_index is not None:
+            values = _in_slice(values, L.spatial_shape(image), session.slice_index)
         session.uncertainty = results.show_uncertainty(self.viewer, image, session.uncertainty, values)
 
     def _class_names(self, scribbles: Labels | None, labels: np.ndarray) -> dict[int, str]:
@@ -392,8 +466,9 @@ class SegmentationWidget(QWidget):
             if folder is None:
                 return None
         session = self._sessions[image]
-        seg = session.segmentation
-        labels = np.array(layer.data, copy=True)
+        seg, z = session.segmentation, session.slice_index
+        data = np.asarray(layer.data)
+        labels = np.array(data if z is None else data[z], copy=True)  # a slice's result: that slice, as an image
         attached = self.merge.layer is layer
         recipe = dict(seg.recipe)
         recipe["napari"] = {
@@ -401,9 +476,12 @@ class SegmentationWidget(QWidget):
             "merge_threshold": round(self.merge.threshold, 4) if attached else None,
             "pixels_edited_by_hand": self.merge.edited_pixels() if attached else None,
         }
+        if z is not None:
+            recipe["napari"]["slice"] = z
         try:
+            ucm = seg.ucm if labels.ndim == 2 or self.save_ucm_box.isChecked() else None
             written = saving.export_result(
-                folder, saving.safe_stem(image.name), labels, ucm=seg.ucm, recipe=recipe,
+                folder, saving.safe_stem(image.name), labels, ucm=ucm, recipe=recipe,
                 class_names=self._class_names(session.scribbles, labels) or None, parent=self,
             )
         except Exception as err:  # shown to the user; the layers are untouched
@@ -415,6 +493,13 @@ class SegmentationWidget(QWidget):
         notify.show(f"saved {len(written)} files to {folder}", "info")
         self.status.setText(f"saved {len(written)} files to {folder}")
         return written
+
+
+def _in_slice(values: np.ndarray, shape: tuple[int, ...], z: int) -> np.ndarray:
+    """A volume of ``shape`` holding ``values`` (one slice's) at slice ``z``, zeros elsewhere."""
+    out = np.zeros(shape, values.dtype)
+    out[z] = values
+    return out
 
 
 def _retry_on_cpu(widget: SegmentationWidget):

@@ -135,65 +135,55 @@ def _load_warm_start(warm_start, signature, model, optimizer):
     return "warm start: continuing from the previous weights"
 
 
-def fit(
-    image: np.ndarray,
-    scribbles: np.ndarray | None = None,
-    params: ClusterParams = ClusterParams(),
-    *,
-    device: str = "auto",
-    seed: int = 0,
-    stop: threading.Event | None = None,
-    warm_start: dict | None = None,
-) -> Generator[Progress, None, ClusterResult]:
-    """Cluster one image; a generator that yields :class:`Progress` and returns a :class:`ClusterResult`.
+def _train(step, stages, params: ClusterParams, k: int, preview, message: str, t0: float, stop):
+    """The training loop shared by images and volumes; yields Progress.
 
-    Parameters
-    ----------
-    image : ndarray
-        float32 (C, H, W) in [0, 1], as made by :func:`core.image.to_chw`.
-    scribbles : ndarray or None
-        int (H, W), 0 = unlabeled, 1..K = classes. Without scribbles the clusters
-        themselves are the result (labels 1..n).
-    params : ClusterParams
-        Settings; ``ClusterParams.preset("paper")`` for the paper's.
-    device : str
-        "auto", "cpu", "cuda" or "mps".
-    seed : int
-        Seed of the network's initialisation: same seed, same device, same result.
-    stop : threading.Event, optional
-        Set it to end early; the result so far is returned with ``stopped=True``.
-    warm_start : dict, optional
-        ``ClusterResult.state`` of an earlier run on the same image; ignored, with a
-        message, when it does not fit.
+    ``stages`` lists ``(input, shape, budget)``; ``step(x, shape)`` runs one iteration and
+    returns ``(response, loss)``; ``preview(response)`` makes a small label image.
+    Returns ``(n_iter, stopped, reason, response)``.
     """
-    t0 = time.perf_counter()
-    image, scribbles, classes = _check_inputs(image, scribbles, params)
-    dev = resolve_device(device)
-    seed_everything(seed)
-    _, height, width = image.shape
-    feats_np = build_features(image, params.features, params.xy_weight)
-    feats = torch.from_numpy(feats_np)[None].to(dev)
-    size = (max(2, round(height * params.scale)), max(2, round(width * params.scale)))
-    coarse = resize_chw(feats, size)
-    fmt = torch.channels_last if params.channels_last else torch.contiguous_format
-    model = ClusterNet(feats.shape[1], params.n_channels, params.n_blocks).to(dev, memory_format=fmt)
-    optimizer = MomentumSGD(model.parameters(), lr=params.lr, momentum=params.momentum)
-    signature = _signature(params, image.shape[0], (height, width))
-    message = _load_warm_start(warm_start, signature, model, optimizer)
-    model.train()
-
-    k = len(classes)
     min_labels = k if k else params.min_labels
-    targets = {}
-    if k:
-        index_map = np.where(scribbles > 0, np.searchsorted(classes, scribbles) + 1, 0).astype(np.int32)
-        for shape in {size, (height, width)}:
-            small = resize_scribbles(index_map, shape)
-            mask = torch.from_numpy(small > 0)[None].to(dev)
-            targets[shape] = (torch.from_numpy(np.maximum(small - 1, 0).astype(np.int64))[None].to(dev), mask)
-    labeller = Labeller(classes, params.assign, params.graph_beta)
-    refine = params.refine_iter if size != (height, width) else 0
-    coarse_budget = max(1, params.max_iter - refine)
+    n_iter, loss_value, n_labels, stopped, reason = 0, None, None, False, ""
+    response = previous = None
+    for x, shape, budget in stages:
+        for i in range(budget):
+            if is_stopped(stop):
+                stopped = True
+                break
+            response, loss = step(x, shape)
+            n_iter += 1
+            last = i == budget - 1
+            converged = False
+            if n_iter % params.check_every == 0 or n_iter == 1 or last:
+                loss_value = float(loss.detach())
+                ids = response.detach().argmax(1)
+                n_labels = int(torch.unique(ids).numel())
+                current = response.detach()[:, :k].argmax(1) if k else ids
+                changed = 1.0 if previous is None or previous.shape != current.shape else float((current != previous).float().mean())
+                previous = current
+                converged = n_iter >= params.min_iter and (
+                    n_labels <= min_labels or changed < params.stable_tol
+                )
+            shown = None
+            if n_iter == 1 or n_iter % params.preview_every == 0 or converged:
+                shown = preview(response)
+            yield Progress(
+                n_iter, params.max_iter, "cluster", loss_value, n_labels, shown,
+                message if n_iter == 1 else "",
+            )
+            over_time = params.time_budget is not None and time.perf_counter() - t0 > params.time_budget
+            if converged or over_time:
+                reason = ("converged" if n_labels <= min_labels else "stable") if converged else "time_budget"
+                break
+        if stopped or reason == "time_budget":
+            break  # a converged coarse stage still gets its full-resolution iterations
+    if message and n_iter == 0:
+        yield Progress(0, params.max_iter, "cluster", message=message)
+    return n_iter, stopped, reason, response
+
+
+def _stepper(model, optimizer, params: ClusterParams, targets: dict, fmt):
+    """One training iteration: ``step(x, shape) -> (response, loss)``."""
 
     def step(x, shape):
         optimizer.zero_grad(set_to_none=True)
@@ -211,45 +201,95 @@ def fit(
         optimizer.step()
         return response, loss
 
-    cudnn = torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True) if dev.type == "cuda" else nullcontext()
-    n_iter, loss_value, n_labels, stopped, reason = 0, None, None, False, ""
-    response = previous = None
-    with cudnn:
+    return step
+
+
+def _scribble_targets(index_map: np.ndarray, shapes, dev) -> dict:
+    """(target, mask) tensors of the scribbles (class indices 1..k, 0 = none) at each 2D shape.
+
+    ``index_map`` is (H, W) or a stack (N, H, W) of slices; the tensors are (N, h, w).
+    """
+    stack = index_map[None] if index_map.ndim == 2 else index_map
+    targets = {}
+    for shape in shapes:
+        small = np.stack([resize_scribbles(plane, shape) for plane in stack])
+        mask = torch.from_numpy(small > 0).to(dev)
+        targets[shape] = (torch.from_numpy(np.maximum(small - 1, 0).astype(np.int64)).to(dev), mask)
+    return targets
+
+
+def _cudnn(dev):
+    if dev.type == "cuda":
+        return torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True)
+    return nullcontext()
+
+
+def fit(
+    image: np.ndarray,
+    scribbles: np.ndarray | None = None,
+    params: ClusterParams = ClusterParams(),
+    *,
+    device: str = "auto",
+    seed: int = 0,
+    stop: threading.Event | None = None,
+    warm_start: dict | None = None,
+) -> Generator[Progress, None, ClusterResult]:
+    """Cluster one image or volume; a generator that yields :class:`Progress` and returns a :class:`ClusterResult`.
+
+    Parameters
+    ----------
+    image : ndarray
+        float32 (C, H, W) in [0, 1], as made by :func:`core.image.to_chw`, or a volume
+        (C, Z, H, W): see :func:`core.cluster_volume.fit_volume`.
+    scribbles : ndarray or None
+        int (H, W) (or (Z, H, W)), 0 = unlabeled, 1..K = classes. Without scribbles the
+        clusters themselves are the result (labels 1..n).
+    params : ClusterParams
+        Settings; ``ClusterParams.preset("paper")`` for the paper's.
+    device : str
+        "auto", "cpu", "cuda" or "mps".
+    seed : int
+        Seed of the network's initialisation: same seed, same device, same result.
+    stop : threading.Event, optional
+        Set it to end early; the result so far is returned with ``stopped=True``.
+    warm_start : dict, optional
+        ``ClusterResult.state`` of an earlier run on the same image; ignored, with a
+        message, when it does not fit.
+    """
+    if np.ndim(image) == 4:
+        from .cluster_volume import fit_volume
+
+        return (yield from fit_volume(image, scribbles, params, device=device, seed=seed, stop=stop,
+                                      warm_start=warm_start))
+    t0 = time.perf_counter()
+    image, scribbles, classes = _check_inputs(image, scribbles, params)
+    dev = resolve_device(device)
+    seed_everything(seed)
+    _, height, width = image.shape
+    feats_np = build_features(image, params.features, params.xy_weight)
+    feats = torch.from_numpy(feats_np)[None].to(dev)
+    size = (max(2, round(height * params.scale)), max(2, round(width * params.scale)))
+    coarse = resize_chw(feats, size)
+    fmt = torch.channels_last if params.channels_last else torch.contiguous_format
+    model = ClusterNet(feats.shape[1], params.n_channels, params.n_blocks).to(dev, memory_format=fmt)
+    optimizer = MomentumSGD(model.parameters(), lr=params.lr, momentum=params.momentum)
+    signature = _signature(params, image.shape[0], (height, width))
+    message = _load_warm_start(warm_start, signature, model, optimizer)
+    model.train()
+
+    k = len(classes)
+    targets = {}
+    if k:
+        index_map = np.where(scribbles > 0, np.searchsorted(classes, scribbles) + 1, 0).astype(np.int32)
+        targets = _scribble_targets(index_map, {size, (height, width)}, dev)
+    labeller = Labeller(classes, params.assign, params.graph_beta)
+    refine = params.refine_iter if size != (height, width) else 0
+    coarse_budget = max(1, params.max_iter - refine)
+    step = _stepper(model, optimizer, params, targets, fmt)
+    with _cudnn(dev):
         stages = [(coarse, size, coarse_budget)] + ([(feats, (height, width), refine)] if refine else [])
-        for x, shape, budget in stages:
-            for i in range(budget):
-                if is_stopped(stop):
-                    stopped = True
-                    break
-                response, loss = step(x, shape)
-                n_iter += 1
-                last = i == budget - 1
-                converged = False
-                if n_iter % params.check_every == 0 or n_iter == 1 or last:
-                    loss_value = float(loss.detach())
-                    ids = response.detach().argmax(1)
-                    n_labels = int(torch.unique(ids).numel())
-                    current = response.detach()[:, :k].argmax(1) if k else ids
-                    changed = 1.0 if previous is None or previous.shape != current.shape else float((current != previous).float().mean())
-                    previous = current
-                    converged = n_iter >= params.min_iter and (
-                        n_labels <= min_labels or changed < params.stable_tol
-                    )
-                preview = None
-                if n_iter == 1 or n_iter % params.preview_every == 0 or converged:
-                    preview = labeller.preview(response, params.preview_size)
-                yield Progress(
-                    n_iter, params.max_iter, "cluster", loss_value, n_labels, preview,
-                    message if n_iter == 1 else "",
-                )
-                over_time = params.time_budget is not None and time.perf_counter() - t0 > params.time_budget
-                if converged or over_time:
-                    reason = ("converged" if n_labels <= min_labels else "stable") if converged else "time_budget"
-                    break
-            if stopped or reason == "time_budget":
-                break  # a converged coarse stage still gets its full-resolution iterations
-        if message and n_iter == 0:
-            yield Progress(0, params.max_iter, "cluster", message=message)
+        n_iter, stopped, reason, response = yield from _train(
+            step, stages, params, k, lambda r: labeller.preview(r, params.preview_size), message, t0, stop)
         with torch.no_grad():
             working = response if response is not None else model(coarse.contiguous(memory_format=fmt))
             features = working.detach()[0].float().cpu().numpy()
@@ -263,10 +303,10 @@ def fit(
             colour = feats_np[: feats_np.shape[0] - (2 if "xy" in params.features else 0)]
             labels, clusters, soft, values = labeller.final(response, scribbles if k else None, colour)
     reason = "stopped" if stopped else reason or "max_iter"
-    state = {
-        "signature": signature,
-        "model": _to_cpu(model.state_dict()),
-        "optimizer": _to_cpu(optimizer.state_dict()),
-    }
     elapsed = time.perf_counter() - t0
-    return ClusterResult(labels, clusters, soft, values, n_iter, stopped, elapsed, state, reason, features)
+    return ClusterResult(labels, clusters, soft, values, n_iter, stopped, elapsed,
+                         _state(signature, model, optimizer), reason, features)
+
+
+def _state(signature: dict, model, optimizer) -> dict:
+    return {"signature": signature, "model": _to_cpu(model.state_dict()), "optimizer": _to_cpu(optimizer.state_dict())}

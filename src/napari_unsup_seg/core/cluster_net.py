@@ -99,25 +99,25 @@ def resize_chw(array: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(array, size=size, mode="bilinear", align_corners=False, antialias=shrink)
 
 
-def resize_scribbles(scribbles: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of an int label map that keeps thin strokes alive.
+def resize_scribbles(scribbles: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
+    """Nearest-neighbour resize of an int label map (2D or 3D) that keeps thin strokes alive.
 
     Each coarse pixel takes the most frequent non-zero class of the fine pixels that
     fall in it, so a 1-pixel stroke survives a 1/4 downscale.
     """
-    h, w = scribbles.shape
-    if (h, w) == tuple(size):
+    shape = scribbles.shape
+    size = tuple(size)
+    if shape == size:
         return scribbles
-    rows = np.minimum((np.arange(h) * size[0]) // h, size[0] - 1)
-    cols = np.minimum((np.arange(w) * size[1]) // w, size[1] - 1)
-    ys, xs = np.nonzero(scribbles)
+    coords = np.nonzero(scribbles)
     out = np.zeros(size, np.int32)
-    if ys.size == 0:
+    if coords[0].size == 0:
         return out
-    cls = scribbles[ys, xs]
-    cell = rows[ys] * size[1] + cols[xs]
-    n_cls = int(cls.max()) + 1
-    votes = np.bincount(cell * n_cls + cls, minlength=size[0] * size[1] * n_cls).reshape(-1, n_cls)
+    values, cls = np.unique(scribbles[coords], return_inverse=True)  # votes per class index, not value
+    small = [np.minimum((c * m) // n, m - 1) for c, n, m in zip(coords, shape, size)]
+    cell = np.ravel_multi_index(small, size)
+    n_cls = len(values)
+    votes = np.bincount(cell * n_cls + cls.ravel(), minlength=int(np.prod(size)) * n_cls).reshape(-1, n_cls)
     has = votes.sum(1) > 0
-    out.reshape(-1)[has] = votes[has].argmax(1)
+    out.reshape(-1)[has] = values[votes[has].argmax(1)]
     return out

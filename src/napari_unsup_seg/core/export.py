@@ -52,14 +52,16 @@ def planned_outputs(
     outdir: str | Path, stem: str, labels: np.ndarray, *, ucm: bool = False, recipe: bool = True,
     masks: bool = True, uncertainty: bool = False,
 ) -> list[Path]:
-    """The files :func:`write_outputs` would write, in order."""
+    """The files :func:`write_outputs` would write, in order (no PNG for stacks)."""
     outdir = Path(outdir)
     paths = [outdir / f"{stem}_labels.tif"]
-    if label_dtype(labels) == np.uint16:
+    flat = np.ndim(labels) == 2
+    if flat and label_dtype(labels) == np.uint16:
         paths.append(outdir / f"{stem}_labels.png")
     if masks:
         paths.append(outdir / f"{stem}_masks.tif")
-        paths += [outdir / f"{stem}_class_{int(v)}.png" for v in class_values(labels)]
+        if flat:
+            paths += [outdir / f"{stem}_class_{int(v)}.png" for v in class_values(labels)]
     if ucm:
         paths.append(outdir / f"{stem}_ucm.tif")
     if uncertainty:
@@ -101,8 +103,14 @@ def write_outputs(
     class_names: dict[int, str] | None = None,
     masks: bool = True,
     overwrite: bool = False,
+    axes: str | None = None,
 ) -> list[Path]:
     """Write a result and return the written paths.
+
+    Labels of a stack (a volume ``ZYX``, a time-lapse ``TYX`` or ``TZYX``, named by ``axes``)
+    go to TIFF only, with their axes in the file's metadata (tifffile and napari read them
+    back); their masks are (K, ...) with axes ``C`` + ``axes``, their UCM the saliency
+    volume of :mod:`core.hierarchy_volume` (stacked over T for time-lapses).
 
     Files: ``<stem>_labels.tif`` (uint16, or uint32 when values need it), ``<stem>_labels.png``
     (16-bit, when values fit), ``<stem>_masks.tif`` (K, H, W) and ``<stem>_class_<k>.png``
@@ -127,34 +135,41 @@ def write_outputs(
         raise FileExistsError(f"{len(existing)} output file(s) exist already in {Path(outdir)}: {names}")
     ensure_writable_dir(outdir)
     out = labels.astype(label_dtype(labels))
+    if axes is not None and len(axes) != out.ndim:
+        raise InputError(f"axes {axes!r} do not fit labels of {out.ndim} dimensions")
     for path in paths:
         with atomic_path(path) as tmp:
             _write_one(tmp, path.name[len(stem) + 1:], out, ucm=ucm, uncertainty=uncertainty, recipe=recipe,
-                       class_names=class_names)
+                       class_names=class_names, axes=axes)
     return paths
 
 
-def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, recipe, class_names) -> None:
+def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, recipe, class_names,
+               axes=None) -> None:
     """Write the output named ``<stem>_<suffix>`` to ``tmp``."""
     import imageio.v3 as iio
     import tifffile
 
+    named = {"metadata": {"axes": axes}} if axes else {}
     if suffix == "labels.tif":
-        tifffile.imwrite(tmp, labels, compression="zlib")
+        tifffile.imwrite(tmp, labels, compression="zlib", **named)
     elif suffix == "labels.png":
         iio.imwrite(tmp, labels.astype(np.uint16), extension=".png")
     elif suffix == "masks.tif":
         stack, values = class_mask_stack(labels)
         names = class_names or {}
         meta = {"classes": [int(v) for v in values], "names": [names.get(int(v), "") for v in values]}
-        tifffile.imwrite(tmp, stack, compression="zlib", description=json.dumps(meta))
+        if axes:
+            tifffile.imwrite(tmp, stack, compression="zlib", metadata={"axes": "C" + axes.replace("C", ""), **meta})
+        else:
+            tifffile.imwrite(tmp, stack, compression="zlib", description=json.dumps(meta))
     elif suffix.startswith("class_"):
         value = int(suffix[len("class_"):-len(".png")])
         iio.imwrite(tmp, (labels == value).astype(np.uint8) * 255, extension=".png")
     elif suffix == "ucm.tif":
-        tifffile.imwrite(tmp, np.asarray(ucm, np.float32))
+        tifffile.imwrite(tmp, np.asarray(ucm, np.float32), **named)
     elif suffix == "uncertainty.tif":
-        tifffile.imwrite(tmp, np.asarray(uncertainty, np.float32), compression="zlib")
+        tifffile.imwrite(tmp, np.asarray(uncertainty, np.float32), compression="zlib", **named)
     elif suffix == "recipe.json":
         full = dict(recipe)
         if class_names:

@@ -146,6 +146,10 @@ def labels_at(ucm: np.ndarray, threshold: float) -> np.ndarray:
     from skimage.measure import label
 
     ucm = np.asarray(ucm)
+    if ucm.ndim == 3:
+        from .hierarchy_volume import volume_labels_at
+
+        return volume_labels_at(ucm, threshold)
     if ucm.ndim != 2 or ucm.shape[0] % 2 == 0 or ucm.shape[1] % 2 == 0 or min(ucm.shape) < 3:
         raise InputError(f"a UCM must be a 2D array of odd sizes (2H+1, 2W+1); got shape {ucm.shape}")
     t = np.float32(min(max(float(threshold), 0.0), 1.0))
@@ -233,12 +237,19 @@ class Hierarchy:
 
     @cached_property
     def ucm(self) -> np.ndarray:
-        """(2H+1, 2W+1) float32 UCM in [0, 1] (BSDS doubleSize)."""
-        graph = self._graph if self._graph is not None else hg.get_4_adjacency_graph(self.shape)
+        """(2H+1, 2W+1) float32 UCM in [0, 1] (BSDS doubleSize); a volume's is (2Z+1, 2H+1, 2W+1).
+
+        See :mod:`core.hierarchy_volume` for the layout of a volume's.
+        """
+        graph = self._graph if self._graph is not None else grid_graph(self.shape)
         if self.tree.num_leaves() == 1:
-            return np.zeros((2 * self.shape[0] + 1, 2 * self.shape[1] + 1), np.float32)
+            return np.zeros(tuple(2 * n + 1 for n in self.shape), np.float32)
         # the tree's leaves are the rag's vertices: saliency projects back to pixel edges
         weights = hg.saliency(self.tree, self.altitudes, self._rag)
+        if len(self.shape) == 3:
+            from .hierarchy_volume import saliency_volume
+
+            return saliency_volume(weights.astype(np.float32), graph, self.shape)
         khalimsky = hg.graph_4_adjacency_2_khalimsky(graph, weights.astype(np.float32), self.shape, True)
         return np.ascontiguousarray(khalimsky, np.float32)
 
@@ -314,11 +325,16 @@ def ucm_is_consistent(ucm: np.ndarray, pixel_max: float = 0.0) -> bool:
 
 
 def _ucm_edge_weights(ucm: np.ndarray, graph) -> np.ndarray:
-    h, w = (ucm.shape[0] - 1) // 2, (ucm.shape[1] - 1) // 2
+    from .hierarchy_volume import edge_positions
+
+    shape = tuple((n - 1) // 2 for n in ucm.shape)
     src, dst = graph.edge_list()
-    r = src // w + dst // w + 1
-    c = src % w + dst % w + 1
-    return np.ascontiguousarray(ucm[r, c], np.float32)
+    return np.ascontiguousarray(ucm[edge_positions(src, dst, shape)], np.float32)
+
+
+def grid_graph(shape: tuple[int, ...]):
+    """The 4-adjacency pixel graph of an image, the 6-adjacency voxel graph of a volume."""
+    return hg.get_4_adjacency_graph(shape) if len(shape) == 2 else hg.get_6_adjacency_graph(shape)
 
 
 def ucm_to_tree(ucm: np.ndarray, base_threshold: float = 0.0, check: bool = True):
@@ -330,19 +346,19 @@ def ucm_to_tree(ucm: np.ndarray, base_threshold: float = 0.0, check: bool = True
     :func:`ucm_is_consistent` holds. With ``check`` an inconsistent UCM raises ValueError.
     """
     ucm = np.asarray(ucm, np.float32)
-    if ucm.ndim != 2 or ucm.shape[0] % 2 == 0 or ucm.shape[1] % 2 == 0 or min(ucm.shape) < 3:
-        raise InputError(f"a UCM must be a 2D array of odd sizes (2H+1, 2W+1); got shape {ucm.shape}")
-    if check and not ucm_is_consistent(ucm, base_threshold):
+    if ucm.ndim not in (2, 3) or any(n % 2 == 0 or n < 3 for n in ucm.shape):
+        raise InputError(f"a UCM must be a 2D or 3D array of odd sizes (2H+1, 2W+1); got shape {ucm.shape}")
+    if check and ucm.ndim == 2 and not ucm_is_consistent(ucm, base_threshold):
         raise ValueError("the UCM's corners or pixel elements do not follow the doubleSize layout")
-    shape = ((ucm.shape[0] - 1) // 2, (ucm.shape[1] - 1) // 2)
-    graph = hg.get_4_adjacency_graph(shape)
+    shape = tuple((n - 1) // 2 for n in ucm.shape)
+    graph = grid_graph(shape)
     weights = _ucm_edge_weights(ucm, graph)
     base = weights <= np.float32(base_threshold)
     src, dst = graph.edge_list()
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    n_pix = shape[0] * shape[1]
+    n_pix = int(np.prod(shape))
     adjacency = coo_matrix((np.ones(int(base.sum()), np.int8), (src[base], dst[base])), shape=(n_pix, n_pix))
     _, comp = connected_components(adjacency, directed=False)
     rag = hg.make_region_adjacency_graph_from_labelisation(graph, comp.reshape(shape))
@@ -505,8 +521,8 @@ def _split_by_scribbles(labels: np.ndarray, scribbles: np.ndarray) -> np.ndarray
     mixed = cls_max > cls_min
     if not mixed.any():
         return comps
-    _, (rows, cols) = distance_transform_edt(~marked, return_indices=True)
-    nearest = scribbles[rows, cols]
+    _, nearest_index = distance_transform_edt(~marked, return_indices=True)
+    nearest = scribbles[tuple(nearest_index)]
     inside = mixed[comps]
     key = comps.astype(np.int64) * (int(scribbles.max()) + 1)
     key[inside] += nearest[inside]
@@ -548,22 +564,22 @@ def _spread(altitudes: np.ndarray, n_leaves: int) -> np.ndarray:
 
 def _check_inputs(image, labels, soft):
     image = np.asarray(image, np.float32)
-    if image.ndim == 2:
-        image = image[None]
-    if image.ndim != 3:
-        raise InputError(f"the image must be (C, H, W); got shape {image.shape}")
     labels = np.asarray(labels)
+    if image.ndim == labels.ndim:
+        image = image[None]
+    if image.ndim not in (3, 4):
+        raise InputError(f"the image must be (C, H, W) or (C, Z, H, W); got shape {image.shape}")
     if labels.shape != image.shape[1:]:
         raise InputError(
-            f"the label image has shape {labels.shape} but the image is {image.shape[1]}x{image.shape[2]}"
+            f"the label image has shape {labels.shape} but the image is {'x'.join(map(str, image.shape[1:]))}"
         )
     if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
         raise InputError("the over-segmentation must be an integer label image")
     if soft is not None:
         soft = np.asarray(soft, np.float32)
-        if soft.ndim != 3 or soft.shape[1:] != labels.shape:
+        if soft.ndim != labels.ndim + 1 or soft.shape[1:] != labels.shape:
             raise InputError(
-                f"the soft output must be (L, H, W) with H, W = {labels.shape}; got shape {soft.shape}"
+                f"the soft output must be (L, *shape) with shape {labels.shape}; got shape {soft.shape}"
             )
     return image, labels.astype(np.int64), soft
 
@@ -579,10 +595,10 @@ def build_hierarchy(
 
     Parameters
     ----------
-    image : (C, H, W) float32 in [0, 1]
-    labels : (H, W) int
+    image : (C, H, W) float32 in [0, 1], or a volume (C, Z, H, W)
+    labels : (H, W) int, or (Z, H, W)
         Over-segmentation (any integers); non-connected regions are split into their
-        4-connected components, which are the leaves.
+        4-connected (volumes: 6-connected) components, which are the leaves.
     soft : (L, H, W) float, optional
         The segmenter's soft output; its differences add to the boundary strength.
     params : HierarchyParams
@@ -605,12 +621,17 @@ def build_hierarchy(
             labels = _split_by_scribbles(labels, scribbles)
         else:
             scribbles = None
-    graph = hg.get_4_adjacency_graph(shape)
+    graph = grid_graph(shape)
     rag = hg.make_region_adjacency_graph_from_labelisation(graph, labels)
     leaf_map = rag.vertex_map.reshape(shape).astype(np.int32)
     feats = _features(image, params.sigma)
     if params.method == "ward":
         pixel_weights = np.zeros(graph.num_edges(), np.float32)
+    elif len(shape) == 3:
+        from .hierarchy_volume import voxel_edge_weights
+
+        pixel_weights = voxel_edge_weights(feats, soft, graph, params.color_weight / params.color_scale,
+                                           params.soft_weight)
     else:
         pixel_weights = edge_weights(image, graph, soft, params, feats)
     tree, raw = _merge_tree(rag, pixel_weights, feats, leaf_map, params)

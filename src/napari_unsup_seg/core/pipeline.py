@@ -14,6 +14,7 @@ regions that hold no scribble seed "everything else", which comes out as 0.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ class Segmentation:
         return None if self.hierarchy is None else self.hierarchy.ucm
 
     def regions(self, threshold: float) -> np.ndarray:
-        """(H, W) region ids 1..n at a UCM threshold."""
+        """(H, W) (volumes: (Z, H, W)) region ids 1..n at a UCM threshold."""
         if self.hierarchy is None:
             raise InputError("this result has no hierarchy: run with the UCM enabled to merge regions")
         return self.hierarchy.cut(threshold)
@@ -91,10 +92,58 @@ class Segmentation:
         classes[keep] = self.scribbles[keep]
         return classes
 
+    def classes_with_regions(self, n: int) -> np.ndarray:
+        """:meth:`classes` at the coarsest cut that still has ``n`` regions."""
+        if self.hierarchy is None:
+            raise InputError("this result has no hierarchy: run with the UCM enabled to merge regions")
+        return self.classes(self.hierarchy.threshold_for_regions(n))
+
 
 def _check_image(image: np.ndarray) -> None:
-    if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.dtype == np.float32):
-        raise InputError("the image must be float32 (C, H, W); convert it with core.image.to_chw")
+    if not (isinstance(image, np.ndarray) and image.ndim in (3, 4) and image.dtype == np.float32):
+        raise InputError("the image must be float32 (C, H, W) or a volume (C, Z, H, W); "
+                         "convert it with core.image.to_chw or core.axes.read_stack")
+
+
+def _wnet_volume(image, params: SegmentParams, stop):
+    """The W-Net on every slice of a (C, Z, H, W) volume, with one model: classes agree across slices."""
+    wparams = params.wnet
+    if wparams.adapt_steps:
+        yield Progress(0, 1, stage="wnet", message="W-Net adaptation works on single images: "
+                                                    "the volume uses the weights unchanged")
+        wparams = dataclasses.replace(wparams, adapt_steps=0)
+    from .progress import resolve_device
+    from .wnet.infer import load_model
+
+    model = load_model(wparams.weights, resolve_device(params.device))
+    results, n_z = [], image.shape[1]
+    for z in range(n_z):
+        res = yield from wnet.predict(image[:, z], wparams, device=params.device, seed=params.seed, stop=stop,
+                                      model=model)
+        results.append(res)
+        yield Progress(z + 1, n_z, stage="wnet", message=f"slice {z + 1}/{n_z}")
+        if res.stopped or (stop is not None and stop.is_set()):
+            break
+    soft = np.stack([r.soft for r in results], axis=1)
+    if len(results) < n_z:  # stopped: the slices not reached keep a uniform soft output
+        missing = np.full((soft.shape[0], n_z - len(results)) + soft.shape[2:], 1.0 / soft.shape[0], np.float32)
+        soft = np.concatenate([soft, missing], axis=1)
+    labels = (np.argmax(soft, axis=0) + 1).astype(np.int32)
+    elapsed = sum(r.elapsed for r in results)
+    return labels, soft, len(results) < n_z, elapsed, results[0].weights_sha256 if results else ""
+
+
+def _crf(image: np.ndarray, soft: np.ndarray, params: crf.CRFParams) -> np.ndarray:
+    """The dense CRF of an image, or of each slice of a volume."""
+    if image.ndim == 3:
+        return crf.refine(image, soft, params)
+    return np.stack([crf.refine(image[:, z], soft[:, z], params) for z in range(image.shape[1])], axis=1)
+
+
+def _enlarge_labels(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Nearest-neighbour enlargement of a coarse label map to ``shape``."""
+    index = np.ix_(*[np.minimum((np.arange(n) * m) // n, m - 1) for n, m in zip(shape, labels.shape)])
+    return labels[index]
 
 
 def _run_segmenter(image, scribbles, params: SegmentParams, stop, warm_start):
@@ -113,6 +162,11 @@ def _run_segmenter(image, scribbles, params: SegmentParams, stop, warm_start):
         info = {"n_iter": res.n_iter, "segmenter_seconds": round(res.elapsed, 3), "stop_reason": res.stop_reason}
         return (res.labels, res.soft, res.label_values, res.clusters, res.stopped, res.state, info,
                 res.features)
+    if params.method == "wnet" and image.ndim == 4:
+        labels, soft, stopped, elapsed, digest = yield from _wnet_volume(image, params, stop)
+        values = np.arange(1, soft.shape[0] + 1, dtype=np.int32)
+        info = {"segmenter_seconds": round(elapsed, 3), "weights_sha256": digest}
+        return labels, soft, values, labels, stopped, None, info, soft
     if params.method == "wnet":
         res = yield from wnet.predict(image, params.wnet, device=params.device, seed=params.seed, stop=stop)
         values = np.arange(1, res.soft.shape[0] + 1, dtype=np.int32)
@@ -142,14 +196,25 @@ def segment(
     *,
     stop: threading.Event | None = None,
     warm_start: dict | None = None,
+    spacing: tuple[float, ...] | None = None,
 ) -> ProgressGen[Segmentation]:
     """Segment ``image`` (float32 (C, H, W) in [0, 1]), optionally guided by scribbles.
 
+    A volume (C, Z, H, W) is segmented whole (scribbles (Z, H, W), on any slices): one
+    network shared by all slices (:mod:`core.cluster_volume`), scribble walks and the
+    hierarchy on the 3D grid. ``spacing`` is the size of a pixel (or voxel) along each
+    axis, in any unit; the walks use it (voxels farther apart are less tied).
     Scribbles with no class at all count as no scribbles. The class map and the
     hierarchy also come after a stop, from what was reached so far.
     """
     _check_image(image)
     start = time.perf_counter()
+    volume = image.ndim == 4
+    if spacing is not None:
+        from .propagate import axis_factors
+
+        axis_factors(image.ndim - 1, spacing)  # refuses a bad spacing before any work
+        spacing = tuple(float(v) for v in spacing)
     scribbles = validate_scribbles(scribbles, image.shape[1:], require_class=False)
     if scribbles is not None and not scribbles.any():
         scribbles = None
@@ -158,8 +223,9 @@ def segment(
     if scribbles is not None:
         yield Progress(0, 1, stage="propagate", message="first mask")
         seeds, rest = with_rest_class(scribbles, rest_seeds_from_border(scribbles)) if one_class else (scribbles, 0)
-        first_walk = first_mask(image, seeds, params.propagation)
-        first = _without_rest(first_walk.labels(), rest)
+        # a volume's first mask is its coarse walk, refined once, at the end
+        first_walk = first_mask(image, seeds, params.propagation, spacing, refined=not volume)
+        first = _without_rest(_enlarge_labels(first_walk.labels(), image.shape[1:]), rest)
         yield Progress(0, 1, stage="propagate", result=first, message="first mask",
                        n_labels=len(np.unique(first)))
     labels, soft, values, overseg, stopped, state, info, features = yield from _run_segmenter(
@@ -169,14 +235,14 @@ def segment(
         yield Progress(0, 1, stage="propagate", message="walk on learned features")
         seeds, rest = with_rest_class(scribbles, rest_seeds_from_regions(scribbles, overseg)) if one_class else (scribbles, 0)
         # one class: the final seeds differ from the first mask's, which cannot be reused
-        walk, info["feature_weight"] = final_classes(image, seeds, features, params.propagation,
-                                                     first=None if one_class else first_walk)
+        walk, info["edges"] = final_classes(image, seeds, features, params.propagation,
+                                                     first=None if one_class else first_walk, spacing=spacing)
         labels, soft = _without_rest(walk.labels(), rest), walk.probs
         uncertainty = 1.0 - walk.margin()
         overseg = _class_pure_leaves(overseg, labels)
     elif params.use_crf and soft.shape[0] > 1:
         yield Progress(0, 1, stage="crf", message="dense CRF")
-        soft = crf.refine(image, soft, params.crf)
+        soft = _crf(image, soft, params.crf)
         labels = values[np.argmax(soft, axis=0)].astype(np.int32)
         overseg = labels  # the CRF's own regions: measured better leaves (docs/ucm.md)
     tree = None
@@ -186,6 +252,8 @@ def segment(
     if scribbles is not None:
         keep = scribbles > 0
         labels[keep] = scribbles[keep]
+    if spacing is not None:
+        info["spacing"] = list(spacing)
     info["seconds"] = round(time.perf_counter() - start, 3)
     info["stopped"] = stopped
     recipe = make_recipe(params, image_shape=image.shape, classes=scribble_classes(scribbles), run=info)

@@ -1,8 +1,10 @@
-"""Sample images with matching scribbles, from images inside scikit-image's wheel.
+"""Samples with matching scribbles, from data inside the wheels of installed packages.
 
-Nothing is downloaded: ``coffee`` is skimage's photo of a cup of coffee and ``ihc`` its
-immunohistochemistry (microscopy) image. The scribbles are hand-placed strokes, one
-class per label value.
+Nothing is downloaded: ``coffee`` is scikit-image's photo of a cup of coffee and ``ihc``
+its immunohistochemistry (microscopy) image; ``brain`` is a real volume, the first time
+point of the echo-planar MRI series ``example4d.nii.gz`` in nibabel's wheel (24 slices of
+96x128 voxels, 2.2 x 2 x 2 mm), with strokes on two slices. The scribbles are hand-placed
+strokes, one class per label value.
 """
 
 from __future__ import annotations
@@ -34,7 +36,20 @@ _STROKES = {
     ),
 }
 
-SAMPLES = tuple(_STROKES)
+# volume samples: name -> (class names, {class: [(slice, polyline of (row, col))]}, voxel size (z, y, x))
+_VOLUME_STROKES = {
+    "brain": (
+        ("brain", "background"),
+        {
+            1: [(z, [(30, 64), (70, 64)]) for z in (8, 16)] + [(z, [(50, 45), (50, 85)]) for z in (8, 16)],
+            2: [(z, line_) for z in (8, 16) for line_ in ([(2, 4), (2, 124)], [(4, 4), (92, 4)], [(4, 124), (92, 124)])],
+        },
+        (2.2, 2.0, 2.0),
+    ),
+}
+
+SAMPLES = tuple(_STROKES)  # images
+VOLUME_SAMPLES = tuple(_VOLUME_STROKES)
 
 
 def _draw(shape: tuple[int, int], strokes: dict[int, list], width: int) -> np.ndarray:
@@ -54,11 +69,33 @@ def _draw(shape: tuple[int, int], strokes: dict[int, list], width: int) -> np.nd
 
 def sample_class_names(name: str) -> tuple[str, ...]:
     """Names of the scribble classes of a sample (class k is ``names[k - 1]``)."""
-    return _STROKES[name][1]
+    return _VOLUME_STROKES[name][0] if name in _VOLUME_STROKES else _STROKES[name][1]
+
+
+def load_volume_sample(name: str, stroke_width: int = 3) -> tuple[np.ndarray, np.ndarray, tuple[float, ...]]:
+    """Return ``(volume, scribbles, spacing)``: (Z, H, W) float32, (Z, H, W) int32, (z, y, x) voxel size."""
+    if name not in _VOLUME_STROKES:
+        raise InputError(f"unknown volume sample {name!r}; choose one of {', '.join(VOLUME_SAMPLES)}")
+    from pathlib import Path
+
+    import nibabel
+
+    _, strokes, spacing = _VOLUME_STROKES[name]
+    path = Path(nibabel.__file__).parent / "tests" / "data" / "example4d.nii.gz"
+    data = np.asarray(nibabel.load(path).dataobj)[..., 0]  # (X, Y, Z) of the first time point
+    volume = np.ascontiguousarray(np.transpose(data, (2, 1, 0))[:, ::-1], np.float32)  # (Z, Y, X), head up
+    scribbles = np.zeros(volume.shape, np.int32)
+    for value, placed in strokes.items():
+        for z, points in placed:
+            scribbles[z] = np.where(scribbles[z] == 0, _draw(volume.shape[1:], {value: [points]}, stroke_width),
+                                    scribbles[z])
+    return volume, scribbles, spacing
 
 
 def load_sample(name: str, stroke_width: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(image, scribbles)`` for a sample: (H, W, 3) uint8 and (H, W) int32."""
+    """Return ``(image, scribbles)`` for an image sample: (H, W, 3) uint8 and (H, W) int32."""
+    if name in _VOLUME_STROKES:
+        raise InputError(f"{name!r} is a volume: load it with load_volume_sample")
     if name not in _STROKES:
         raise InputError(f"unknown sample {name!r}; choose one of {', '.join(SAMPLES)}")
     import skimage.data

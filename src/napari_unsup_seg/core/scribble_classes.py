@@ -10,6 +10,8 @@ Two walks answer a scribble run (``docs/benchmarks/scribbles.md`` has the measur
   How much the features count is decided per image by cross-validation on the
   scribbles themselves: the weight whose walk best predicts held-out scribbles wins
   (on smooth X-rays the image alone wins; on textured cells and photos the features do).
+  On volumes the texture energy of the image (local standard deviation) is a candidate too:
+  it lets the walk cross a textured object whose mean intensity is the background's.
 
 Every connected region of the result touches a scribble of its class (a property of the
 walk), a region of the clustering that holds scribbles of two classes is split where the
@@ -26,7 +28,7 @@ import numpy as np
 
 from .cluster_params import SCRIBBLE_MAX_ITER
 from .errors import InputError
-from .propagate import Walk, WalkParams, coarse_shape, random_walk, refine, shrink, walk_probs
+from .propagate import Walk, WalkParams, coarse_shape, coarse_spacing, random_walk, refine, shrink, walk_probs
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class PropagationParams:
     feature_weights : tuple of float
         Candidate weights of the clustering network's features against the image in the
         final walk's edges (0: the image alone). With more than one, each image gets the
-        candidate that best predicts held-out scribbles (:func:`choose_feature_weight`);
+        candidate that best predicts held-out scribbles (:func:`choose_edges`);
         0 is always a candidate.
     cv_blocks : int
         The held-out scribbles are those in every other block of a ``cv_blocks`` x
@@ -55,6 +57,18 @@ class PropagationParams:
     cv_margin : float
         How much better (in mean log probability of the held-out scribbles, summed over
         the folds) a walk with features must be than the image alone to be chosen.
+    texture_weights : tuple of float
+        Candidate weights of the image's texture energy (:func:`texture_energy`) in the
+        final walk's edges, chosen the same way (empty: never).
+    texture_radius : int
+        Half width of the box of the texture energy.
+    texture_min_ndim : int
+        The texture candidates are tried on inputs of at least this many spatial
+        dimensions: 3, volumes only (on MedScribble dev images it was never chosen and
+        added 0.3 to 0.5 s to a 256x256 run); 2 for images too.
+    cv_max_size : int
+        The cross-validation walks run on the coarse grid shrunk to at most about this
+        many pixels or voxels (an image's coarse grid is far smaller; a volume's is not).
     cluster_iter : int
         Clustering iterations at most with scribbles: the walks decide the classes, the
         network only has to learn features, which takes far fewer iterations than
@@ -68,6 +82,10 @@ class PropagationParams:
     feature_weights: tuple[float, ...] = (0.0, 2.0, 8.0)
     cv_blocks: int = 6
     cv_margin: float = 0.1
+    cv_max_size: int = 16384
+    texture_weights: tuple[float, ...] = (2.0, 8.0)
+    texture_radius: int = 2
+    texture_min_ndim: int = 3
     cluster_iter: int = SCRIBBLE_MAX_ITER
 
     def __post_init__(self) -> None:
@@ -81,6 +99,12 @@ class PropagationParams:
             raise InputError("cv_margin must be zero or a positive number")
         if not 2 <= self.cv_blocks <= 64:
             raise InputError("cv_blocks must be between 2 and 64")
+        if not all(np.isfinite(w) and w >= 0 for w in self.texture_weights) or not 1 <= self.texture_radius <= 10:
+            raise InputError("texture_weights must be zero or positive numbers, texture_radius 1 to 10")
+        if self.texture_min_ndim not in (2, 3, 4):
+            raise InputError("texture_min_ndim must be 2 (images and volumes), 3 (volumes) or 4 (never)")
+        if self.cv_max_size < 256:
+            raise InputError("cv_max_size must be at least 256")
         if self.cluster_iter < 1:
             raise InputError("cluster_iter must be at least 1")
 
@@ -90,7 +114,7 @@ class PropagationParams:
 
 
 def walk_image(image: np.ndarray, params: PropagationParams) -> np.ndarray:
-    """The image the walks compare: (C, H, W), each channel median-filtered."""
+    """The image the walks compare: (C, *shape), each channel median-filtered."""
     image = np.asarray(image, np.float32)
     if params.median <= 1:
         return image
@@ -99,16 +123,31 @@ def walk_image(image: np.ndarray, params: PropagationParams) -> np.ndarray:
     return np.stack([median_filter(c, params.median) for c in image])
 
 
-def first_mask(image: np.ndarray, scribbles: np.ndarray, params: PropagationParams = PropagationParams()) -> Walk:
-    """The instant answer: a coarse-to-fine walk on the (filtered) image."""
-    return random_walk(walk_image(image, params), scribbles, params.walk)
+def first_mask(image: np.ndarray, scribbles: np.ndarray, params: PropagationParams = PropagationParams(),
+               spacing: tuple[float, ...] | None = None, *, refined: bool = True) -> Walk:
+    """The instant answer: a coarse-to-fine walk on the (filtered) image.
+
+    ``refined=False`` stops at the coarse walk (its probabilities at the coarse size): on
+    volumes the refinement at full resolution takes as long again, and is done once, on
+    the final walk (:func:`final_classes` with ``first``).
+    """
+    base = walk_image(image, params)
+    if refined:
+        return random_walk(base, scribbles, params.walk, spacing)
+    from .cluster_net import resize_scribbles
+
+    shape = scribbles.shape
+    size = coarse_shape(shape, params.max_side)
+    small = resize_scribbles(np.asarray(scribbles, np.int32), size)
+    classes = np.unique(scribbles[scribbles > 0]).astype(np.int32)
+    probs = walk_probs(shrink(base, size), small, classes, params.beta, coarse_spacing(spacing, shape, size))
+    return Walk(probs, classes)
 
 
 def _normalised(features: np.ndarray) -> np.ndarray:
-    """Scale a (F, h, w) stack so its mean squared difference across edges is 1."""
-    dh = np.diff(features, axis=2)
-    dv = np.diff(features, axis=1)
-    mean = ((dh**2).sum() + (dv**2).sum()) / max(dh[0].size + dv[0].size, 1)
+    """Scale a (F, *shape) stack so its mean squared difference across edges is 1."""
+    diffs = [np.diff(features, axis=axis) for axis in range(1, features.ndim)]
+    mean = sum(float((d**2).sum()) for d in diffs) / max(sum(d[0].size for d in diffs), 1)
     return features / np.float32(np.sqrt(max(float(mean), 1e-12)))
 
 
@@ -116,23 +155,50 @@ def _stack(image: np.ndarray, features: np.ndarray, weight: float) -> np.ndarray
     return np.concatenate([image, np.float32(np.sqrt(weight)) * features]) if weight else image
 
 
-def choose_feature_weight(image: np.ndarray, features: np.ndarray, scribbles: np.ndarray,
-                          params: PropagationParams = PropagationParams()) -> float:
-    """The candidate feature weight whose walk best predicts held-out scribbles.
+def texture_energy(image: np.ndarray, radius: int) -> np.ndarray:
+    """(C, *shape) local standard deviation of each channel in a (2r+1)-wide box.
 
-    Two folds: the scribbled pixels in the black, then the white blocks of a checkerboard
-    are held out and the walk is seeded by the others; a candidate scores the mean log
-    probability its walk gives held-out pixels of their own class (averaged over
-    classes). A weight above 0 must beat the image alone by ``params.cv_margin``.
-    ``image``, ``features`` and ``scribbles`` are at the coarse walk's scale, normalised.
+    High inside texture and flat across its interior, so a walk comparing it crosses a
+    textured object freely and stops at its border (where intensities alone stop everywhere).
     """
-    candidates = sorted(set(float(w) for w in params.feature_weights) | {0.0})
+    from scipy.ndimage import uniform_filter
+
+    out = []
+    for channel in np.asarray(image, np.float32):
+        mean = uniform_filter(channel, 2 * radius + 1)
+        square = uniform_filter(channel * channel, 2 * radius + 1)
+        out.append(np.sqrt(np.maximum(square - mean * mean, 0.0)))
+    return np.stack(out).astype(np.float32)
+
+
+def _candidates(params: PropagationParams, extras: dict) -> list[tuple[str, float]]:
+    """(name of the extra edge features, weight) pairs; ("image", 0) is the image alone."""
+    weights = {"features": params.feature_weights, "texture": params.texture_weights}
+    pairs = [("image", 0.0)]
+    for name in extras:
+        pairs += [(name, float(w)) for w in sorted(set(weights[name])) if w > 0]
+    return pairs
+
+
+def choose_edges(image: np.ndarray, extras: dict[str, np.ndarray], scribbles: np.ndarray,
+                 params: PropagationParams = PropagationParams(),
+                 spacing: tuple[float, ...] | None = None) -> tuple[str, float]:
+    """What the final walk's edges compare besides the image: the candidate that best predicts held-out scribbles.
+
+    ``extras`` maps a name ("features": the network's, "texture": :func:`texture_energy`)
+    to a stack; each is tried at each of its weights (``params.feature_weights``,
+    ``params.texture_weights``). Two folds: the scribbled pixels in the black, then the
+    white blocks of a checkerboard are held out and the walk is seeded by the others; a
+    candidate scores the mean log probability its walk gives held-out pixels of their own
+    class (averaged over classes). A candidate must beat the image alone by
+    ``params.cv_margin``. Everything is at the cross-validation scale, normalised.
+    Returns ``(name, weight)``; ``("image", 0.0)`` for the image alone.
+    """
+    candidates = _candidates(params, extras)
     if len(candidates) == 1:
-        return 0.0
-    h, w = scribbles.shape
-    block = max(1, -(-max(h, w) // params.cv_blocks))
-    rows, cols = np.mgrid[:h, :w]
-    fold = (rows // block + cols // block) % 2
+        return candidates[0]
+    block = max(1, -(-max(scribbles.shape) // params.cv_blocks))
+    fold = sum(np.indices(scribbles.shape) // block) % 2
     classes = np.unique(scribbles[scribbles > 0])
     folds = []
     for k in (0, 1):
@@ -142,8 +208,9 @@ def choose_feature_weight(image: np.ndarray, features: np.ndarray, scribbles: np
             folds.append((held, seeds))  # else a class would lose all its seeds: the fold says nothing
 
     def score(job: tuple[int, int]) -> float:
-        (held, seeds), weight = folds[job[0]], candidates[job[1]]
-        probs = walk_probs(_stack(image, features, weight), seeds, classes, params.beta)
+        (held, seeds), (name, weight) = folds[job[0]], candidates[job[1]]
+        stack = _stack(image, extras.get(name), weight)
+        probs = walk_probs(stack, seeds, classes, params.beta, spacing)
         return float(np.mean([np.log(probs[j][held & (scribbles == c)] + 1e-3).mean()
                               for j, c in enumerate(classes) if (held & (scribbles == c)).any()]))
 
@@ -155,7 +222,16 @@ def choose_feature_weight(image: np.ndarray, features: np.ndarray, scribbles: np
     for (_, i), value in zip(jobs, fold_scores):
         scores[i] += value
     best = int(np.argmax(scores))
-    return candidates[best] if scores[best] - scores[0] >= params.cv_margin else 0.0
+    return candidates[best] if scores[best] - scores[0] >= params.cv_margin else candidates[0]
+
+
+def _cv_shape(size: tuple[int, ...], max_size: int) -> tuple[int, ...]:
+    """``size`` shrunk (same factor on every axis) to at most about ``max_size`` elements."""
+    total = int(np.prod(size))
+    if total <= max_size:
+        return tuple(size)
+    side = max(16, round(max(size) * (max_size / total) ** (1 / len(size))))
+    return coarse_shape(size, side)
 
 
 def final_classes(
@@ -165,41 +241,58 @@ def final_classes(
     params: PropagationParams = PropagationParams(),
     *,
     first: Walk | None = None,
-) -> tuple[Walk, float]:
-    """The walk whose coarse stage also compares learned ``features`` (F, h, w) of any size.
+    spacing: tuple[float, ...] | None = None,
+) -> tuple[Walk, str]:
+    """The walk whose coarse stage may also compare learned ``features`` (F, *shape) of any size
+    or the texture energy of the image.
 
-    Returns the walk and the feature weight it used (chosen per image among
-    ``params.feature_weights``). Without features, or when 0 wins, this is
-    :func:`first_mask`: ``first``, when given (the first mask of the same scribbles), is
-    returned then instead of being solved again.
+    Returns the walk and what its edges compared besides the image ("image" for the image
+    alone, else for example "features x8" or "texture x2"), chosen per image by
+    :func:`choose_edges`. When the image alone wins, this is
+    :func:`first_mask`: ``first``, when given (the first mask of the same scribbles,
+    refined or not), is used then instead of being solved again.
     """
     from .cluster_net import resize_scribbles
 
-    def image_alone() -> tuple[Walk, float]:
-        return (first if first is not None else random_walk(walk_image(image, params), scribbles, params.walk)), 0.0
-
-    if features is None or max(params.feature_weights) == 0:
-        return image_alone()
-    base = walk_image(image, params)
     shape = scribbles.shape
+    base = walk_image(image, params)
+
+    def image_alone() -> tuple[Walk, str]:
+        if first is None:
+            return random_walk(base, scribbles, params.walk, spacing), "image"
+        if first.probs.shape[1:] == shape:
+            return first, "image"
+        return refine(base, scribbles, first, params.walk, spacing), "image"
+
+    extras = {}
+    if features is not None and max(params.feature_weights) > 0:
+        extras["features"] = np.asarray(features, np.float32)
+    if params.texture_weights and max(params.texture_weights) > 0 and scribbles.ndim >= params.texture_min_ndim:
+        extras["texture"] = texture_energy(image, params.texture_radius)
+    if not extras:
+        return image_alone()
     size = coarse_shape(shape, params.max_side)
     small_image = _normalised(shrink(base, size))
-    small_feats = _normalised(shrink(np.asarray(features, np.float32), size))
+    small = {name: _normalised(shrink(stack, size)) for name, stack in extras.items()}
     small_scr = resize_scribbles(scribbles, size)
+    small_spacing = coarse_spacing(spacing, shape, size)
     classes = np.unique(scribbles[scribbles > 0]).astype(np.int32)
     if not small_scr.any():
         raise InputError("the scribbles vanish at the walk's coarse scale; raise max_side")
-    weight = choose_feature_weight(small_image, small_feats, small_scr, params)
+    cv = _cv_shape(size, params.cv_max_size)
+    name, weight = choose_edges(shrink(small_image, cv), {k: shrink(v, cv) for k, v in small.items()},
+                                resize_scribbles(small_scr, cv), params, coarse_spacing(small_spacing, size, cv))
     if weight == 0:
         return image_alone()
-    coarse = walk_probs(_stack(small_image, small_feats, weight), small_scr, classes, params.beta)
+    coarse = walk_probs(_stack(small_image, small[name], weight), small_scr, classes, params.beta, small_spacing)
+    chosen = f"{name} x{weight:g}"
     if size == shape:
-        return Walk(coarse, classes), weight
-    return refine(base, scribbles, Walk(coarse, classes), params.walk), weight
+        return Walk(coarse, classes), chosen
+    return refine(base, scribbles, Walk(coarse, classes), params.walk, spacing), chosen
 
 
 def rest_seeds_from_border(scribbles: np.ndarray, clearance: float = 0.1) -> np.ndarray:
-    """Image-border pixels far from every scribble: the guess for "everything else".
+    """Border pixels (or voxels) far from every scribble: the guess for "everything else".
 
     Used for the instant mask when only one class is scribbled; ``clearance`` is the
     distance to keep from the scribbles, as a fraction of the image's longest side.
@@ -207,10 +300,23 @@ def rest_seeds_from_border(scribbles: np.ndarray, clearance: float = 0.1) -> np.
     from scipy.ndimage import distance_transform_edt
 
     border = np.zeros(scribbles.shape, bool)
-    border[[0, -1], :] = True
-    border[:, [0, -1]] = True
+    for axis in range(scribbles.ndim):
+        index = [slice(None)] * scribbles.ndim
+        index[axis] = [0, -1]
+        border[tuple(index)] = True
     far = distance_transform_edt(scribbles == 0) > clearance * max(scribbles.shape)
     return border & far
+
+
+def _region_edges(components: np.ndarray) -> np.ndarray:
+    """Pixels whose label differs from the next one along some axis."""
+    edges = np.zeros(components.shape, bool)
+    for axis in range(components.ndim):
+        change = np.diff(components, axis=axis) != 0
+        index = [slice(None)] * components.ndim
+        index[axis] = slice(1, None)
+        edges[tuple(index)] |= change
+    return edges
 
 
 def rest_seeds_from_regions(scribbles: np.ndarray, regions: np.ndarray, erode: int = 2) -> np.ndarray:
@@ -227,10 +333,7 @@ def rest_seeds_from_regions(scribbles: np.ndarray, regions: np.ndarray, erode: i
     rest = ~np.isin(components, touched)
     if erode:
         # Erode each region on its own so that neighbouring rest regions keep their border.
-        edges = np.zeros(components.shape, bool)
-        edges[:, 1:] |= components[:, 1:] != components[:, :-1]
-        edges[1:, :] |= components[1:, :] != components[:-1, :]
-        rest &= binary_erosion(~edges, iterations=erode, border_value=1)
+        rest &= binary_erosion(~_region_edges(components), iterations=erode, border_value=1)
     return rest
 
 

@@ -33,7 +33,7 @@ def validate_scribbles(
     unlabeled_255: bool = False,
     require_class: bool = True,
 ) -> np.ndarray | None:
-    """Check a scribble map against an image of ``shape`` (H, W) and return it as int32.
+    """Check a scribble map against an image of ``shape`` (H, W) or (Z, H, W); return it as int32.
 
     ``None`` means "no scribbles" and is returned unchanged. An RGB(A) scribble image
     is refused: scribbles are label values, not colours.
@@ -41,16 +41,16 @@ def validate_scribbles(
     if scribbles is None:
         return None
     array = np.asarray(scribbles)
-    if array.ndim == 3 and 1 in (array.shape[0], array.shape[-1]):
+    shape = tuple(shape)
+    if array.ndim == len(shape) + 1 and 1 in (array.shape[0], array.shape[-1]):
         array = array.reshape(array.shape[1:] if array.shape[0] == 1 else array.shape[:-1])
-    if array.ndim != 2:
+    if array.ndim != len(shape):
+        kind = "a 2D label image (H, W)" if len(shape) == 2 else "a 3D label volume (Z, H, W)"
+        raise InputError(f"scribbles must be {kind} of class numbers; got shape {array.shape}")
+    if tuple(array.shape) != shape:
+        size = lambda dims: "x".join(str(n) for n in dims)  # noqa: E731
         raise InputError(
-            f"scribbles must be a 2D label image (H, W) of class numbers; got shape {array.shape}"
-        )
-    if tuple(array.shape) != tuple(shape):
-        raise InputError(
-            f"scribbles have shape {array.shape[0]}x{array.shape[1]} but the image is "
-            f"{shape[0]}x{shape[1]}; they must match"
+            f"scribbles have shape {size(array.shape)} but the image is {size(shape)}; they must match"
         )
     if np.issubdtype(array.dtype, np.floating):
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):

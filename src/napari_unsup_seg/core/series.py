@@ -1,0 +1,169 @@
+"""Stacks: volumes, time-lapses and both, segmented with :func:`core.pipeline.segment`.
+
+A :class:`~core.axes.Stack` holds time points of images or volumes. Each time point is
+segmented in order; from the second on, the clustering network starts from the weights it
+learned on the one before (a warm start), so a cluster or class keeps its number through
+time. Scribbles drawn on any time point apply to all: each time point is seeded by its own
+strokes and, where it has none, by those of the nearest time point that has some there
+(this suits time-lapses in which objects move less than their size between scribbled
+frames; scribble more frames when they move more).
+
+``scope="slice"`` segments one slice of each volume, as an image: fast, with its own result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .axes import Stack, frame_to_input
+from .errors import InputError
+from .progress import ProgressGen
+from .scribbles import validate_scribbles
+
+SCOPES = ("volume", "slice")
+
+
+@dataclass
+class SeriesSegmentation:
+    """Results of the time points of a stack, with the arrays of a single result stacked over time.
+
+    ``labels`` and ``uncertainty`` are (T, Z, H, W) for volumes, (T, H, W) for images (T may
+    be 1); :meth:`classes` and :meth:`classes_with_regions` likewise.
+    """
+
+    frames: list
+    slice_index: int | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return any(f.stopped for f in self.frames)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.stack([f.labels for f in self.frames])
+
+    @property
+    def ucm(self) -> np.ndarray | None:
+        if any(f.hierarchy is None for f in self.frames):
+            return None
+        return np.stack([f.ucm for f in self.frames])
+
+    @property
+    def uncertainty(self) -> np.ndarray | None:
+        if any(f.uncertainty is None for f in self.frames):
+            return None
+        return np.stack([f.uncertainty for f in self.frames])
+
+    @property
+    def recipe(self) -> dict:
+        first = dict(self.frames[0].recipe)
+        first["frames"] = [f.recipe.get("run", {}) for f in self.frames]
+        if self.slice_index is not None:
+            first["slice"] = self.slice_index
+        return first
+
+    def classes(self, threshold: float) -> np.ndarray:
+        return np.stack([f.classes(threshold) for f in self.frames])
+
+    def classes_with_regions(self, n: int) -> np.ndarray:
+        return np.stack([f.classes_with_regions(n) for f in self.frames])
+
+
+def spread_scribbles(scribbles: np.ndarray) -> np.ndarray:
+    """(T, ...) scribbles where every unscribbled pixel takes the stroke of the nearest time point.
+
+    >>> s = np.zeros((3, 1, 2), np.int32); s[0, 0, 0] = 1; s[2, 0, 0] = 2; s[2, 0, 1] = 3
+    >>> spread_scribbles(s)[:, 0].tolist()
+    [[1, 3], [1, 3], [2, 3]]
+    """
+    scribbles = np.asarray(scribbles)
+    n_t = scribbles.shape[0]
+    out = scribbles.astype(np.int32, copy=True)
+    for t in range(n_t):
+        for other in sorted(range(n_t), key=lambda u: (abs(u - t), u)):
+            if other != t:
+                empty = out[t] == 0
+                out[t][empty] = scribbles[other][empty]
+    return out
+
+
+def _frame_scribbles(scribbles, t, slice_index):
+    if scribbles is None:
+        return None
+    frame = scribbles[t]
+    return frame[slice_index] if slice_index is not None else frame
+
+
+def segment_stack(
+    stack: Stack,
+    scribbles: np.ndarray | None = None,
+    params=None,
+    *,
+    scope: str = "volume",
+    slice_index: int | None = None,
+    channels: tuple[int, ...] | None = None,
+    stop: threading.Event | None = None,
+) -> ProgressGen[SeriesSegmentation]:
+    """Segment every time point of ``stack``; yields Progress, returns a :class:`SeriesSegmentation`.
+
+    Parameters
+    ----------
+    stack : Stack
+    scribbles : (T, Z, H, W) int or None
+        As made by :func:`core.axes.scribbles_tzyx`.
+    params : SegmentParams
+    scope : "volume" or "slice"
+        Whole volumes, or the slice ``slice_index`` (default: the middle one) of each.
+    channels : tuple of int, optional
+        The channels that feed the features (default: all).
+    """
+    from .pipeline import SegmentParams, segment
+
+    params = params or SegmentParams()
+    if scope not in SCOPES:
+        raise InputError(f"unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
+    n_t, _, n_z = stack.data.shape[:3]
+    if scope == "slice" or n_z == 1:
+        slice_index = n_z // 2 if slice_index is None else int(slice_index)
+        if not 0 <= slice_index < n_z:
+            raise InputError(f"slice {slice_index} does not exist: the stack has slices 0 to {n_z - 1}")
+    else:
+        slice_index = None
+    if scribbles is not None:
+        scribbles = validate_scribbles(scribbles, (n_t, n_z) + stack.data.shape[3:], require_class=False)
+        scribbles = spread_scribbles(scribbles) if n_t > 1 else scribbles
+    spacing = stack.spacing
+    frames, state = [], None
+    for t in range(n_t):
+        frame = frame_to_input(stack.data[t], channels)
+        if slice_index is not None and frame.ndim == 4:
+            frame = np.ascontiguousarray(frame[:, slice_index])
+        gen = segment(frame, _frame_scribbles(scribbles, t, slice_index), params, stop=stop,
+                      warm_start=state, spacing=spacing if frame.ndim == 4 else _plane(spacing))
+        result = yield from _relabel_progress(gen, t, n_t)
+        frames.append(result)
+        state = result.state
+        if result.stopped:
+            break
+    return SeriesSegmentation(frames, slice_index if n_z > 1 else None)
+
+
+def _plane(spacing):
+    return None if spacing is None else tuple(spacing[1:])
+
+
+def _relabel_progress(gen, t: int, n_t: int):
+    """Forward a frame's progress, saying which time point it is when there are several."""
+    while True:
+        try:
+            event = next(gen)
+        except StopIteration as done:
+            return done.value
+        if n_t > 1:
+            event = dataclasses.replace(
+                event, message=f"time point {t + 1}/{n_t}" + (f": {event.message}" if event.message else ""))
+        yield event
