@@ -172,3 +172,19 @@ def test_textured_object_is_found_through_its_texture_energy():
     assert dice(walk.labels() == 2, truth) > 0.75
     plain = random_walk(image, scribbles, WalkParams(max_side=0)).labels()
     assert dice(plain == 2, truth) < 0.5  # what the texture energy is for
+
+
+@pytest.mark.parametrize("shape", [(40, 48), (6, 24, 24)])
+def test_fast_class_cuts_equal_majorities_over_pixels(shape):
+    from napari_unsup_seg.core.hierarchy import region_classes
+
+    rng = np.random.default_rng(3)
+    image = rng.random((1,) + shape).astype(np.float32)
+    scribbles = np.zeros(shape, np.int32)
+    flat = scribbles.reshape(-1)
+    flat[rng.choice(flat.size, 30, replace=False)] = rng.integers(1, 4, 30)
+    seg = drain(segment(image, scribbles, SegmentParams()))
+    for t in np.linspace(0, seg.hierarchy.max_threshold, 9):
+        slow = region_classes(seg.regions(t), seg.scribbles, fallback=seg.labels)
+        slow[scribbles > 0] = scribbles[scribbles > 0]
+        np.testing.assert_array_equal(seg.classes(t), slow)

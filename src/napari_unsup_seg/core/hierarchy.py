@@ -262,6 +262,38 @@ class Hierarchy:
         lut[self._leaf_order] = ranked + 1
         return lut, n
 
+    def leaf_votes(self, values: np.ndarray, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-leaf counts of ``values`` (at pixels ``where``): (values present (U,), counts (n_leaves, U))."""
+        leaves = self.leaf_map.ravel()
+        values = np.asarray(values).ravel()
+        if where is not None:
+            keep = np.asarray(where).ravel()
+            leaves, values = leaves[keep], values[keep]
+        present, index = np.unique(values, return_inverse=True)
+        counts = np.bincount(leaves * len(present) + index.ravel(), minlength=self.num_leaves * len(present))
+        return present, counts.reshape(self.num_leaves, len(present))
+
+    def cut_majority(self, threshold: float, votes: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """(H, W) map of each region's majority value at ``threshold``, votes tried in order.
+
+        ``votes`` are :meth:`leaf_votes`; a region takes the majority of the first that has
+        any count in it (ties: the smallest value), 0 when none has. Summing the leaves'
+        counts per region equals counting over the region's pixels, at a cost per leaf.
+        """
+        lut, n = self._cut_leaves(threshold)
+        region = lut.astype(np.int64) - 1
+        chosen = np.zeros(n, np.int64)
+        done = np.zeros(n, bool)
+        for present, counts in votes:
+            if not len(present):
+                continue
+            totals = np.zeros((n, len(present)), np.int64)
+            np.add.at(totals, region, counts)
+            has = ~done & (totals.sum(1) > 0)
+            chosen[has] = present[totals[has].argmax(1)]
+            done |= has
+        return chosen[region][self.leaf_map].astype(np.int32)
+
     def cut(self, threshold: float) -> np.ndarray:
         """(H, W) int32 regions 1..n at ``threshold``; equals ``labels_at(self.ucm, threshold)``."""
         lut, _ = self._cut_leaves(threshold)

@@ -18,6 +18,7 @@ import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -84,13 +85,20 @@ class Segmentation:
 
     def classes(self, threshold: float) -> np.ndarray:
         """(H, W) map at a threshold: scribble classes in scribble mode, region ids otherwise."""
-        regions = self.regions(threshold)
         if self.scribbles is None:
-            return regions
-        classes = hierarchy.region_classes(regions, self.scribbles, fallback=self.labels)
+            return self.regions(threshold)
+        if self.hierarchy is None:
+            raise InputError("this result has no hierarchy: run with the UCM enabled to merge regions")
+        classes = self.hierarchy.cut_majority(threshold, self._votes)
         keep = self.scribbles > 0
         classes[keep] = self.scribbles[keep]
         return classes
+
+    @cached_property
+    def _votes(self) -> list:
+        """Per-leaf counts of the scribble classes, then of the labels (for regions without scribbles)."""
+        marked = self.scribbles > 0
+        return [self.hierarchy.leaf_votes(self.scribbles, marked), self.hierarchy.leaf_votes(self.labels)]
 
     def classes_with_regions(self, n: int) -> np.ndarray:
         """:meth:`classes` at the coarsest cut that still has ``n`` regions."""
