@@ -122,3 +122,13 @@ def test_stack_outputs_are_tiff_with_axes(tmp_path):
         np.testing.assert_array_equal(tif.asarray(), labels)
     with tifffile.TiffFile(tmp_path / "vol_masks.tif") as tif:
         assert tif.series[0].axes == "CZYX" and tif.series[0].shape == (2, 4, 6, 7)
+
+
+def test_a_stack_run_can_start_from_an_earlier_one():
+    frames, _ = moving_disk(n_frames=1)
+    stack = as_stack(frames, "TYX")
+    params = SegmentParams(cluster=ClusterParams(max_iter=5))
+    first = drain(segment_stack(stack, None, params))
+    messages = []
+    drain(segment_stack(stack, None, params, warm_start=first.frames[0].state), lambda e: messages.append(e.message))
+    assert any("warm start: continuing" in m for m in messages)

@@ -107,6 +107,7 @@ def segment_stack(
     slice_index: int | None = None,
     channels: tuple[int, ...] | None = None,
     stop: threading.Event | None = None,
+    warm_start: dict | None = None,
 ) -> ProgressGen[SeriesSegmentation]:
     """Segment every time point of ``stack``; yields Progress, returns a :class:`SeriesSegmentation`.
 
@@ -120,6 +121,8 @@ def segment_stack(
         Whole volumes, or the slice ``slice_index`` (default: the middle one) of each.
     channels : tuple of int, optional
         The channels that feed the features (default: all).
+    warm_start : dict, optional
+        ``state`` of an earlier result on data of the same shape, for the first time point.
     """
     from .pipeline import SegmentParams, segment
 
@@ -137,7 +140,7 @@ def segment_stack(
         scribbles = validate_scribbles(scribbles, (n_t, n_z) + stack.data.shape[3:], require_class=False)
         scribbles = spread_scribbles(scribbles) if n_t > 1 else scribbles
     spacing = stack.spacing
-    frames, state = [], None
+    frames, state = [], warm_start
     for t in range(n_t):
         frame = frame_to_input(stack.data[t], channels)
         if slice_index is not None and frame.ndim == 4:
