@@ -112,13 +112,18 @@ def _check_inputs(image, scribbles, params):
         raise InputError(f"the image must be float (C, H, W) with H, W >= 2 (see core.image.to_chw); got shape {image.shape}")
     image = np.ascontiguousarray(image, dtype=np.float32)
     scribbles = validate_scribbles(scribbles, image.shape[1:])
+    return image, scribbles, checked_classes(scribbles, params)
+
+
+def checked_classes(scribbles, params: ClusterParams) -> np.ndarray:
+    """The scribble classes, refused when there are more than the network has clusters."""
     classes = scribble_classes(scribbles)
     if len(classes) > params.n_channels:
         raise InputError(
             f"{len(classes)} scribble classes need at least as many clusters, but n_channels is "
             f"{params.n_channels}; raise n_channels"
         )
-    return image, scribbles, classes
+    return classes
 
 
 def _load_warm_start(warm_start, signature, model, optimizer):

@@ -19,13 +19,13 @@ from collections.abc import Generator
 import numpy as np
 import torch
 
-from .cluster import ClusterResult, _cudnn, _load_warm_start, _scribble_targets, _state, _stepper, _train
+from .cluster import ClusterResult, _cudnn, checked_classes, _load_warm_start, _scribble_targets, _state, _stepper, _train
 from .cluster_assign import Labeller
 from .cluster_net import ClusterNet, build_features, resize_chw
 from .cluster_params import ClusterParams
 from .errors import InputError
 from .progress import Progress, resolve_device, seed_everything
-from .scribbles import scribble_classes, validate_scribbles
+from .scribbles import validate_scribbles
 from .sgd import MomentumSGD
 
 # Slices the network is trained on at most (each iteration costs about as many images).
@@ -53,11 +53,7 @@ def _check_volume(image, scribbles, params: ClusterParams):
         raise InputError(f"a volume must be float (C, Z, H, W) with H, W >= 2; got shape {image.shape}")
     image = np.ascontiguousarray(image, dtype=np.float32)
     scribbles = validate_scribbles(scribbles, image.shape[1:])
-    classes = scribble_classes(scribbles)
-    if len(classes) > params.n_channels:
-        raise InputError(f"{len(classes)} scribble classes need at least as many clusters, but n_channels "
-                         f"is {params.n_channels}; raise n_channels")
-    return image, scribbles, classes
+    return image, scribbles, checked_classes(scribbles, params)
 
 
 def _slice_features(image: np.ndarray, params: ClusterParams) -> np.ndarray:
