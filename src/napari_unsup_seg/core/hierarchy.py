@@ -29,7 +29,9 @@ from functools import cached_property
 
 import numpy as np
 
+from .boundaries import colour_features, edge_weights
 from .errors import InputError
+from .region_classes import region_classes
 from .scribbles import validate_scribbles
 
 
@@ -401,86 +403,7 @@ def ucm_to_tree(ucm: np.ndarray, base_threshold: float = 0.0, check: bool = True
 
 
 # ----------------------------------------------------------------------------------------
-# Boundary strength
-
-
-def _features(image: np.ndarray, sigma: float) -> np.ndarray:
-    """(H, W, F) colour features: CIE Lab for RGB, 100 x intensity otherwise."""
-    from scipy.ndimage import gaussian_filter
-
-    chw = np.asarray(image, np.float32)
-    if sigma > 0:
-        chw = np.stack([gaussian_filter(c, sigma) for c in chw])
-    if chw.shape[0] == 3:
-        from skimage.color import rgb2lab
-
-        return rgb2lab(np.clip(np.moveaxis(chw, 0, -1), 0.0, 1.0)).astype(np.float32)
-    return np.ascontiguousarray(np.moveaxis(chw, 0, -1)) * np.float32(100.0)
-
-
-def _box_contrast(feats: np.ndarray, feats_t: np.ndarray, radius: int) -> np.ndarray:
-    """Colour contrast across each edge between horizontal neighbours, (H, W-1).
-
-    ``feats`` is (H, W, F) float32 and ``feats_t`` its (W, H, F) contiguous transpose
-    (every filter then runs along the contiguous axis). Radius 0: the distance between
-    the two pixels. Radius r: the distance between the mean colours of the two boxes
-    (r deep, 2r+1 long) on either side of the edge, gated by the pixel distance
-    (geometric mean), so that it peaks on the edge itself instead of spreading r pixels
-    around it, and stays low inside texture.
-    """
-    from scipy.ndimage import uniform_filter1d
-
-    pixels = np.sqrt(((feats[:, :-1] - feats[:, 1:]) ** 2).sum(-1))
-    if radius == 0:
-        return pixels
-    across = uniform_filter1d(feats_t, 2 * radius + 1, axis=1, mode="nearest")
-    across = np.ascontiguousarray(across.transpose(1, 0, 2))
-    near = uniform_filter1d(across, radius, axis=1, mode="nearest", origin=(radius - 1) // 2)
-    far = uniform_filter1d(across, radius, axis=1, mode="nearest", origin=-(radius // 2))
-    boxes = np.sqrt(((near[:, :-1] - far[:, 1:]) ** 2).sum(-1))
-    return np.sqrt(boxes * pixels)
-
-
-class _EdgeMaps:
-    """Maps of horizontal (H, W-1) and vertical (H-1, W) edges -> the graph's edge order."""
-
-    def __init__(self, graph, shape: tuple[int, int]):
-        height, width = shape
-        src, dst = graph.edge_list()
-        rows, cols = src // width, src % width
-        self.index = np.where(dst == src + 1, rows * (width - 1) + cols, height * (width - 1) + rows * width + cols)
-
-    def gather(self, horizontal: np.ndarray, vertical: np.ndarray) -> np.ndarray:
-        return np.concatenate([horizontal.ravel(), vertical.ravel()])[self.index]
-
-
-def edge_weights(
-    image: np.ndarray,
-    graph,
-    soft: np.ndarray | None,
-    params: HierarchyParams,
-    feats: np.ndarray | None = None,
-) -> np.ndarray:
-    """Boundary weight of every edge of the 4-adjacency pixel graph (float32, >= 0).
-
-    ``feats`` are the colour features of :func:`_features` when already computed.
-    """
-    shape = image.shape[1:]
-    horizontal = np.zeros((shape[0], shape[1] - 1), np.float32)
-    vertical = np.zeros((shape[0] - 1, shape[1]), np.float32)
-    if params.color_weight > 0:
-        feats = _features(image, params.sigma) if feats is None else feats
-        factor = np.float32(params.color_weight / params.color_scale / len(params.scales))
-        feats_t = np.ascontiguousarray(feats.transpose(1, 0, 2))
-        for radius in params.scales:
-            horizontal += factor * _box_contrast(feats, feats_t, radius)
-            vertical += factor * _box_contrast(feats_t, feats, radius).T
-    if soft is not None and params.soft_weight > 0:
-        soft = np.asarray(soft, np.float32)
-        factor = np.float32(0.5 * params.soft_weight)
-        horizontal += factor * np.abs(soft[:, :, 1:] - soft[:, :, :-1]).sum(0)
-        vertical += factor * np.abs(soft[:, 1:] - soft[:, :-1]).sum(0)
-    return _EdgeMaps(graph, shape).gather(horizontal, vertical)
+# Merging
 
 
 def _normalize(altitudes: np.ndarray, n_leaves: int, params: HierarchyParams) -> np.ndarray:
@@ -656,7 +579,7 @@ def build_hierarchy(
     graph = grid_graph(shape)
     rag = hg.make_region_adjacency_graph_from_labelisation(graph, labels)
     leaf_map = rag.vertex_map.reshape(shape).astype(np.int32)
-    feats = _features(image, params.sigma)
+    feats = colour_features(image, params.sigma)
     if params.method == "ward":
         pixel_weights = np.zeros(graph.num_edges(), np.float32)
     elif len(shape) == 3:
@@ -676,73 +599,3 @@ def build_hierarchy(
         np.maximum.at(leaf_class, leaf_map[marked], scribbles[marked])
         altitudes = _spread(_constrain(tree, altitudes, leaf_class), tree.num_leaves())
     return Hierarchy(tree, altitudes, leaf_map, rag=rag, graph=graph)
-
-
-# ----------------------------------------------------------------------------------------
-# Classes of regions
-
-
-def _majority(regions: np.ndarray, values: np.ndarray, n_regions: int) -> tuple[np.ndarray, np.ndarray]:
-    """Most frequent value per region (ties: smallest value) and whether it had any pixel."""
-    if regions.size == 0:
-        return np.zeros(n_regions, np.int64), np.zeros(n_regions, bool)
-    values = np.asarray(values).astype(np.int64, copy=False)
-    lo, hi = int(values.min()), int(values.max())
-    if n_regions * (hi - lo + 1) <= 2**24:  # small table: count every (region, value) pair
-        counts = np.bincount(regions * (hi - lo + 1) + (values - lo), minlength=n_regions * (hi - lo + 1))
-        counts = counts.reshape(n_regions, hi - lo + 1)
-        has = counts.any(1)
-        return np.where(has, counts.argmax(1) + lo, 0), has
-    uniq, inverse = np.unique(values, return_inverse=True)
-    key = regions.astype(np.int64) * len(uniq) + inverse.ravel()
-    keys, counts = np.unique(key, return_counts=True)
-    reg, val = keys // len(uniq), keys % len(uniq)
-    # sort by region, then count descending, then value ascending: first of each region wins
-    order = np.lexsort((val, -counts, reg))
-    reg, val = reg[order], val[order]
-    first = np.ones(len(reg), bool)
-    first[1:] = reg[1:] != reg[:-1]
-    out = np.zeros(n_regions, np.int64)
-    out[reg[first]] = uniq[val[first]]
-    has = np.zeros(n_regions, bool)
-    has[reg[first]] = True
-    return out, has
-
-
-def _region_ids(regions: np.ndarray) -> tuple[np.ndarray, int]:
-    """Non-negative region ids (the labels themselves when they are small) and their count."""
-    if np.issubdtype(regions.dtype, np.integer) and regions.size:
-        lo, hi = int(regions.min()), int(regions.max())
-        if lo >= 0 and hi < 4 * regions.size + 16:
-            return regions.astype(np.int64, copy=False), hi + 1
-    _, ids = np.unique(regions, return_inverse=True)
-    ids = ids.reshape(regions.shape)
-    return ids, int(ids.max()) + 1 if ids.size else 0
-
-
-def region_classes(
-    regions: np.ndarray, scribbles: np.ndarray | None, fallback: np.ndarray | None = None
-) -> np.ndarray:
-    """(H, W) int32 class map: each region takes the majority class of its scribbled pixels.
-
-    Regions without scribbles take the majority of ``fallback`` (for example the
-    segmenter's class labels), or 0 when ``fallback`` is None. Ties go to the smaller
-    class value.
-    """
-    regions = np.asarray(regions)
-    ids, n = _region_ids(regions)
-    cls = np.zeros(n, np.int64)
-    has = np.zeros(n, bool)
-    if scribbles is not None:
-        scribbles = validate_scribbles(scribbles, regions.shape, require_class=False)
-        marked = scribbles > 0
-        cls, has = _majority(ids[marked], scribbles[marked], n)
-    if fallback is not None:
-        fallback = np.asarray(fallback)
-        if fallback.shape != regions.shape:
-            raise InputError(f"the fallback labels have shape {fallback.shape}, not {regions.shape}")
-        todo = ~has[ids]
-        if todo.any():
-            fb, fb_has = _majority(ids[todo], fallback[todo], n)
-            cls = np.where(has, cls, np.where(fb_has, fb, 0))
-    return cls[ids].astype(np.int32)
