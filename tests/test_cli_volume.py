@@ -101,3 +101,61 @@ def test_brain_sample_labels_the_brain(tmp_path):
     assert labels.shape == (24, 96, 128)
     brain = (labels == 1).mean(axis=(1, 2))
     assert brain[12] > 0.2 and brain[0] < brain[12]  # mid slices are mostly brain, the first one far less
+
+
+# What a new user met (probe of the first volume step); each failed before its fix.
+
+def _run(volume, capsys, *extra, scribbles="vol_scribbles.tif"):
+    args = ["segment", str(volume / "vol.tif"), "-o", str(volume / "out"), "--max-iter", "5", *FAST, *extra]
+    if scribbles:
+        args[2:2] = ["--scribbles", str(volume / scribbles)]
+    code = main(args)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spacing", ["1e-9,1,1", "1e9,1,1"])
+def test_extreme_spacing_is_refused_before_any_work(volume, capsys, spacing):
+    code, err = _run(volume, capsys, "--spacing", spacing)
+    assert code == 2 and "differ by more than 100 times" in err
+    assert not (volume / "out").exists() or not any((volume / "out").iterdir())
+
+
+def test_slice_without_strokes_says_so(volume, capsys):
+    code, err = _run(volume, capsys, "--scope", "slice", "--slice", "0")
+    assert code == 0 and "slice 0 has no strokes (strokes on slices 4, 8)" in err
+
+
+@pytest.mark.parametrize("bad", ["negative", "fraction", "nan"])
+def test_bad_volume_scribbles_are_bad_input(volume, capsys, bad):
+    scribbles = tifffile.imread(volume / "vol_scribbles.tif").astype(np.float32)
+    scribbles[4, 5, 5] = {"negative": -1, "fraction": 0.5, "nan": np.nan}[bad]
+    tifffile.imwrite(volume / "bad.tif", scribbles, metadata={"axes": "ZYX"})
+    code, err = _run(volume, capsys, scribbles="bad.tif")
+    assert code == 2 and err.startswith("error: vol: ")
+
+
+def test_png_convention_refuses_values_it_cannot_hold(volume, capsys):
+    scribbles = tifffile.imread(volume / "vol_scribbles.tif").astype(np.uint32)
+    scribbles[4, 5, 5] = 70000
+    tifffile.imwrite(volume / "big.tif", scribbles, metadata={"axes": "ZYX"})
+    code, err = _run(volume, capsys, "--png-scribbles", scribbles="big.tif")
+    assert code == 2 and "PNG convention" in err
+
+
+def test_slice_flag_needs_slice_scope_and_slices(volume, capsys, tmp_path):
+    code, err = _run(volume, capsys, "--slice", "3")
+    assert code == 2 and "needs --scope slice" in err
+    tifffile.imwrite(tmp_path / "flat.tif", np.zeros((20, 20), np.uint8))
+    assert main(["segment", str(tmp_path / "flat.tif"), "-o", str(tmp_path / "o"), "--scope", "slice",
+                 "--slice", "1", *FAST]) == 2
+    assert "has no slices" in capsys.readouterr().err
+
+
+def test_axes_and_spacing_from_the_file_go_into_the_recipe(volume, capsys):
+    data = tifffile.imread(volume / "vol.tif")
+    tifffile.imwrite(volume / "vol.tif", data, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"axes": "ZYX", "spacing": 1.5})
+    code, _ = _run(volume, capsys)
+    assert code == 0
+    recipe = json.loads((volume / "out" / "vol_recipe.json").read_text())
+    assert recipe["axes"] == "ZYX" and recipe["spacing"] == pytest.approx([1.5, 0.5, 0.5])

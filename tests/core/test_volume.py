@@ -188,3 +188,22 @@ def test_fast_class_cuts_equal_majorities_over_pixels(shape):
         slow = region_classes(seg.regions(t), seg.scribbles, fallback=seg.labels)
         slow[scribbles > 0] = scribbles[scribbles > 0]
         np.testing.assert_array_equal(seg.classes(t), slow)
+
+
+def test_api_refuses_what_the_cli_refuses():
+    image, scribbles, _ = ellipsoid((6, 16, 16))
+    bad = image.copy()
+    bad[0, 2, 3, 3] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        drain(segment(bad, scribbles, SegmentParams()))
+    with pytest.raises(InputError, match="no channel"):
+        drain(segment(np.zeros((0, 6, 16, 16), np.float32), None, SegmentParams()))
+    from napari_unsup_seg.core.axes import as_stack
+    from napari_unsup_seg.core.series import segment_stack
+
+    with pytest.raises(InputError, match="needs a core.axes.Stack"):
+        drain(segment_stack(image[0], None))
+    with pytest.raises(InputError, match=r"\(T, Z, H, W\)"):
+        drain(segment_stack(as_stack(image[0], "ZYX"), scribbles))
+    with pytest.raises(InputError, match="not supported"):
+        as_stack(np.zeros((20, 16, 16), np.complex64))

@@ -155,21 +155,36 @@ def _prepare(image, scribbles, args):
     """(input, scribbles) ready for a run: a float image and (H, W) scribbles, or a Stack and (T, Z, H, W) ones."""
     from ..core.axes import Stack, channel_count_check, scribbles_tzyx
     from ..core.scribbles import from_png_convention
+    from ..core.series import check_stack_scribbles
 
     if not isinstance(image, Stack):
+        if args.slice is not None:
+            raise InputError(f"--slice {args.slice}: the input is one 2D image, it has no slices")
         chw = to_chw(image)
         if scribbles is not None and np.ndim(scribbles) == 3 and np.shape(scribbles) == np.shape(image):
             raise InputError(f"the image {np.shape(image)} was read as one 2D image with {chw.shape[0]} channels "
                              "but the scribbles have its shape: if it is a stack of slices, add --axes ZYX")
         return chw, validate_scribbles(scribbles, chw.shape[1:], unlabeled_255=args.png_scribbles)
     channel_count_check(image.data.shape[1], args.channels)  # before any work, as other input checks
+    if image.spacing is not None:
+        from ..core.propagate import axis_factors
+
+        axis_factors(3, image.spacing)
     n_z = image.data.shape[2]
     if args.scope == "slice" and args.slice is not None and args.slice >= n_z:
         raise InputError(f"--slice {args.slice}: the stack has slices 0 to {n_z - 1}")
     if scribbles is None:
         return image, None
     scribbles = from_png_convention(scribbles) if args.png_scribbles else scribbles
-    return image, scribbles_tzyx(scribbles, image)
+    return image, check_stack_scribbles(scribbles_tzyx(scribbles, image), image)  # refused before any work
+
+
+def _named(stem: str, func, *args):
+    """``func(*args)``, its InputError naming the image ``stem`` when there are several."""
+    try:
+        return func(*args)
+    except InputError as err:
+        raise InputError(f"{stem}: {err}") from err
 
 
 def _scribble_paths(images: list[Path], given: list[Path] | None) -> list[Path | None]:
@@ -371,7 +386,9 @@ def run(args) -> int:
 
         load_model(args.weights)
     items = _inputs(args)
-    prepared = [(stem, *_prepare(image, scribbles, args)) for stem, image, scribbles in items]
+    if args.slice is not None and args.scope != "slice":
+        raise InputError(f"--slice {args.slice} needs --scope slice (without it the whole volume is segmented)")
+    prepared = [(stem, *_named(stem, _prepare, image, scribbles, args)) for stem, image, scribbles in items]
     export.ensure_writable_dir(args.outdir)
     _refuse_inputs_as_outputs(args, [stem for stem, _, _ in prepared])
     plan = _plan(args, prepared, _settings(params, args))

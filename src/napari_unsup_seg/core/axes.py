@@ -78,6 +78,10 @@ def guess_axes(array: np.ndarray) -> str:
 def to_tczyx(array: np.ndarray, axes: str | None = None) -> np.ndarray:
     """``array`` transposed to ``TCZYX``, missing axes added with length 1."""
     array = np.asarray(array)
+    if array.dtype == bool:
+        array = array.astype(np.uint8)
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise InputError(f"image data of type {array.dtype} is not supported; use integers or floats")
     axes = check_axes(axes, array.ndim) if axes else guess_axes(array)
     if axes == "YXC" or axes == "CYX" or axes == "YX":
         channels_last(array)  # the 2D checks and messages
@@ -198,7 +202,7 @@ def scribbles_tzyx(scribbles: np.ndarray, stack: Stack) -> np.ndarray:
         scribbles = np.broadcast_to(scribbles[None], (n_t,) + scribbles.shape)
     else:
         raise InputError(f"scribbles of shape {scribbles.shape} do not fit data with axes {stack.axes} "
-                         f"(spatial axes {''.join(spatial)})")
+                         f"(axes without C: {''.join(spatial)})")
     if scribbles.shape != (n_t, n_z, n_y, n_x):
         raise InputError(f"scribbles have shape {scribbles.shape} after arranging as TZYX, the data "
                          f"{(n_t, n_z, n_y, n_x)}; they must match")

@@ -111,6 +111,11 @@ def _check_image(image: np.ndarray) -> None:
     if not (isinstance(image, np.ndarray) and image.ndim in (3, 4) and image.dtype == np.float32):
         raise InputError("the image must be float32 (C, H, W) or a volume (C, Z, H, W); "
                          "convert it with core.image.to_chw or core.axes.read_stack")
+    if image.shape[0] == 0 or min(image.shape[1:]) == 0:
+        raise InputError(f"the image has shape {image.shape}: no channel or no pixel")
+    if not np.isfinite(image).all():
+        raise InputError("the image holds NaN or infinite values; core.image.to_chw and core.axes.frame_to_input "
+                         "replace them (with a warning)")
 
 
 def _wnet_volume(image, params: SegmentParams, stop):

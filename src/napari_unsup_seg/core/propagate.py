@@ -34,6 +34,8 @@ from .errors import InputError
 
 # Floor of an edge weight: keeps every region connected so the system stays non-singular.
 WEIGHT_FLOOR = 1e-6
+# Largest ratio of voxel sizes: beyond it edge weights fall to the floor along the coarse axes.
+MAX_SPACING_RATIO = 100.0
 # Volumes with at least this many free voxels are solved by multigrid CG, to this relative
 # residual (at 1e-3 the Dice of a test volume moved by 2e-4, at 1e-4 by 2e-5, from 1e-6).
 AMG_MIN_SIZE = 2_000
@@ -111,6 +113,9 @@ def axis_factors(ndim: int, spacing: tuple[float, ...] | None) -> list[float]:
     spacing = tuple(float(s) for s in spacing)
     if len(spacing) != ndim or not all(np.isfinite(s) and s > 0 for s in spacing):
         raise InputError(f"the spacing must be {ndim} positive numbers, one per axis; got {spacing}")
+    if max(spacing) > MAX_SPACING_RATIO * min(spacing):
+        raise InputError(f"the voxel sizes {spacing} differ by more than {MAX_SPACING_RATIO:g} times: the walks "
+                         "would tie voxels along one axis only (or not at all); check the spacing and its units")
     return [(min(spacing) / s) ** 2 for s in spacing]
 
 

@@ -15,7 +15,11 @@ MAX_CLASS = 2**31 - 1  # class values are int32 through the pipeline
 
 def from_png_convention(array: np.ndarray) -> np.ndarray:
     """Convert 255 = unlabeled, 0..254 = classes into 0 = unlabeled, 1..255 = classes."""
-    array = np.asarray(array).astype(np.int64)
+    array = np.asarray(array)
+    if array.size and (array.min() < 0 or array.max() > 255):
+        raise InputError(f"scribbles in the PNG convention hold 0..255 (255 = unlabeled); these hold "
+                         f"{array.min()}..{array.max()}: drop --png-scribbles")
+    array = array.astype(np.int64)
     out = array + 1
     out[array == 255] = 0
     return out
@@ -54,7 +58,7 @@ def validate_scribbles(
         )
     if np.issubdtype(array.dtype, np.floating):
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
-            raise InputError("scribbles must hold whole class numbers, not fractional values")
+            raise InputError("scribbles must hold whole class numbers (no fractions, NaN or infinity)")
     elif not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
         raise InputError(f"scribbles of type {array.dtype} are not supported")
     _check_largest(array)  # before any cast: values are kept exactly or refused, never wrapped

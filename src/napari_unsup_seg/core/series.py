@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from .axes import Stack, frame_to_input
-from .errors import InputError
+from .errors import InputError, InputWarning
 from .progress import ProgressGen
 from .scribbles import validate_scribbles
 
@@ -37,6 +38,8 @@ class SeriesSegmentation:
 
     frames: list
     slice_index: int | None = None
+    axes: str = ""
+    spacing: tuple[float, float, float] | None = None
 
     @property
     def stopped(self) -> bool:
@@ -62,6 +65,7 @@ class SeriesSegmentation:
     def recipe(self) -> dict:
         first = dict(self.frames[0].recipe)
         first["frames"] = [f.recipe.get("run", {}) for f in self.frames]
+        first["axes"], first["spacing"] = self.axes, None if self.spacing is None else list(self.spacing)
         if self.slice_index is not None:
             first["slice"] = self.slice_index
         return first
@@ -89,6 +93,27 @@ def spread_scribbles(scribbles: np.ndarray) -> np.ndarray:
                 empty = out[t] == 0
                 out[t][empty] = scribbles[other][empty]
     return out
+
+
+def check_stack_scribbles(scribbles: np.ndarray, stack: Stack) -> np.ndarray:
+    """(T, Z, H, W) int32 scribbles checked against ``stack`` (see :func:`core.axes.scribbles_tzyx`)."""
+    shape = (stack.data.shape[0],) + stack.data.shape[2:]
+    if np.ndim(scribbles) != 4:
+        raise InputError(f"scribbles for a stack must be (T, Z, H, W) = {shape}; got shape {np.shape(scribbles)} "
+                         "(core.axes.scribbles_tzyx arranges them)")
+    out = np.stack([validate_scribbles(frame, shape[1:], require_class=False) for frame in scribbles])
+    if out.shape != shape:
+        raise InputError(f"scribbles have shape {out.shape}, the stack {shape}; they must match")
+    return out
+
+
+def _warn_unscribbled_slice(scribbles: np.ndarray, slice_index: int) -> None:
+    """Say so when the slice to segment has no strokes while others have."""
+    marked = np.flatnonzero(scribbles.any(axis=(0, 2, 3)))
+    if marked.size and slice_index not in marked:
+        where = ", ".join(str(z) for z in marked[:8]) + ("..." if marked.size > 8 else "")
+        warnings.warn(f"slice {slice_index} has no strokes (strokes on slices {where}): it is segmented "
+                      "without scribbles; draw on it, or segment the whole volume", InputWarning, stacklevel=3)
 
 
 def _frame_scribbles(scribbles, t, slice_index):
@@ -127,6 +152,8 @@ def segment_stack(
     from .pipeline import SegmentParams, segment
 
     params = params or SegmentParams()
+    if not isinstance(stack, Stack):
+        raise InputError("segment_stack needs a core.axes.Stack: make one with as_stack(array, axes) or read_stack(path)")
     if scope not in SCOPES:
         raise InputError(f"unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
     n_t, _, n_z = stack.data.shape[:3]
@@ -137,8 +164,10 @@ def segment_stack(
     else:
         slice_index = None
     if scribbles is not None:
-        scribbles = validate_scribbles(scribbles, (n_t, n_z) + stack.data.shape[3:], require_class=False)
+        scribbles = check_stack_scribbles(scribbles, stack)
         scribbles = spread_scribbles(scribbles) if n_t > 1 else scribbles
+        if slice_index is not None and n_z > 1:
+            _warn_unscribbled_slice(scribbles, slice_index)
     spacing = stack.spacing
     frames, state = [], warm_start
     for t in range(n_t):
@@ -152,7 +181,7 @@ def segment_stack(
         state = result.state
         if result.stopped:
             break
-    return SeriesSegmentation(frames, slice_index if n_z > 1 else None)
+    return SeriesSegmentation(frames, slice_index if n_z > 1 else None, stack.axes, stack.spacing)
 
 
 def _plane(spacing):
