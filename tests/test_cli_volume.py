@@ -159,3 +159,6 @@ def test_axes_and_spacing_from_the_file_go_into_the_recipe(volume, capsys):
     assert code == 0
     recipe = json.loads((volume / "out" / "vol_recipe.json").read_text())
     assert recipe["axes"] == "ZYX" and recipe["spacing"] == pytest.approx([1.5, 0.5, 0.5])
+    from napari_unsup_seg.core.axes import read_stack
+
+    assert read_stack(volume / "out" / "vol_labels.tif").spacing == pytest.approx((1.5, 0.5, 0.5))  # kept downstream

@@ -190,6 +190,9 @@ def test_saving_a_volume_writes_zyx_tiffs_and_the_ucm_only_when_asked(volume_loa
     with tifffile.TiffFile(tmp_path / "vol_labels.tif") as tif:
         assert tif.series[0].axes == "ZYX"
         np.testing.assert_array_equal(tif.asarray(), result.data)
+    from napari_unsup_seg.core.axes import read_stack
+
+    assert read_stack(tmp_path / "vol_labels.tif").spacing == pytest.approx(SPACING)  # the layer's scale, kept
     with tifffile.TiffFile(tmp_path / "vol_masks.tif") as tif:
         assert tif.series[0].axes in ("CZYX", "QZYX") and tif.series[0].shape == (2, Z, H, W)
     names = sorted(p.name for p in tmp_path.iterdir())

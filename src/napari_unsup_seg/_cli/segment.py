@@ -323,7 +323,8 @@ def _write(args, stem, result, fp, state) -> tuple[str, str]:
     axes = _output_axes(result)
     paths = export.write_outputs(args.outdir, stem, labels, ucm=single(result.ucm) if args.ucm else None,
                                  uncertainty=uncertainty, recipe=recipe, masks=args.masks,
-                                 overwrite=state != "new", axes=axes)
+                                 overwrite=state != "new", axes=axes,
+                                 spacing=getattr(result, "spacing", None) if axes and "Z" in axes else None)
     for path in set(old) - set(paths):  # not part of this result (never an input: those are refused)
         path.unlink(missing_ok=True)
     if not args.quiet:

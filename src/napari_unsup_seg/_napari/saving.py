@@ -46,7 +46,7 @@ def export_result(
 ) -> list[Path] | None:
     """Write a result with ``core.export.write_outputs``; None when the user keeps old files.
 
-    A volume's labels (Z, H, W) go to TIFFs with axes ZYX (no PNG).
+    A volume's labels (Z, H, W) go to TIFFs with axes ZYX and its voxel size (no PNG).
     """
     labels = np.asarray(labels)
     planned = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None)
@@ -55,8 +55,14 @@ def export_result(
         return None
     return write_outputs(
         outdir, stem, labels, ucm=ucm, recipe=recipe, class_names=class_names, overwrite=bool(existing),
-        axes="ZYX" if labels.ndim == 3 else None,
+        axes="ZYX" if labels.ndim == 3 else None, spacing=_spacing(recipe) if labels.ndim == 3 else None,
     )
+
+
+def _spacing(recipe: dict | None):
+    """The voxel size a volume run used (in its recipe), for the TIFFs."""
+    spacing = ((recipe or {}).get("run") or {}).get("spacing")
+    return tuple(spacing) if spacing and len(spacing) == 3 else None
 
 
 def _labels_2d_or_3d(data) -> np.ndarray:

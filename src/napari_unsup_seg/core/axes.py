@@ -145,12 +145,13 @@ def file_axes(path: str | Path) -> tuple[str | None, tuple[float, float, float] 
 
 
 def _tiff_spacing(tif, series) -> tuple[float, float, float] | None:
-    """(z, y, x) voxel size from ImageJ metadata and the resolution tags, if any."""
+    """(z, y, x) voxel size from the resolution tags and the ``spacing`` of ImageJ's or tifffile's metadata."""
     try:
         page = series.pages[0]
         x_res = page.tags.get("XResolution")
         y_res = page.tags.get("YResolution")
-        z = (tif.imagej_metadata or {}).get("spacing")
+        shaped = tif.shaped_metadata[0] if tif.shaped_metadata else {}
+        z = (tif.imagej_metadata or {}).get("spacing", shaped.get("spacing"))
         if x_res is None or y_res is None or z is None:
             return None
         x = x_res.value[1] / x_res.value[0]

@@ -104,13 +104,16 @@ def write_outputs(
     masks: bool = True,
     overwrite: bool = False,
     axes: str | None = None,
+    spacing: tuple[float, float, float] | None = None,
 ) -> list[Path]:
     """Write a result and return the written paths.
 
     Labels of a stack (a volume ``ZYX``, a time-lapse ``TYX`` or ``TZYX``, named by ``axes``)
     go to TIFF only, with their axes in the file's metadata (tifffile and napari read them
     back); their masks are (K, ...) with axes ``C`` + ``axes``, their UCM the saliency
-    volume of :mod:`core.hierarchy_volume` (stacked over T for time-lapses).
+    volume of :mod:`core.hierarchy_volume` (stacked over T for time-lapses). ``spacing``,
+    the (z, y, x) voxel size, goes into the labels and uncertainty TIFFs (resolution tags
+    and a ``spacing`` entry, read back by :func:`core.axes.read_stack`).
 
     Files: ``<stem>_labels.tif`` (uint16, or uint32 when values need it), ``<stem>_labels.png``
     (16-bit, when values fit), ``<stem>_masks.tif`` (K, H, W) and ``<stem>_class_<k>.png``
@@ -140,19 +143,23 @@ def write_outputs(
     for path in paths:
         with atomic_path(path) as tmp:
             _write_one(tmp, path.name[len(stem) + 1:], out, ucm=ucm, uncertainty=uncertainty, recipe=recipe,
-                       class_names=class_names, axes=axes)
+                       class_names=class_names, axes=axes, spacing=spacing)
     return paths
 
 
 def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, recipe, class_names,
-               axes=None) -> None:
+               axes=None, spacing=None) -> None:
     """Write the output named ``<stem>_<suffix>`` to ``tmp``."""
     import imageio.v3 as iio
     import tifffile
 
     named = {"metadata": {"axes": axes}} if axes else {}
+    sized = dict(named)
+    if axes and spacing is not None:
+        sized = {"metadata": {"axes": axes, "spacing": float(spacing[0])},
+                 "resolution": (1.0 / float(spacing[2]), 1.0 / float(spacing[1]))}
     if suffix == "labels.tif":
-        tifffile.imwrite(tmp, labels, compression="zlib", **named)
+        tifffile.imwrite(tmp, labels, compression="zlib", **sized)
     elif suffix == "labels.png":
         iio.imwrite(tmp, labels.astype(np.uint16), extension=".png")
     elif suffix == "masks.tif":
@@ -169,7 +176,7 @@ def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, 
     elif suffix == "ucm.tif":
         tifffile.imwrite(tmp, np.asarray(ucm, np.float32), **named)
     elif suffix == "uncertainty.tif":
-        tifffile.imwrite(tmp, np.asarray(uncertainty, np.float32), compression="zlib", **named)
+        tifffile.imwrite(tmp, np.asarray(uncertainty, np.float32), compression="zlib", **sized)
     elif suffix == "recipe.json":
         full = dict(recipe)
         if class_names:
