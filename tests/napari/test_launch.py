@@ -18,3 +18,16 @@ def test_gui_opens_sample_with_widget_and_scribbles(qtbot):
 def test_gui_with_a_bad_file_is_a_one_line_error(tmp_path, capsys):
     assert main(["gui", str(tmp_path / "missing.png")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_gui_flag_opens_the_volume_sample(qtbot):
+    from napari_unsup_seg._cli import build_parser
+
+    assert build_parser().parse_args(["gui", "--sample", "brain"]).sample == "brain"  # was refused
+    viewer, widget = open_viewer(sample="brain", show=False)
+    try:
+        qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=10000)
+        assert widget.scribbles_layer().data.shape == (24, 96, 128)
+        assert widget.scope_combo.isEnabled()
+    finally:
+        viewer.close()
