@@ -32,6 +32,7 @@ from .scribble_classes import (
     first_mask,
     rest_seeds_from_border,
     rest_seeds_from_regions,
+    walk_image,
     with_rest_class,
 )
 from .scribbles import scribble_classes, validate_scribbles
@@ -155,6 +156,8 @@ def _crf(image: np.ndarray, soft: np.ndarray, params: crf.CRFParams) -> np.ndarr
 
 def _enlarge_labels(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Nearest-neighbour enlargement of a coarse label map to ``shape``."""
+    if labels.shape == tuple(shape):
+        return labels
     index = np.ix_(*[np.minimum((np.arange(n) * m) // n, m - 1) for n, m in zip(shape, labels.shape)])
     return labels[index]
 
@@ -237,7 +240,8 @@ def segment(
         yield Progress(0, 1, stage="propagate", message="first mask")
         seeds, rest = with_rest_class(scribbles, rest_seeds_from_border(scribbles)) if one_class else (scribbles, 0)
         # a volume's first mask is its coarse walk, refined once, at the end
-        first_walk = first_mask(image, seeds, params.propagation, spacing, refined=not volume)
+        base = walk_image(image, params.propagation)  # both walks compare it
+        first_walk = first_mask(image, seeds, params.propagation, spacing, refined=not volume, base=base)
         first = _without_rest(_enlarge_labels(first_walk.labels(), image.shape[1:]), rest)
         yield Progress(0, 1, stage="propagate", result=first, message="first mask",
                        n_labels=len(np.unique(first)))
@@ -249,7 +253,8 @@ def segment(
         seeds, rest = with_rest_class(scribbles, rest_seeds_from_regions(scribbles, overseg)) if one_class else (scribbles, 0)
         # one class: the final seeds differ from the first mask's, which cannot be reused
         walk, info["edges"] = final_classes(image, seeds, features, params.propagation,
-                                                     first=None if one_class else first_walk, spacing=spacing)
+                                                     first=None if one_class else first_walk, spacing=spacing,
+                                                     base=base)
         labels, soft = _without_rest(walk.labels(), rest), walk.probs
         uncertainty = 1.0 - walk.margin()
         overseg = _class_pure_leaves(overseg, labels)

@@ -124,14 +124,16 @@ def walk_image(image: np.ndarray, params: PropagationParams) -> np.ndarray:
 
 
 def first_mask(image: np.ndarray, scribbles: np.ndarray, params: PropagationParams = PropagationParams(),
-               spacing: tuple[float, ...] | None = None, *, refined: bool = True) -> Walk:
+               spacing: tuple[float, ...] | None = None, *, refined: bool = True,
+               base: np.ndarray | None = None) -> Walk:
     """The instant answer: a coarse-to-fine walk on the (filtered) image.
 
     ``refined=False`` stops at the coarse walk (its probabilities at the coarse size): on
     volumes the refinement at full resolution takes as long again, and is done once, on
-    the final walk (:func:`final_classes` with ``first``).
+    the final walk (:func:`final_classes` with ``first``). ``base`` is
+    :func:`walk_image` of ``image`` when already computed.
     """
-    base = walk_image(image, params)
+    base = walk_image(image, params) if base is None else base
     if refined:
         return random_walk(base, scribbles, params.walk, spacing)
     from .cluster_net import resize_scribbles
@@ -242,6 +244,7 @@ def final_classes(
     *,
     first: Walk | None = None,
     spacing: tuple[float, ...] | None = None,
+    base: np.ndarray | None = None,
 ) -> tuple[Walk, str]:
     """The walk whose coarse stage may also compare learned ``features`` (F, *shape) of any size
     or the texture energy of the image.
@@ -255,7 +258,7 @@ def final_classes(
     from .cluster_net import resize_scribbles
 
     shape = scribbles.shape
-    base = walk_image(image, params)
+    base = walk_image(image, params) if base is None else base  # as in first_mask
 
     def image_alone() -> tuple[Walk, str]:
         if first is None:
