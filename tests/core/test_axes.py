@@ -91,6 +91,19 @@ def test_time_lapse_scribbled_on_one_frame_labels_all_in_order():
         assert iou > 0.8
     assert any("time point 2/3" in m and "warm start: continuing" in m for m in messages)
 
+    # the series answers like one segmentation: one hierarchy, regions numbered apart per time point
+    hierarchy = result.hierarchy
+    t = hierarchy.max_threshold / 2
+    assert hierarchy.max_threshold == min(f.hierarchy.max_threshold for f in result.frames)
+    assert hierarchy.n_regions(t) == sum(f.hierarchy.n_regions(t) for f in result.frames)
+    regions = result.regions(t)
+    assert regions.shape == labels.shape and len(np.unique(regions)) == hierarchy.n_regions(t)
+    for a in range(3):
+        for b in range(a + 1, 3):
+            assert not set(np.unique(regions[a])) & set(np.unique(regions[b]))
+    np.testing.assert_array_equal(result.classes(t), np.stack([f.classes(t) for f in result.frames]))
+    assert result.scribbles.shape == labels.shape and result.state is result.frames[0].state
+
 
 def test_nearest_time_point_lends_its_strokes():
     s = np.zeros((4, 2, 2), np.int32)

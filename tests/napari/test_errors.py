@@ -22,20 +22,20 @@ def _assert_intact(viewer, snapshot):
         np.testing.assert_array_equal(layer.data, data)
 
 
-def test_no_image_and_4d_image(plugin, qtbot, notes):
+def test_no_image_and_6d_image(plugin, qtbot, notes):
     viewer, widget = plugin
     assert not widget.run()
     assert "image" in _errors(notes)[-1].message
 
-    viewer.add_image(np.random.default_rng(0).random((2, 5, 48, 64)).astype(np.float32), name="stack")
+    viewer.add_image(np.random.default_rng(0).random((2, 2, 2, 3, 24, 32)).astype(np.float32), name="stack")
     qtbot.wait(50)
     assert widget.image_layer().name == "stack"
-    assert widget.scribbles_layer() is None  # nothing to paint on a time-lapse of volumes
+    assert widget.scribbles_layer() is None  # six axes: nothing the plugin can paint on
     assert not widget.scope_combo.isEnabled()
     snapshot = _snapshot(viewer)
     assert not widget.run()
     message = _errors(notes)[-1].message
-    assert "4D" in message and "2D image or a 3D volume is needed" in message
+    assert "6 axes" in message and "2 to 5" in message
     _assert_intact(viewer, snapshot)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from napari_unsup_seg._napari.runner import (
     RunSpec,
-    VolumeInput,
+    StackInput,
     prepare_input,
     preview_shape,
     resize_nearest,
@@ -73,14 +73,14 @@ def test_a_volume_is_scaled_whole_and_a_slice_sees_the_same_values():
     volume[1] //= 4  # a dim slice: scaled on its own it would be as bright as the others
     scribbles = np.zeros(volume.shape, np.int32)
     scribbles[1, 2, 2] = 1
-    data, s, spacing = prepare_input(volume, scribbles, VolumeInput("ZYX", (3.0, 1.0, 1.0)))
+    data, s, spacing = prepare_input(volume, scribbles, StackInput("ZYX", (3.0, 1.0, 1.0)))
     assert data.shape == (1, 5, 8, 10) and data.dtype == np.float32 and s is scribbles
     assert spacing == (3.0, 1.0, 1.0) and data[0, 1].max() < 0.3 < data[0, 2].max()
-    plane, s, spacing = prepare_input(volume, scribbles, VolumeInput("ZYX", (3.0, 1.0, 1.0), slice_index=1))
+    plane, s, spacing = prepare_input(volume, scribbles, StackInput("ZYX", (3.0, 1.0, 1.0), slice_index=1))
     np.testing.assert_array_equal(plane, data[:, 1])
     np.testing.assert_array_equal(s, scribbles[1])
     assert spacing == (1.0, 1.0)
-    rgb, _, _ = prepare_input(np.zeros((5, 8, 10, 3), np.uint8), None, VolumeInput("ZYXC"))
+    rgb, _, _ = prepare_input(np.zeros((5, 8, 10, 3), np.uint8), None, StackInput("ZYXC"))
     assert rgb.shape == (3, 5, 8, 10)
 
 
@@ -97,7 +97,7 @@ def test_a_whole_volume_run_shows_its_first_mask_but_no_slice_previews(monkeypat
 
     monkeypatch.setattr(pipeline, "segment", volume_segment)
     events, outcome = _drain(run_segmentation(np.zeros((3, 8, 10)), None, RunSpec(), threading.Event(),
-                                              volume=VolumeInput("ZYX", (2.0, 1.0, 1.0))))
+                                              stack=StackInput("ZYX", (2.0, 1.0, 1.0))))
     assert outcome.segmentation == "the segmentation" and seen == {"shape": (1, 3, 8, 10), "spacing": (2.0, 1.0, 1.0)}
     previews = [e.preview.shape for _, e in events if e.preview is not None]
     assert previews == [(3, 8, 10)]

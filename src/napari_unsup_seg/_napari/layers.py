@@ -12,8 +12,9 @@ from napari.layers import Image, Labels
 
 from ..core.errors import InputError
 from ..core.image import channels_last, read_array
+from . import layer_axes as LA
+from .layer_axes import META_KEY
 
-META_KEY = "napari_unsup_seg"
 SCRIBBLES_SUFFIX = " scribbles"
 RESULT_SUFFIX = " segmentation"
 PREVIEW_SUFFIX = " preview"
@@ -36,33 +37,24 @@ def role(layer) -> str | None:
 
 
 def is_volume(layer: Image) -> bool:
-    """Whether an Image layer holds a volume: three spatial axes (Z, Y, X), RGB or not."""
-    return layer.ndim == 3 and not plugin_meta_get(layer, "channels_first")
+    """Whether an Image layer holds volumes: it has a depth axis (Z), time points or not."""
+    return "Z" in LA.layer_axes(layer)
+
+
+def is_stack(layer: Image) -> bool:
+    """Whether an Image layer has a depth or a time axis (not a plain 2D image)."""
+    axes = LA.layer_axes(layer)
+    return "Z" in axes or "T" in axes
 
 
 def image_array(layer: Image) -> np.ndarray:
-    """The image or volume held by an Image layer, as an array the runner accepts.
-
-    Raises :class:`InputError` for layers of more than three spatial axes (time-lapses).
-    """
-    data = layer.data[0] if layer.multiscale else layer.data
-    if layer.ndim == 2 or layer.ndim == 3:
-        return np.asarray(data)
-    shape = "x".join(str(s) for s in data.shape)
-    raise InputError(
-        f"the image layer '{layer.name}' is {layer.ndim}D (shape {shape}); a 2D image or a 3D volume is "
-        "needed: pick one time point first (e.g. Split Stack in the layer menu)"
-    )
+    """The data of an Image layer (its first level when multiscale), for the runner."""
+    return np.asarray(layer.data[0] if layer.multiscale else layer.data)
 
 
 def spatial_shape(layer: Image) -> tuple[int, ...]:
-    """(H, W) of an image layer (RGB and channels-first layers included), (Z, H, W) of a volume."""
-    shape = layer.data[0].shape if layer.multiscale else layer.data.shape
-    if plugin_meta_get(layer, "channels_first") and layer.ndim == 3:
-        return int(shape[1]), int(shape[2])
-    if layer.ndim not in (2, 3):
-        image_array(layer)  # raises the user-facing error
-    return tuple(int(s) for s in shape[: layer.ndim])
+    """Shape of the layer's scribbles and results: its data's shape without the channel axis."""
+    return LA.spatial_shape(layer)
 
 
 def image_hw(layer: Image) -> tuple[int, int]:
@@ -70,21 +62,19 @@ def image_hw(layer: Image) -> tuple[int, int]:
     return spatial_shape(layer)[-2:]
 
 
-def spacing(layer: Image) -> tuple[float, float, float]:
-    """(z, y, x) voxel size of a volume layer: its scale."""
-    return tuple(float(s) for s in layer.scale[-3:])
+def spacing(layer: Image) -> tuple[float, float, float] | None:
+    """(z, y, x) voxel size of a volume layer (its scale); None without a Z axis."""
+    return LA.spacing(layer)
 
 
 def current_slice(viewer, layer: Image) -> int:
-    """The slice of a volume layer that the viewer shows (its first spatial axis)."""
-    z = int(np.round(layer.world_to_data(viewer.dims.point)[0]))
-    return int(np.clip(z, 0, spatial_shape(layer)[0] - 1))
+    """The slice of a volume layer that the viewer shows."""
+    return LA.shown_index(viewer, layer, "Z")
 
 
 def geometry(layer: Image) -> dict:
     """Scale and translate of the spatial axes, for layers drawn over it."""
-    n = len(spatial_shape(layer))
-    return {"scale": tuple(layer.scale[-n:]), "translate": tuple(layer.translate[-n:])}
+    return LA.geometry(layer)
 
 
 def layer_data_from_file(path: str | Path) -> tuple[np.ndarray, dict]:
@@ -117,21 +107,33 @@ def layer_data_from_file(path: str | Path) -> tuple[np.ndarray, dict]:
 
 
 def _volume_from_array(array: np.ndarray, axes: str | None, voxel, kwargs: dict) -> tuple[np.ndarray, dict]:
-    """A volume file's data as a (Z, Y, X) or RGB (Z, Y, X, 3|4) layer; time-lapses are refused."""
+    """A stack file's data as a layer: channels first (or RGB last), then time, depth, rows, columns.
+
+    The layer's axes go in the plugin's metadata and napari's axis labels; its scale is
+    the voxel size on Z, Y and X.
+    """
     from ..core.axes import as_stack
 
     stack = as_stack(array, axes, voxel)
     n_t, n_c = stack.data.shape[:2]
-    if n_t > 1 or n_c not in (1, 3, 4):
-        raise InputError(f"the file holds {n_t} time point(s) of {n_c} channel(s) (axes {stack.axes}); "
-                         "the widget segments one image or one volume of 1, 3 or 4 channels: "
-                         "use the command line (napari-unsup-seg segment --axes ...) for this one")
-    if stack.spacing is not None:
-        kwargs["scale"] = stack.spacing
+    keep = [a for a in "TZ" if a in stack.axes and (a != "T" or n_t > 1)]
+    data = stack.data[(slice(None) if n_t > 1 else 0, slice(None), slice(None) if "Z" in keep else 0)]
+    # data is now (T?, C, Z?, Y, X)
+    c_at = 1 if n_t > 1 else 0
+    rgb = n_c in (3, 4)
     if n_c == 1:
-        return np.ascontiguousarray(stack.data[0, 0]), kwargs
-    kwargs["rgb"] = True
-    return np.ascontiguousarray(np.moveaxis(stack.data[0], 0, -1)), kwargs
+        data, letters = np.take(data, 0, axis=c_at), "".join(keep) + "YX"
+    elif rgb:
+        data, letters = np.moveaxis(data, c_at, -1), "".join(keep) + "YXC"
+        kwargs["rgb"] = True
+    else:
+        data, letters = np.moveaxis(data, c_at, 0), "C" + "".join(keep) + "YX"
+    dims = letters[:-1] if rgb else letters  # the layer's axes: an RGB layer's colours are not one
+    spacing = dict(zip("ZYX", stack.spacing)) if stack.spacing is not None else {}
+    kwargs["scale"] = tuple(float(spacing.get(a, 1.0)) for a in dims)
+    kwargs["axis_labels"] = tuple(dims.lower())
+    kwargs["metadata"] = {META_KEY: {"axes": letters}}
+    return np.ascontiguousarray(data), kwargs
 
 
 def scribbles_name(image: Image) -> str:

@@ -9,8 +9,8 @@ therefore undoable with the layer's Ctrl+Z.
 Volumes work the same, in 3D: a cut and a click-to-assign region span slices. A cut of
 a 256x256x64 volume takes a few hundred milliseconds, so on volumes the slider draws
 when it is released or rests for :data:`VOLUME_DELAY_MS`; the region counter follows it
-at once. A result of one slice of a volume (``slice_index``) lives in that slice of a
-volume-shaped layer.
+at once. A result of a part of a stack (``where``: one slice, one time point) lives in
+that part of a layer of the stack's shape.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class MergePanel(QWidget):
         self._state: MergeState | None = None
         self._regions_cache: tuple[float, np.ndarray] | None = None
         self._pending: int | None = None
-        self._slice: int | None = None
+        self._where: tuple | None = None
         self._slow = False  # a volume: draw on release or rest, not at every move
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -110,18 +110,19 @@ class MergePanel(QWidget):
         return self._seg
 
     def attach(self, layer: Labels, segmentation, state: MergeState | None = None,
-               slice_index: int | None = None) -> MergeState:
+               where: tuple | None = None) -> MergeState:
         """Work on ``layer``, showing ``segmentation``; returns the (updated in place) state.
 
         Without ``state`` the layer is taken to show ``segmentation.labels`` (threshold 0).
-        ``slice_index``: the segmentation is of that slice of the (volume) layer.
+        ``where``: the segmentation is of that part of the layer (an index of ints and
+        ``slice(None)``, e.g. ``(z,)`` for one slice of a volume).
         """
         self.detach()
-        self._layer, self._slice = layer, slice_index
+        self._layer, self._where = layer, where
         if state is None or state.shown.shape != self._view().shape:
             state = MergeState.fresh(self._view())
         self._seg, self._state = segmentation, state
-        self._slow = np.ndim(segmentation.labels) == 3
+        self._slow = np.ndim(segmentation.labels) >= 3
         self._regions_cache = None
         layer.mouse_drag_callbacks.append(self._on_mouse)
         self.slider.blockSignals(True)
@@ -136,7 +137,7 @@ class MergePanel(QWidget):
         if self._layer is not None and self._on_mouse in self._layer.mouse_drag_callbacks:
             self._layer.mouse_drag_callbacks.remove(self._on_mouse)
         self._timer.stop()
-        self._layer = self._seg = self._state = self._pending = self._slice = None
+        self._layer = self._seg = self._state = self._pending = self._where = None
         self._regions_cache = None
         self.counter.setText("no result yet")
         self.setEnabled(False)
@@ -161,16 +162,18 @@ class MergePanel(QWidget):
 
     def assign_at(self, *position: int, value: int | None = None) -> int:
         """Give the region under ``position`` (the layer's data coordinates: (row, col), or
-        (z, row, col) on a volume) the class ``value`` (default: the selected class).
+        (z, row, col) on a volume...) the class ``value`` (default: the selected class).
 
         Returns the number of pixels of that region (0 outside the result).
         """
         if self._layer is None:
             return 0
-        if self._slice is not None:  # a slice's result: clicks on other slices miss it
-            if position[0] != self._slice:
+        if self._where is not None:  # a part's result: clicks on other slices or times miss it
+            fixed = [(p, w) for p, w in zip(position, self._where) if not isinstance(w, slice)]
+            if any(p != w for p, w in fixed):
                 return 0
-            position = position[1:]
+            position = tuple(p for p, w in zip(position, self._where) if isinstance(w, slice)) + \
+                tuple(position[len(self._where):])
         shape = self._state.shown.shape
         if len(position) != len(shape) or not all(0 <= p < n for p, n in zip(position, shape)):
             return 0
@@ -212,12 +215,14 @@ class MergePanel(QWidget):
     def _view(self) -> np.ndarray:
         """The part of the layer's data that shows the segmentation (a view)."""
         data = np.asarray(self._layer.data)
-        return data if self._slice is None else data[self._slice]
+        return data if self._where is None else data[self._where]
 
     def _set(self, index: tuple[np.ndarray, ...], values) -> None:
         """``data_setitem`` at ``index`` of :meth:`_view` (undoable)."""
-        if self._slice is not None:
-            index = (np.full(index[0].shape, self._slice), *index)
+        if self._where is not None:
+            free = iter(index)
+            full = [next(free) if isinstance(w, slice) else np.full(index[0].shape, w) for w in self._where]
+            index = (*full, *free)
         self._layer.data_setitem(index, values)
 
     def _absorb_edits(self) -> None:

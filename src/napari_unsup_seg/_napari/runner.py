@@ -1,9 +1,11 @@
-"""Worker adapter: runs :func:`core.pipeline.segment` on a napari generator worker.
+"""Worker adapter: runs :func:`core.pipeline.segment` (or, over time points,
+:func:`core.series.segment_stack`) on a napari generator worker.
 
-The GUI thread only builds a :class:`RunSpec` (plain values) and, for a volume, a
-:class:`VolumeInput`. Everything that needs torch — importing the pipeline, building
-the parameters, normalising the image or volume, training — happens on the worker thread. Progress events are throttled there, so a
-segmenter that yields very often cannot flood the GUI's event queue.
+The GUI thread only builds a :class:`RunSpec` (plain values) and, for anything more than
+a 2D image, a :class:`StackInput`. Everything that needs torch (importing the pipeline,
+building the parameters, normalising the image or stack, training) happens on the worker
+thread. Progress events are throttled there, so a segmenter that yields very often
+cannot flood the GUI's event queue.
 """
 
 from __future__ import annotations
@@ -43,15 +45,20 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
-class VolumeInput:
-    """How the worker reads a volume layer's data (plain values, built on the GUI thread).
+class StackInput:
+    """How the worker reads a layer that is more than a 2D image (plain values, built on the GUI thread).
 
-    ``axes``: "ZYX", or "ZYXC" for an RGB volume; ``spacing``: the (z, y, x) voxel size;
-    ``slice_index``: segment only that slice, as an image (None: the whole volume).
+    ``axes``: of the layer's data (``layer_axes``: "ZYX", "ZYXC", "CZYX", "TYX", "CTZYX"...);
+    ``spacing``: the (z, y, x) voxel size; ``channels``: those that feed the features
+    (None: all); ``time_index``: segment only that time point (None: all, in order, each
+    warm-started from the one before); ``slice_index``: segment only that slice (of each
+    time point), as an image.
     """
 
     axes: str = "ZYX"
     spacing: tuple[float, float, float] | None = None
+    channels: tuple[int, ...] | None = None
+    time_index: int | None = None
     slice_index: int | None = None
 
 
@@ -122,27 +129,62 @@ def resize_nearest(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(labels[rows[:, None], cols[None, :]], dtype=np.int32)
 
 
-def prepare_input(image: np.ndarray, scribbles: np.ndarray | None, volume: VolumeInput | None = None):
-    """``(input, scribbles, spacing)`` for ``core.pipeline.segment`` (slow on volumes: worker thread).
+def prepare_input(image: np.ndarray, scribbles: np.ndarray | None, stack: StackInput | None = None):
+    """``(input, scribbles, spacing)`` of one image or volume for ``core.pipeline.segment``.
 
-    An image goes through ``core.image.to_chw``; a volume through ``core.axes``, each
-    channel scaled over the whole volume, so a slice segmented alone (``volume.slice_index``)
-    sees the same values as in the whole volume, as with the CLI's ``--scope slice``.
+    A 2D image goes through ``core.image.to_chw``; a stack through ``core.axes``, each
+    channel scaled over its whole time point, so a slice segmented alone sees the same
+    values as in the whole volume (as with the CLI's ``--scope slice``). Of a time-lapse,
+    the time point ``stack.time_index`` is taken, seeded by the strokes of the nearest time
+    point wherever its own have none (``core.series.spread_scribbles``). Slow on volumes:
+    worker thread.
     """
-    if volume is None:
+    if stack is None:
         from ..core.image import to_chw
 
         return to_chw(image), scribbles, None
-    from ..core.axes import as_stack, frame_to_input
+    from ..core.axes import as_stack, frame_to_input, scribbles_tzyx
+    from ..core.series import spread_scribbles
 
-    frame = frame_to_input(as_stack(image, volume.axes).data[0])
-    if frame.ndim == 3:  # a volume of one slice
+    data = as_stack(image, stack.axes, stack.spacing)
+    t = stack.time_index or 0
+    frame = frame_to_input(data.data[t], stack.channels)
+    volume = "Z" in stack.axes
+    if frame.ndim == 3 and volume:  # a volume of one slice
         frame = frame[:, None]
-    z = volume.slice_index
-    if z is None:
-        return frame, scribbles, volume.spacing
-    plane = None if scribbles is None else np.ascontiguousarray(scribbles[z])
-    return np.ascontiguousarray(frame[:, z]), plane, None if volume.spacing is None else volume.spacing[1:]
+    plane = scribbles  # without time, the layer's order is the core's: (Z,) Y, X
+    if scribbles is not None and "T" in stack.axes:
+        tzyx = scribbles_tzyx(scribbles, data)
+        plane = (spread_scribbles(tzyx) if tzyx.shape[0] > 1 else tzyx)[t]
+        plane = np.ascontiguousarray(plane if volume else plane[0])
+    z = stack.slice_index
+    if not volume or z is None:
+        return frame, plane, stack.spacing if volume else None
+    plane = None if plane is None else np.ascontiguousarray(plane[z])
+    return np.ascontiguousarray(frame[:, z]), plane, None if stack.spacing is None else stack.spacing[1:]
+
+
+def is_series(image: np.ndarray, stack: StackInput | None) -> bool:
+    """Whether the run goes over several time points (``core.series.segment_stack``)."""
+    return stack is not None and stack.time_index is None and "T" in stack.axes and \
+        np.shape(image)[stack.axes.index("T")] > 1
+
+
+def _segmentation(image, scribbles, stack: StackInput | None, params, stop, warm_start):
+    """The core generator of a run: one image or volume, or every time point in order."""
+    if is_series(image, stack):
+        from ..core.axes import as_stack, scribbles_tzyx
+        from ..core.series import segment_stack
+
+        data = as_stack(image, stack.axes, stack.spacing)
+        tzyx = None if scribbles is None else scribbles_tzyx(scribbles, data)
+        scope = "volume" if stack.slice_index is None else "slice"
+        return segment_stack(data, tzyx, params, scope=scope, slice_index=stack.slice_index,
+                             channels=stack.channels, stop=stop, warm_start=warm_start)
+    from ..core import pipeline
+
+    data, scribbles, spacing = prepare_input(image, scribbles, stack)
+    return pipeline.segment(data, scribbles, params, stop=stop, warm_start=warm_start, spacing=spacing)
 
 
 def run_segmentation(
@@ -152,7 +194,7 @@ def run_segmentation(
     stop: threading.Event,
     warm_start: dict | None = None,
     *,
-    volume: VolumeInput | None = None,
+    stack: StackInput | None = None,
     preview_size: tuple[int, int] | None = None,
     min_interval: float = 0.05,
     preview_interval: float = 0.2,
@@ -164,16 +206,14 @@ def run_segmentation(
     scribble run, always), resized here (off the GUI thread) to ``preview_size``; returns
     a :class:`RunOutcome` holding either the segmentation or the error. A whole-volume
     run shows only its first mask, a (Z, H, W) class map: the clustering's previews
-    are maps of one slice.
+    are maps of one slice. A run over time points shows none (their progress says which
+    time point it is at).
     """
     start = time.perf_counter()
-    whole_volume = volume is not None and volume.slice_index is None
+    whole_volume = stack is not None and "Z" in stack.axes and stack.slice_index is None
+    series = is_series(image, stack)
     try:
-        from ..core import pipeline
-
-        data, scribbles, spacing = prepare_input(image, scribbles, volume)
-        gen = pipeline.segment(data, scribbles, build_params(spec), stop=stop, warm_start=warm_start,
-                               spacing=spacing)
+        gen = _segmentation(image, scribbles, stack, build_params(spec), stop, warm_start)
         last_emit = last_preview = -np.inf
         last_stage = None
         while True:
@@ -183,7 +223,9 @@ def run_segmentation(
                 return RunOutcome(done.value, None, time.perf_counter() - start)
             now = time.perf_counter()
             first_mask = event.result is not None
-            if first_mask:  # a full-resolution class map: always shown, in the preview layer
+            if series:
+                event, first_mask = replace(event, preview=None, result=None), False
+            elif first_mask:  # a full-resolution class map: always shown, in the preview layer
                 event = replace(event, preview=event.result, result=None)
             elif whole_volume and event.preview is not None:
                 event = replace(event, preview=None)
@@ -235,13 +277,13 @@ class RunController:
         return self._worker is not None
 
     def start(self, image, scribbles, spec: RunSpec, warm_start: dict | None = None,
-              preview_size: tuple[int, int] | None = None, volume: VolumeInput | None = None) -> None:
+              preview_size: tuple[int, int] | None = None, stack: StackInput | None = None) -> None:
         if self.running:
             raise RuntimeError("a run is already going on")
         self._stop = threading.Event()
         self.stop_requested_at = None
         worker = create_worker(
-            run_segmentation, image, scribbles, spec, self._stop, warm_start, volume=volume,
+            run_segmentation, image, scribbles, spec, self._stop, warm_start, stack=stack,
             preview_size=preview_size,
             _worker_class=_StoppableWorker, _start_thread=False,
             _connect={"yielded": self._progress, "returned": self._returned,

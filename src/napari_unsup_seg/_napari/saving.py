@@ -43,19 +43,24 @@ def export_result(
     recipe: dict | None = None,
     class_names: dict[int, str] | None = None,
     parent=None,
+    axes: str | None = None,
 ) -> list[Path] | None:
     """Write a result with ``core.export.write_outputs``; None when the user keeps old files.
 
-    A volume's labels (Z, H, W) go to TIFFs with axes ZYX and its voxel size (no PNG).
+    A stack's labels go to TIFFs with their ``axes`` (default: ZYX for a (Z, H, W)
+    volume) and its voxel size (no PNG).
     """
     labels = np.asarray(labels)
+    axes = axes or ("ZYX" if labels.ndim == 3 else None)
+    if axes is not None and len(axes) != labels.ndim:
+        raise InputError(f"labels of shape {labels.shape} do not have the axes {axes}")
     planned = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None)
     existing = [p for p in planned if p.exists()]
     if existing and not _confirm(parent, existing):
         return None
     return write_outputs(
         outdir, stem, labels, ucm=ucm, recipe=recipe, class_names=class_names, overwrite=bool(existing),
-        axes="ZYX" if labels.ndim == 3 else None, spacing=_spacing(recipe) if labels.ndim == 3 else None,
+        axes=axes, spacing=_spacing(recipe) if axes and "Z" in axes else None,
     )
 
 

@@ -100,6 +100,11 @@ class SourcePanel(QWidget):
             self.scribbles_combo.addItem(layer.name, layer)
         self.scribbles_combo.setCurrentIndex(_index_of(self.scribbles_combo, layer))
 
+    def resync(self) -> None:
+        """Match the scribbles to the current image again (its shape may have changed)."""
+        self._refresh()
+        self._sync()
+
     def load_image(self, path=None) -> Image | None:
         """Open an image file (a dialog when ``path`` is None) as a layer and select it."""
         if path is None:

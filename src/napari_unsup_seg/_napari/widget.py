@@ -12,10 +12,13 @@ result shown already, its progress is drawn in that result layer instead (adding
 preview layer costs the GUI thread a few hundred milliseconds); the result's previous
 data comes back before the new result is written, so Ctrl+Z still steps between results.
 
-A volume (an image layer with three spatial axes) is segmented whole or one slice at a
-time (Scope). A whole-volume run takes tens of seconds, so live mode works on "This
-slice" only; a slice's result is a volume-shaped layer holding that slice. Each scope
-keeps its own result layer, which the next run of that scope replaces.
+A volume (an image layer with a depth axis) is segmented whole or one slice at a time
+(Scope); a time-lapse every time point in order or only the one shown (Time); the
+layer's axes and the channels that feed the features are set in :mod:`.stack_panel`.
+A whole-volume or all-time-points run takes tens of seconds, so live mode works on one
+slice of one time point only; such a part's result is a layer of the stack's shape
+holding that part (``where``). Each scope keeps its own result layer, which the next run
+of that scope replaces.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import numpy as np
 from napari.layers import Image, Labels
 from qtpy.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -41,20 +43,22 @@ from qtpy.QtWidgets import (
 from ..core.errors import InputError
 from ..core.progress import Progress
 from ..core.scribbles import validate_scribbles
-from . import dialogs, notify, results, saving
+from . import dialogs, notify, parts, results, saving
 from . import layers as L
 from .live import LiveMode
 from .merge import MergePanel, MergeState
 from .params_form import ParamsForm
-from .runner import RunController, RunOutcome, RunSpec, VolumeInput, preview_shape, warm_up
+from . import layer_axes as LA
+from .runner import RunController, RunOutcome, RunSpec, StackInput, preview_shape, warm_up
 from .sources import SourcePanel
+from .stack_panel import StackPanel
 
 STAGE_NAMES = {"cluster": "clustering", "wnet": "W-Net", "adapt": "adapting", "crf": "dense CRF",
                "ucm": "hierarchy", "propagate": "scribble propagation", "done": "done"}
-SCOPES = {"volume": "Whole volume", "slice": "This slice"}
 LIVE_TIP = "run again each time a stroke on the scribbles layer ends"
-LIVE_OFF_TIP = ("live mode works on one slice (Scope: This slice): a whole-volume run takes tens of "
-                "seconds, too long to follow each stroke; click Run for the whole volume")
+LIVE_OFF_TIP = ("live mode works on one slice of one time point (Scope: This slice, Time: This time point): "
+                "a whole-volume or all-time-points run takes tens of seconds, too long to follow each "
+                "stroke; click Run for it")
 
 
 @dataclass
@@ -67,8 +71,8 @@ class _Session:
     scribbles: Labels | None = None  # those of the last run, for the class names
     warm: dict = field(default_factory=dict)  # {(method, scope): Segmentation.state}
     uncertainty: Image | None = None
-    slice_index: int | None = None  # the latest result is of this slice of a volume
-    by_scope: dict = field(default_factory=dict)  # {scope: its latest result layer}, None: a 2D image
+    where: tuple | None = None  # the latest result is of this part of the stack (an index)
+    by_scope: dict = field(default_factory=dict)  # {(scope, time): its latest result layer}
 
 
 @dataclass
@@ -79,9 +83,10 @@ class _Run:
     scribbles: Labels | None  # None: unsupervised run
     spec: RunSpec
     warm: bool
-    scope: str | None = None  # "volume" or "slice" for a volume; None for an image
+    scope: tuple = (None, None)  # (depth scope, time scope): see StackPanel
     slice_index: int | None = None
-    shape: tuple[int, ...] = ()  # of the image or volume
+    shape: tuple[int, ...] = ()  # of the image or stack, without channels
+    where: tuple | None = None  # the part of the stack segmented (None: all of it)
     preview: Labels | None = None
     in_place: tuple[Labels, np.ndarray] | None = None  # (result layer shown in, its data before)
 
@@ -142,12 +147,8 @@ class SegmentationWidget(QWidget):
         self.live_box.setChecked(True)
         self.uncertainty_box = QCheckBox("Show uncertainty (where to scribble next)")
         self.uncertainty_box.setToolTip("1 minus the margin between the two likeliest classes: bright = unsure")
-        self.scope_combo = QComboBox()
-        for key, label in SCOPES.items():
-            self.scope_combo.addItem(label, key)
-        self.scope_combo.setToolTip("for a volume: segment all of it (scribbles on any slices) or only the "
-                                    "slice shown, as an image (seconds)")
-        self.scope_combo.setEnabled(False)
+        self.stack = StackPanel()
+        self.scope_combo = self.stack.scope_combo
         self.live = LiveMode(self.viewer, self.live_box, self.scribbles_layer, lambda: self.running,
                              self.run, self.stop)
         self.progress = QProgressBar()
@@ -164,7 +165,7 @@ class SegmentationWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(_group("Image, scribbles and classes", self.sources))
         layout.addWidget(_group("Method", self.params))
-        layout.addWidget(_group("Run", _row(QLabel("Scope"), self.scope_combo),
+        layout.addWidget(_group("Run", self.stack,
                                 _row(self.run_button, self.stop_button, self.fresh_button),
                                 self.live_box, self.replace_box, self.uncertainty_box,
                                 self.progress, self.status))
@@ -177,7 +178,8 @@ class SegmentationWidget(QWidget):
         self.fresh_button.clicked.connect(lambda: self.start_fresh())
         self.uncertainty_box.toggled.connect(lambda _: self._show_uncertainty(self._current_session()))
         self.save_button.clicked.connect(lambda: self.save())
-        self.scope_combo.currentIndexChanged.connect(lambda _: self._update_scope_controls())
+        self.stack.scope_changed.connect(self._update_scope_controls)
+        self.stack.axes_changed.connect(self._on_axes_changed)
         self.legend.names_changed.connect(self._on_names_changed)
         self.sources.image_changed.connect(self._on_image_changed)
         self.sources.message.connect(self.status.setText)
@@ -216,33 +218,35 @@ class SegmentationWidget(QWidget):
         self.viewer.layers.selection.active = layer
 
     def scope(self) -> str | None:
-        """"volume" or "slice" when the image is a volume, None for a 2D image (or none)."""
-        image = self.image_layer()
-        if image is None or not L.is_volume(image):
-            return None
-        return self.scope_combo.currentData() if L.spatial_shape(image)[0] > 1 else "slice"
+        """"volume" or "slice" when the image has depth, None for one without (or none)."""
+        return self.stack.scope()
 
     def set_scope(self, scope: str) -> None:
-        self.scope_combo.setCurrentIndex(self.scope_combo.findData(scope))
+        self.stack.set_scope(scope)
 
     def _update_scope_controls(self) -> None:
-        image = self.image_layer()
-        self.scope_combo.setEnabled(image is not None and L.is_volume(image) and L.spatial_shape(image)[0] > 1)
-        whole = self.scope() == "volume"
+        whole = self.stack.scope() == "volume" or self.stack.time_scope() == "all"
         self.live_box.setEnabled(not whole)
         self.live_box.setToolTip(LIVE_OFF_TIP if whole else LIVE_TIP)
         session = self._current_session()
         seg = session.segmentation if session is not None and self.result_layer() is not None else None
-        self.save_ucm_box.setEnabled(seg is not None and np.ndim(seg.labels) == 3)
+        self.save_ucm_box.setEnabled(seg is not None and np.ndim(seg.labels) >= 3)
 
     def _on_image_changed(self, image) -> None:
+        self.stack.set_image(image)
         session = self._sessions.get(image) if image is not None else None
         if session is None or session.result is None or session.result not in self.viewer.layers:
             self.merge.detach()
         elif self.merge.layer is not session.result:
             session.merge = self.merge.attach(session.result, session.segmentation, session.merge,
-                                              session.slice_index)
+                                              session.where)
         self._update_scope_controls()
+
+    def _on_axes_changed(self, image) -> None:
+        """New axes: the scribbles and results of the old shape no longer fit."""
+        if self.merge.layer is not None and self.merge.layer.data.shape != L.spatial_shape(image):
+            self.merge.detach()
+        self.sources.resync()
 
     def _on_layer_removed(self, event) -> None:
         if event.value is self.merge.layer:
@@ -264,27 +268,30 @@ class SegmentationWidget(QWidget):
             notify.show("choose an image layer or load an image first", "error")
             return False
         scribbles_layer = self.scribbles_layer()
-        scope = self.scope()
+        scope = (self.stack.scope(), self.stack.time_scope())
         try:
             array = L.image_array(image)
             shape = L.spatial_shape(image)
-            z = L.current_slice(self.viewer, image) if scope == "slice" else None
+            stack, where = parts.stack_input(self.viewer, image, *scope, self.stack.channels())
             scribbles = None
             if scribbles_layer is not None:
                 scribbles = validate_scribbles(L.scribble_array(scribbles_layer), shape, require_class=False)
-                if not (scribbles if z is None else scribbles[z]).any():
+                if not scribbles[parts.any_time(where, image)].any():
                     scribbles = None
         except InputError as err:
             notify.show_exception(err)
             return False
+        z = None if stack is None else stack.slice_index
         spec = self.params.spec()
         session = self._sessions.setdefault(image, _Session())
-        warm = session.warm.get((spec.method, scope))
+        warm = session.warm.get((spec.method, *scope))
         colours = scribbles_layer if scribbles is not None else None
-        size = shape if scope == "volume" else preview_shape(L.image_hw(image))
-        run = _Run(image, colours, spec, warm is not None, scope, z, shape)
+        size = shape if scope[0] == "volume" else preview_shape(L.image_hw(image))
+        run = _Run(image, colours, spec, warm is not None, scope, z, shape, where=where)
         shown = session.by_scope.get(scope) if self.replace_box.isChecked() else None
-        if shown is not None and shown in self.viewer.layers and shown.data.shape == shape:
+        if "T" in LA.layer_axes(image):
+            pass  # no preview over time: the progress says which time point the run is at
+        elif shown is not None and shown in self.viewer.layers and shown.data.shape == shape:
             run.in_place = (shown, np.array(shown.data, copy=True))
         else:  # before the run: slow
             run.preview = results.add_preview(self.viewer, image, size, colours, slice_index=z)
@@ -292,13 +299,12 @@ class SegmentationWidget(QWidget):
         self.last_progress = None
         self._set_running(True)
         mode = "scribbles" if scribbles is not None else "no scribbles (unsupervised)"
-        where = f"slice {z}, " if z is not None else "whole volume, " if scope == "volume" else ""
-        self.status.setText(f"starting ({where}{mode}{', warm start' if warm is not None else ''})...")
-        volume = None
-        if scope is not None:
-            volume = VolumeInput("ZYXC" if image.rgb else "ZYX", L.spacing(image), z)
-        self._controller.start(array, scribbles, spec, warm, preview_size=None if scope == "volume" else size,
-                               volume=volume)
+        part = parts.part_name(stack, scope)
+        self.status.setText(f"starting ({part + ', ' if part else ''}{mode}"
+                            f"{', warm start' if warm is not None else ''})...")
+        over_time = "T" in LA.layer_axes(image)
+        self._controller.start(array, scribbles, spec, warm, stack=stack,
+                               preview_size=None if scope[0] == "volume" or over_time else size)
         return True
 
     def start_fresh(self) -> bool:
@@ -341,16 +347,16 @@ class SegmentationWidget(QWidget):
         elif event.stage != "done":
             self.progress.setRange(0, 0)
             self.progress.setFormat(stage)
-        parts = [stage]
+        words = [stage]
         if iterating:
-            parts.append(f"iteration {event.step}")
+            words.append(f"iteration {event.step}")
         if event.n_labels is not None:
-            parts.append(f"{event.n_labels} segments")
+            words.append(f"{event.n_labels} segments")
         if event.loss is not None:
-            parts.append(f"loss {event.loss:.3f}")
+            words.append(f"loss {event.loss:.3f}")
         if event.message and event.stage not in ("crf", "ucm", "done"):
-            parts.append(event.message)
-        self.status.setText(" · ".join(parts))
+            words.append(event.message)
+        self.status.setText(" · ".join(words))
         run = self._run
         if event.preview is None or run is None:
             return
@@ -387,23 +393,25 @@ class SegmentationWidget(QWidget):
             return
         session = self._sessions.setdefault(run.image, _Session())
         self._remember_warm(session, run, seg)
-        z = run.slice_index
+        z, where = run.slice_index, run.where
         # a volume's UCM is a (2Z+1, 2H+1, 2W+1) saliency volume: made only when saved
-        meta = {"role": "result", "image": run.image.name, "ucm": seg.ucm if run.scope is None else None,
+        image_ucm = np.ndim(seg.labels) == 2 and where is None
+        meta = {"role": "result", "image": run.image.name, "ucm": seg.ucm if image_ucm else None,
                 "recipe": seg.recipe, "class_names": self._class_names(run.scribbles, seg.labels)}
         name = None
-        if z is not None:
-            meta["slice"], name = z, f"{L.result_name(run.image)} (slice {z})"
+        part = parts.part_name(StackInput(slice_index=z, time_index=parts.time_of(where, run.image)), run.scope)
+        if where is not None:
+            meta["where"], name = parts.jsonable_where(where), f"{L.result_name(run.image)} ({part})"
         run.restore()
         replace = session.by_scope.get(run.scope) if self.replace_box.isChecked() else None
-        labels = seg.labels if z is None else _in_slice(seg.labels, run.shape, z)
+        labels = seg.labels if where is None else parts.placed(seg.labels, run.shape, where)
         layer = results.place_result(self.viewer, run.image, labels, meta, replace=replace,
                                      preview=run.preview, colours=run.scribbles, name=name)
         session.result, session.segmentation, session.scribbles = layer, seg, run.scribbles
-        session.slice_index, session.by_scope[run.scope] = z, layer
+        session.where, session.by_scope[run.scope] = where, layer
         self._show_uncertainty(session, run.image)
         if run.image is self.image_layer():
-            session.merge = self.merge.attach(layer, seg, slice_index=z)
+            session.merge = self.merge.attach(layer, seg, where=where)
         else:
             session.merge = None
         self._update_scope_controls()
@@ -417,14 +425,14 @@ class SegmentationWidget(QWidget):
         if n_iter is not None and info.get("stop_reason") != "time_budget":
             words.append(f"· {n_iter} iterations{' (warm start)' if run.warm else ''}")
         words.append(f"· {len(np.unique(seg.labels))} {'classes' if seg.scribbles is not None else 'segments'}")
-        if z is not None:
-            words.insert(0, f"slice {z}:")
+        if where is not None:
+            words.insert(0, f"{part}:")
         self.status.setText(" ".join(words))
 
     @staticmethod
     def _remember_warm(session: _Session, run: _Run, seg) -> None:
         """Keep the network the run learned, to warm-start the next run of its method and scope."""
-        key = (run.spec.method, run.scope)
+        key = (run.spec.method, *run.scope)
         if seg is not None and seg.state is not None:
             session.warm[key] = seg.state
         else:
@@ -437,8 +445,8 @@ class SegmentationWidget(QWidget):
         seg = session.segmentation
         values = seg.uncertainty if seg is not None and self.uncertainty_box.isChecked() else None
         image = image if image is not None else self.image_layer()
-        if values is not None and image is not None and session.slice_index is not None:
-            values = _in_slice(values, L.spatial_shape(image), session.slice_index)
+        if values is not None and image is not None and session.where is not None:
+            values = parts.placed(values, L.spatial_shape(image), session.where)
         session.uncertainty = results.show_uncertainty(self.viewer, image, session.uncertainty, values)
 
     def _class_names(self, scribbles: Labels | None, labels: np.ndarray) -> dict[int, str]:
@@ -466,9 +474,9 @@ class SegmentationWidget(QWidget):
             if folder is None:
                 return None
         session = self._sessions[image]
-        seg, z = session.segmentation, session.slice_index
+        seg, where = session.segmentation, session.where
         data = np.asarray(layer.data)
-        labels = np.array(data if z is None else data[z], copy=True)  # a slice's result: that slice, as an image
+        labels = np.array(data if where is None else data[where], copy=True)  # a part's result: that part
         attached = self.merge.layer is layer
         recipe = dict(seg.recipe)
         recipe["napari"] = {
@@ -476,13 +484,14 @@ class SegmentationWidget(QWidget):
             "merge_threshold": round(self.merge.threshold, 4) if attached else None,
             "pixels_edited_by_hand": self.merge.edited_pixels() if attached else None,
         }
-        if z is not None:
-            recipe["napari"]["slice"] = z
+        if where is not None:
+            recipe["napari"]["part"] = parts.jsonable_where(where)
         try:
             ucm = seg.ucm if labels.ndim == 2 or self.save_ucm_box.isChecked() else None
             written = saving.export_result(
                 folder, saving.safe_stem(image.name), labels, ucm=ucm, recipe=recipe,
                 class_names=self._class_names(session.scribbles, labels) or None, parent=self,
+                axes=parts.result_axes(image, where),
             )
         except Exception as err:  # shown to the user; the layers are untouched
             notify.show_exception(err, "saving")
@@ -493,13 +502,6 @@ class SegmentationWidget(QWidget):
         notify.show(f"saved {len(written)} files to {folder}", "info")
         self.status.setText(f"saved {len(written)} files to {folder}")
         return written
-
-
-def _in_slice(values: np.ndarray, shape: tuple[int, ...], z: int) -> np.ndarray:
-    """A volume of ``shape`` holding ``values`` (one slice's) at slice ``z``, zeros elsewhere."""
-    out = np.zeros(shape, values.dtype)
-    out[z] = values
-    return out
 
 
 def _retry_on_cpu(widget: SegmentationWidget):

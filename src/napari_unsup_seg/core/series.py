@@ -70,11 +70,54 @@ class SeriesSegmentation:
             first["slice"] = self.slice_index
         return first
 
+    @property
+    def hierarchy(self) -> SeriesHierarchy | None:
+        """The time points' hierarchies cut together (None when one has none)."""
+        if any(f.hierarchy is None for f in self.frames):
+            return None
+        return SeriesHierarchy([f.hierarchy for f in self.frames])
+
+    @property
+    def scribbles(self) -> np.ndarray | None:
+        """The scribbles each time point was seeded with, stacked (None without scribbles)."""
+        if any(f.scribbles is None for f in self.frames):
+            return None
+        return np.stack([f.scribbles for f in self.frames])
+
+    @property
+    def state(self) -> dict | None:
+        """The network learned on the first time point: the warm start of a rerun, which begins there."""
+        return self.frames[0].state
+
+    def regions(self, threshold: float) -> np.ndarray:
+        """Region ids of each time point's cut, numbered apart (a region never spans two time points)."""
+        out, offset = [], 0
+        for frame in self.frames:
+            regions = np.asarray(frame.regions(threshold), np.int64)
+            out.append(regions + offset)
+            offset += int(regions.max()) + 1
+        return np.stack(out)
+
     def classes(self, threshold: float) -> np.ndarray:
         return np.stack([f.classes(threshold) for f in self.frames])
 
     def classes_with_regions(self, n: int) -> np.ndarray:
         return np.stack([f.classes_with_regions(n) for f in self.frames])
+
+
+@dataclass(frozen=True)
+class SeriesHierarchy:
+    """The hierarchies of the time points of a stack, answering like one ``core.hierarchy.Hierarchy``."""
+
+    parts: list
+
+    @property
+    def max_threshold(self) -> float:
+        """The coarsest cut that keeps scribble classes apart in every time point."""
+        return min(h.max_threshold for h in self.parts)
+
+    def n_regions(self, threshold: float) -> int:
+        return sum(h.n_regions(threshold) for h in self.parts)
 
 
 def spread_scribbles(scribbles: np.ndarray) -> np.ndarray:

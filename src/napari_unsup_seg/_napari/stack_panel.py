@@ -1,0 +1,171 @@
+"""What part of a stack to segment: its axes, the channels that feed the features, time and depth scope.
+
+Shown for every image; the fields that do not apply to the current layer are disabled.
+The axes and channels typed here belong to the image layer (kept in its metadata), so
+switching images switches them too.
+"""
+
+from __future__ import annotations
+
+from napari.layers import Image
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QWidget
+
+from ..core.errors import InputError
+from . import layer_axes as LA
+from . import notify
+from .layer_axes import META_KEY
+
+SCOPES = {"volume": "Whole volume", "slice": "This slice"}
+TIMES = {"all": "All time points", "this": "This time point"}
+AXES_TIP = ("the axes of the image layer's data, one letter each: T time, C channel, Z depth, Y rows, X "
+            "columns (for example TZYX or CZYX); channels first, or last for RGB")
+CHANNELS_TIP = "the channels that feed the features: all, or their numbers (0, 2)"
+
+
+class StackPanel(QWidget):
+    """Axes, channels, depth scope and time scope of the current image layer.
+
+    Signals
+    -------
+    axes_changed(object)
+        The image layer whose axes the user changed (its scribbles may no longer fit).
+    scope_changed()
+        The depth or time scope changed.
+    """
+
+    axes_changed = Signal(object)
+    scope_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._image: Image | None = None
+        self.axes_edit = QLineEdit()
+        self.axes_edit.setToolTip(AXES_TIP)
+        self.channels_edit = QLineEdit("all")
+        self.channels_edit.setToolTip(CHANNELS_TIP)
+        self.scope_combo = QComboBox()
+        for key, label in SCOPES.items():
+            self.scope_combo.addItem(label, key)
+        self.scope_combo.setToolTip("for a volume: segment all of it (scribbles on any slices) or only the "
+                                    "slice shown, as an image (seconds)")
+        self.time_combo = QComboBox()
+        for key, label in TIMES.items():
+            self.time_combo.addItem(label, key)
+        self.time_combo.setToolTip("for a time-lapse: every time point in order, each starting from the "
+                                   "network of the one before (classes keep their number), or only the one "
+                                   "shown; strokes on any time point apply to all")
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(QLabel("Axes"), 0, 0)
+        grid.addWidget(self.axes_edit, 0, 1)
+        grid.addWidget(QLabel("Channels"), 0, 2)
+        grid.addWidget(self.channels_edit, 0, 3)
+        grid.addWidget(QLabel("Scope"), 1, 0)
+        grid.addWidget(self.scope_combo, 1, 1)
+        grid.addWidget(QLabel("Time"), 1, 2)
+        grid.addWidget(self.time_combo, 1, 3)
+        self.axes_edit.editingFinished.connect(self._on_axes_edited)
+        self.channels_edit.editingFinished.connect(self._on_channels_edited)
+        self.scope_combo.currentIndexChanged.connect(lambda _: self.scope_changed.emit())
+        self.time_combo.currentIndexChanged.connect(lambda _: self.scope_changed.emit())
+        self.set_image(None)
+
+    # -- public -----------------------------------------------------------------------
+    def set_image(self, image: Image | None) -> None:
+        """Show (and edit) the axes and channels of ``image``."""
+        self._image = image
+        try:
+            axes = LA.layer_axes(image) if image is not None else ""
+        except InputError:
+            axes = ""
+        self.axes_edit.setText(axes)
+        self.axes_edit.setEnabled(image is not None and LA.data_ndim(image) > 2)
+        stored = image.metadata.get(META_KEY, {}).get("channels") if image is not None else None
+        self.channels_edit.setText(stored or "all")
+        self._update_enabled()
+
+    def scope(self) -> str | None:
+        """"volume" or "slice" for a layer with depth, None for one without."""
+        image = self._image
+        if image is None or not self._has(image, "Z"):
+            return None
+        return self.scope_combo.currentData() if LA.length(image, "Z") > 1 else "slice"
+
+    def time_scope(self) -> str | None:
+        """"all" or "this" for a layer with several time points, None otherwise."""
+        image = self._image
+        if image is None or not self._has(image, "T") or LA.length(image, "T") < 2:
+            return None
+        return self.time_combo.currentData()
+
+    def channels(self) -> tuple[int, ...] | None:
+        """The channels typed (None: all); raises :class:`InputError` for bad ones."""
+        if self._image is None:
+            return None
+        return LA.parse_channels(self.channels_edit.text(), self._channel_count())
+
+    def set_scope(self, scope: str) -> None:
+        self.scope_combo.setCurrentIndex(self.scope_combo.findData(scope))
+
+    def set_time_scope(self, key: str) -> None:
+        self.time_combo.setCurrentIndex(self.time_combo.findData(key))
+
+    def set_axes(self, text: str) -> None:
+        """Type ``text`` into the axes field, as the user would."""
+        self.axes_edit.setText(text)
+        self._on_axes_edited()
+
+    def set_channels(self, text: str) -> None:
+        self.channels_edit.setText(text)
+        self._on_channels_edited()
+
+    # -- internals --------------------------------------------------------------------
+    @staticmethod
+    def _has(image: Image, letter: str) -> bool:
+        try:
+            return letter in LA.layer_axes(image)
+        except InputError:
+            return False
+
+    def _channel_count(self) -> int:
+        image = self._image
+        if image is None:
+            return 1
+        try:
+            return LA.channel_count(image)
+        except InputError:
+            return 1
+
+    def _update_enabled(self) -> None:
+        image = self._image
+        self.channels_edit.setEnabled(self._channel_count() > 1)
+        self.scope_combo.setEnabled(image is not None and self._has(image, "Z") and LA.length(image, "Z") > 1)
+        self.time_combo.setEnabled(self.time_scope() is not None)
+
+    def _on_axes_edited(self) -> None:
+        image = self._image
+        if image is None or self.axes_edit.text().strip().upper() == LA.layer_axes(image):
+            return
+        try:
+            LA.set_axes(image, self.axes_edit.text())
+        except InputError as err:
+            notify.show_exception(err)
+            self.axes_edit.setText(LA.layer_axes(image))
+            return
+        self.axes_edit.setText(LA.layer_axes(image))
+        self._update_enabled()
+        self.axes_changed.emit(image)
+        self.scope_changed.emit()
+
+    def _on_channels_edited(self) -> None:
+        image = self._image
+        if image is None:
+            return
+        try:
+            self.channels()
+        except InputError as err:
+            notify.show_exception(err)
+            self.channels_edit.setText(image.metadata.get(META_KEY, {}).get("channels") or "all")
+            return
+        image.metadata.setdefault(META_KEY, {})["channels"] = self.channels_edit.text().strip() or "all"
