@@ -88,10 +88,8 @@ def spatial_axes(layer: Image) -> str:
 
 
 def spatial_shape(layer: Image) -> tuple[int, ...]:
-    """The shape of the layer's scribbles and results."""
-    shape = layer.data[0].shape if layer.multiscale else layer.data.shape
-    axes = layer_axes(layer)
-    return tuple(int(n) for n, a in zip(shape, axes) if a != "C")
+    """The shape of the layer's scribbles (those of a multiscale layer are at level 0)."""
+    return level_shape(layer, 0)
 
 
 def length(layer: Image, letter: str) -> int:
@@ -139,3 +137,43 @@ def parse_channels(text: str, n_channels: int) -> tuple[int, ...] | None:
     except ValueError:
         raise InputError(f"channels {text!r}: write channel numbers separated by commas (0, 2), or all") from None
     return channel_count_check(n_channels, chosen)
+
+
+MAX_LEVEL_PIXELS = 2048 * 2048  # the default level of a multiscale layer: the finest this size at most
+
+
+def levels(layer: Image) -> int:
+    """Number of resolution levels of the layer (1 unless multiscale)."""
+    return len(layer.data) if layer.multiscale else 1
+
+
+def level_shape(layer: Image, level: int = 0) -> tuple[int, ...]:
+    """The scribble/result shape (axes without C) of level ``level`` of the layer."""
+    data = layer.data[level] if layer.multiscale else layer.data
+    return tuple(int(n) for n, a in zip(data.shape, layer_axes(layer)) if a != "C")
+
+
+def default_level(layer: Image) -> int:
+    """The finest level whose planes hold at most :data:`MAX_LEVEL_PIXELS` pixels (else the coarsest)."""
+    for level in range(levels(layer)):
+        h, w = level_shape(layer, level)[-2:]
+        if h * w <= MAX_LEVEL_PIXELS:
+            return level
+    return levels(layer) - 1
+
+
+def level_factors(layer: Image, level: int) -> tuple[float, ...]:
+    """Level-0 pixels per pixel of ``level``, per scribble/result axis."""
+    return tuple(a / b for a, b in zip(level_shape(layer, 0), level_shape(layer, level)))
+
+
+def level_geometry(layer: Image, level: int) -> dict:
+    """Scale and translate that lay a result of ``level`` exactly over the layer.
+
+    A level pixel covers ``f`` level-0 pixels per axis; its centre is at ``(i + 0.5) f - 0.5``.
+    """
+    base = geometry(layer)
+    factors = level_factors(layer, level)
+    scale = tuple(s * f for s, f in zip(base["scale"], factors))
+    translate = tuple(t + s * (f - 1) / 2 for t, s, f in zip(base["translate"], base["scale"], factors))
+    return {"scale": scale, "translate": translate}

@@ -47,9 +47,9 @@ def is_stack(layer: Image) -> bool:
     return "Z" in axes or "T" in axes
 
 
-def image_array(layer: Image) -> np.ndarray:
-    """The data of an Image layer (its first level when multiscale), for the runner."""
-    return np.asarray(layer.data[0] if layer.multiscale else layer.data)
+def image_array(layer: Image, level: int = 0) -> np.ndarray:
+    """The data of an Image layer (level ``level`` when multiscale: only that one is read)."""
+    return np.asarray(layer.data[level] if layer.multiscale else layer.data)
 
 
 def spatial_shape(layer: Image) -> tuple[int, ...]:

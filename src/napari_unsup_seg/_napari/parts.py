@@ -15,23 +15,45 @@ from .runner import StackInput
 
 
 def stack_input(viewer, image: Image, scope: str | None, time: str | None,
-                channels: tuple[int, ...] | None) -> tuple[StackInput | None, tuple | None]:
+                channels: tuple[int, ...] | None, level: int = 0) -> tuple[StackInput | None, tuple | None]:
     """How the worker reads ``image`` (None for a plain 2D image) and the part segmented.
 
     ``scope``: "volume" or "slice" (the slice shown); ``time``: "all" or "this" (the time
-    point shown); None where the layer has no such axis.
+    point shown); None where the layer has no such axis. ``level``: the resolution level
+    of a multiscale layer that is segmented (indices and voxel size are that level's).
     """
     if not ("Z" in LA.layer_axes(image) or "T" in LA.layer_axes(image)) and channels is None:
         return None, None
-    axes = LA.layer_axes(image)
-    fixed = {"Z": LA.shown_index(viewer, image, "Z") if scope == "slice" else None,
-             "T": LA.shown_index(viewer, image, "T") if time == "this" else None}
+    axes, spatial = LA.layer_axes(image), LA.spatial_axes(image)
+    full, shape = LA.level_shape(image, 0), LA.level_shape(image, level)
+
+    def shown(letter: str) -> int:  # the position napari shows, at this level
+        i = spatial.index(letter)
+        return LA.shown_index(viewer, image, letter) * shape[i] // full[i]
+
+    fixed = {"Z": shown("Z") if scope == "slice" else None, "T": shown("T") if time == "this" else None}
     if "T" in axes and LA.length(image, "T") == 1:
         fixed["T"] = 0
-    where = tuple(slice(None) if fixed[a] is None else fixed[a] for a in LA.spatial_axes(image)[:-2])
+    where = tuple(slice(None) if fixed[a] is None else fixed[a] for a in spatial[:-2])
     if all(isinstance(w, slice) for w in where):
         where = None
-    return StackInput(axes, LA.spacing(image), channels, fixed["T"], fixed["Z"]), where
+    spacing = LA.spacing(image)
+    if spacing is not None and level:
+        factors = dict(zip(spatial, LA.level_factors(image, level)))
+        spacing = tuple(s * factors[a] for s, a in zip(spacing, "ZYX"))
+    return StackInput(axes, spacing, channels, fixed["T"], fixed["Z"]), where
+
+
+def scribbles_at_level(scribbles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Level-0 scribbles brought to a coarser level's ``shape``: each stroke pixel marks the
+    level pixel that covers it (no stroke is lost; where two classes share one, one wins)."""
+    if scribbles.shape == tuple(shape):
+        return scribbles
+    out = np.zeros(shape, np.int32)
+    index = np.nonzero(scribbles)
+    target = tuple((i * n) // m for i, n, m in zip(index, shape, scribbles.shape))
+    out[target] = scribbles[index]
+    return out
 
 
 def placed(values: np.ndarray, shape: tuple[int, ...], where: tuple) -> np.ndarray:

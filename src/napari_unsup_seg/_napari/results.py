@@ -27,14 +27,15 @@ def keep_active(viewer):
 
 
 def add_preview(viewer, image: Image, size: tuple[int, ...], colours: Labels | None,
-                slice_index: int | None = None) -> Labels:
+                slice_index: int | None = None, geometry: dict | None = None) -> Labels:
     """An empty preview layer laid over ``image`` (colours from ``colours``).
 
     ``size``: (h, w) of the previews of an image, or of one slice of a volume
-    (``slice_index``: the layer is (1, h, w) over that slice); a volume's (Z, H, W).
+    (``slice_index``: the layer is (1, h, w) over that slice); a volume's (Z, H, W), laid
+    over it by ``geometry`` (default: the image's).
     """
     if len(size) == 3:
-        shape, geometry = tuple(size), L.geometry(image)
+        shape, geometry = tuple(size), geometry or L.geometry(image)
     elif slice_index is not None:
         shape, geometry = (1, *size), L.preview_geometry(image, size, slice_index)
     else:
@@ -75,9 +76,11 @@ def restore(layer: Labels, data: np.ndarray) -> None:
         layer.refresh()
 
 
-def show_uncertainty(viewer, image: Image | None, layer: Image | None, values: np.ndarray | None) -> Image | None:
+def show_uncertainty(viewer, image: Image | None, layer: Image | None, values: np.ndarray | None,
+                     geometry: dict | None = None) -> Image | None:
     """Show ``values`` (H, W), or (Z, H, W) for a volume, in [0, 1] in ``layer`` (made when missing); hide it when None.
 
+    ``geometry``: that of the result the values belong to (default: the image's).
     Returns the layer (None when there is none).
     """
     layer = layer if layer is not None and layer in viewer.layers else None
@@ -87,13 +90,15 @@ def show_uncertainty(viewer, image: Image | None, layer: Image | None, values: n
         return layer
     if layer is not None and layer.data.shape == values.shape:
         layer.data = values
+        if geometry is not None:
+            layer.scale, layer.translate = geometry["scale"], geometry["translate"]
     else:
         with keep_active(viewer):
             remove(viewer, layer)
             layer = viewer.add_image(
                 values, name=f"{image.name} uncertainty", colormap="magma", opacity=0.45, blending="additive",
                 contrast_limits=(0.0, 1.0), metadata={L.META_KEY: {"role": "uncertainty", "image": image.name}},
-                **L.geometry(image),
+                **(geometry or L.geometry(image)),
             )
     layer.visible = True
     return layer
@@ -114,14 +119,17 @@ def place_result(
     preview: Labels | None = None,
     colours: Labels | None = None,
     name: str | None = None,
+    geometry: dict | None = None,
 ) -> Labels:
     """Show ``labels`` (a result for ``image``) and return its layer.
 
     With ``replace`` (a previous result of the same shape) its data is replaced as one
     undo step and ``preview`` is removed; otherwise ``preview`` (or a new layer) becomes
     the result layer ``name`` (default "<image> segmentation"). ``colours``: the scribbles
-    layer whose colours the result takes, so class k looks the same in both.
+    layer whose colours the result takes, so class k looks the same in both. ``geometry``:
+    scale and translate of the result (default: the image's; a coarser level's differ).
     """
+    geometry = geometry or L.geometry(image)
     labels = np.array(labels, dtype=np.int32, copy=True)  # the layer gets edited later
     name = name or L.result_name(image)
     with keep_active(viewer):
@@ -140,13 +148,12 @@ def place_result(
             layer = preview
             layer.metadata[L.META_KEY] = meta
             layer.data = labels
-            geometry = L.geometry(image)
             layer.scale, layer.translate = geometry["scale"], geometry["translate"]
             layer.opacity = 0.7
             layer.name = L.unique_name(viewer, name)
         else:
             layer = viewer.add_labels(labels, name=name,
-                                      metadata={L.META_KEY: meta}, **L.geometry(image))
+                                      metadata={L.META_KEY: meta}, **geometry)
         if colours is not None and colours in viewer.layers:
             L.copy_colormap(colours, layer)
         layer.visible = True  # a new result is shown, even where the user hid the last one

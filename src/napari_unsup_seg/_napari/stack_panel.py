@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from napari.layers import Image
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QWidget
+from qtpy.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
 from ..core.errors import InputError
 from . import layer_axes as LA
@@ -21,6 +21,8 @@ TIMES = {"all": "All time points", "this": "This time point"}
 AXES_TIP = ("the axes of the image layer's data, one letter each: T time, C channel, Z depth, Y rows, X "
             "columns (for example TZYX or CZYX); channels first, or last for RGB")
 CHANNELS_TIP = "the channels that feed the features: all, or their numbers (0, 2)"
+LEVEL_TIP = ("a multiscale image is segmented at this resolution level (0: full resolution) and its result "
+             "shown over the image at every zoom; the default is the finest level of at most 2048x2048 pixels")
 
 
 class StackPanel(QWidget):
@@ -52,6 +54,8 @@ class StackPanel(QWidget):
         self.time_combo = QComboBox()
         for key, label in TIMES.items():
             self.time_combo.addItem(label, key)
+        self.level_spin = QSpinBox()
+        self.level_spin.setToolTip(LEVEL_TIP)
         self.time_combo.setToolTip("for a time-lapse: every time point in order, each starting from the "
                                    "network of the one before (classes keep their number), or only the one "
                                    "shown; strokes on any time point apply to all")
@@ -65,8 +69,11 @@ class StackPanel(QWidget):
         grid.addWidget(self.scope_combo, 1, 1)
         grid.addWidget(QLabel("Time"), 1, 2)
         grid.addWidget(self.time_combo, 1, 3)
+        grid.addWidget(QLabel("Level"), 2, 0)
+        grid.addWidget(self.level_spin, 2, 1)
         self.axes_edit.editingFinished.connect(self._on_axes_edited)
         self.channels_edit.editingFinished.connect(self._on_channels_edited)
+        self.level_spin.valueChanged.connect(self._on_level_changed)
         self.scope_combo.currentIndexChanged.connect(lambda _: self.scope_changed.emit())
         self.time_combo.currentIndexChanged.connect(lambda _: self.scope_changed.emit())
         self.set_image(None)
@@ -83,6 +90,13 @@ class StackPanel(QWidget):
         self.axes_edit.setEnabled(image is not None and LA.data_ndim(image) > 2)
         stored = image.metadata.get(META_KEY, {}).get("channels") if image is not None else None
         self.channels_edit.setText(stored or "all")
+        self.level_spin.blockSignals(True)
+        n_levels = LA.levels(image) if image is not None else 1
+        self.level_spin.setRange(0, n_levels - 1)
+        stored = image.metadata.get(META_KEY, {}).get("level") if image is not None else None
+        self.level_spin.setValue(int(stored) if stored is not None and stored < n_levels else
+                                 LA.default_level(image) if image is not None and n_levels > 1 else 0)
+        self.level_spin.blockSignals(False)
         self._update_enabled()
 
     def scope(self) -> str | None:
@@ -104,6 +118,10 @@ class StackPanel(QWidget):
         if self._image is None:
             return None
         return LA.parse_channels(self.channels_edit.text(), self._channel_count())
+
+    def level(self) -> int:
+        """The resolution level to segment (0 unless the layer is multiscale)."""
+        return self.level_spin.value() if self._image is not None and self._image.multiscale else 0
 
     def set_scope(self, scope: str) -> None:
         self.scope_combo.setCurrentIndex(self.scope_combo.findData(scope))
@@ -142,6 +160,7 @@ class StackPanel(QWidget):
         self.channels_edit.setEnabled(self._channel_count() > 1)
         self.scope_combo.setEnabled(image is not None and self._has(image, "Z") and LA.length(image, "Z") > 1)
         self.time_combo.setEnabled(self.time_scope() is not None)
+        self.level_spin.setEnabled(image is not None and LA.levels(image) > 1)
 
     def _on_axes_edited(self) -> None:
         image = self._image
@@ -169,3 +188,8 @@ class StackPanel(QWidget):
             self.channels_edit.setText(image.metadata.get(META_KEY, {}).get("channels") or "all")
             return
         image.metadata.setdefault(META_KEY, {})["channels"] = self.channels_edit.text().strip() or "all"
+
+    def _on_level_changed(self, value: int) -> None:
+        if self._image is not None:
+            self._image.metadata.setdefault(META_KEY, {})["level"] = int(value)
+            self.scope_changed.emit()

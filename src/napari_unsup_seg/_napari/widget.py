@@ -87,6 +87,8 @@ class _Run:
     slice_index: int | None = None
     shape: tuple[int, ...] = ()  # of the image or stack, without channels
     where: tuple | None = None  # the part of the stack segmented (None: all of it)
+    level: int = 0  # of a multiscale layer
+    geometry: dict | None = None  # scale and translate of the result layer
     preview: Labels | None = None
     in_place: tuple[Labels, np.ndarray] | None = None  # (result layer shown in, its data before)
 
@@ -268,33 +270,38 @@ class SegmentationWidget(QWidget):
             notify.show("choose an image layer or load an image first", "error")
             return False
         scribbles_layer = self.scribbles_layer()
-        scope = (self.stack.scope(), self.stack.time_scope())
+        scope, level = (self.stack.scope(), self.stack.time_scope()), self.stack.level()
         try:
-            array = L.image_array(image)
-            shape = L.spatial_shape(image)
-            stack, where = parts.stack_input(self.viewer, image, *scope, self.stack.channels())
+            shape = LA.level_shape(image, level)
+            stack, where = parts.stack_input(self.viewer, image, *scope, self.stack.channels(), level)
             scribbles = None
             if scribbles_layer is not None:
-                scribbles = validate_scribbles(L.scribble_array(scribbles_layer), shape, require_class=False)
+                scribbles = validate_scribbles(L.scribble_array(scribbles_layer), L.spatial_shape(image),
+                                               require_class=False)
+                scribbles = parts.scribbles_at_level(scribbles, shape)
                 if not scribbles[parts.any_time(where, image)].any():
                     scribbles = None
+            array = L.image_array(image, level)  # reads that level of a lazy (zarr, dask) layer
         except InputError as err:
             notify.show_exception(err)
             return False
         z = None if stack is None else stack.slice_index
         spec = self.params.spec()
         session = self._sessions.setdefault(image, _Session())
-        warm = session.warm.get((spec.method, *scope))
+        warm = session.warm.get((spec.method, *scope, level))
         colours = scribbles_layer if scribbles is not None else None
         size = shape if scope[0] == "volume" else preview_shape(L.image_hw(image))
-        run = _Run(image, colours, spec, warm is not None, scope, z, shape, where=where)
+        run = _Run(image, colours, spec, warm is not None, scope, z, shape, where=where, level=level,
+                   geometry=LA.level_geometry(image, level))
         shown = session.by_scope.get(scope) if self.replace_box.isChecked() else None
-        if "T" in LA.layer_axes(image):
-            pass  # no preview over time: the progress says which time point the run is at
+        no_preview = "T" in LA.layer_axes(image) or (level > 0 and L.is_volume(image))
+        if no_preview:
+            pass  # over time (or a coarser level of a volume): the progress line says how far it is
         elif shown is not None and shown in self.viewer.layers and shown.data.shape == shape:
             run.in_place = (shown, np.array(shown.data, copy=True))
         else:  # before the run: slow
-            run.preview = results.add_preview(self.viewer, image, size, colours, slice_index=z)
+            run.preview = results.add_preview(self.viewer, image, size, colours, slice_index=z,
+                                              geometry=run.geometry)
         self._run = run
         self.last_progress = None
         self._set_running(True)
@@ -302,9 +309,8 @@ class SegmentationWidget(QWidget):
         part = parts.part_name(stack, scope)
         self.status.setText(f"starting ({part + ', ' if part else ''}{mode}"
                             f"{', warm start' if warm is not None else ''})...")
-        over_time = "T" in LA.layer_axes(image)
         self._controller.start(array, scribbles, spec, warm, stack=stack,
-                               preview_size=None if scope[0] == "volume" or over_time else size)
+                               preview_size=None if scope[0] == "volume" or no_preview else size)
         return True
 
     def start_fresh(self) -> bool:
@@ -405,8 +411,10 @@ class SegmentationWidget(QWidget):
         run.restore()
         replace = session.by_scope.get(run.scope) if self.replace_box.isChecked() else None
         labels = seg.labels if where is None else parts.placed(seg.labels, run.shape, where)
+        if run.level:
+            meta["level"] = run.level
         layer = results.place_result(self.viewer, run.image, labels, meta, replace=replace,
-                                     preview=run.preview, colours=run.scribbles, name=name)
+                                     preview=run.preview, colours=run.scribbles, name=name, geometry=run.geometry)
         session.result, session.segmentation, session.scribbles = layer, seg, run.scribbles
         session.where, session.by_scope[run.scope] = where, layer
         self._show_uncertainty(session, run.image)
@@ -432,7 +440,7 @@ class SegmentationWidget(QWidget):
     @staticmethod
     def _remember_warm(session: _Session, run: _Run, seg) -> None:
         """Keep the network the run learned, to warm-start the next run of its method and scope."""
-        key = (run.spec.method, *run.scope)
+        key = (run.spec.method, *run.scope, run.level)
         if seg is not None and seg.state is not None:
             session.warm[key] = seg.state
         else:
@@ -446,8 +454,10 @@ class SegmentationWidget(QWidget):
         values = seg.uncertainty if seg is not None and self.uncertainty_box.isChecked() else None
         image = image if image is not None else self.image_layer()
         if values is not None and image is not None and session.where is not None:
-            values = parts.placed(values, L.spatial_shape(image), session.where)
-        session.uncertainty = results.show_uncertainty(self.viewer, image, session.uncertainty, values)
+            values = parts.placed(values, session.result.data.shape, session.where)
+        result = session.result
+        geometry = {"scale": tuple(result.scale), "translate": tuple(result.translate)} if result is not None else None
+        session.uncertainty = results.show_uncertainty(self.viewer, image, session.uncertainty, values, geometry)
 
     def _class_names(self, scribbles: Labels | None, labels: np.ndarray) -> dict[int, str]:
         """Names of the classes present in ``labels``, from the scribbles' legend."""

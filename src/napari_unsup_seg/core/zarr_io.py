@@ -111,6 +111,11 @@ def _axes_letters(axes, ndim: int, path: Path) -> str:
     return letters
 
 
+def lazy_levels(path: str | Path) -> list:
+    """Every level of the image as a dask array (nothing read yet)."""
+    return list(_node(Path(path)).data)
+
+
 def read_level(path: str | Path, level: int = 0) -> tuple[np.ndarray, ZarrImage]:
     """The pixels of one level (only that level is read) and the image's description."""
     info = describe(path)

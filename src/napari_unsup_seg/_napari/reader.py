@@ -1,0 +1,76 @@
+"""npe2 reader: an OME-Zarr image as a multiscale layer (lazy), with its labels groups as Labels layers.
+
+The image keeps its axes in the plugin's metadata (so the widget knows time, channel and
+depth) and its level-0 scale on the spatial axes; each labels group (ours or another
+tool's) opens as a multiscale Labels layer over it, with the recipe we wrote in its
+metadata.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .layer_axes import META_KEY
+
+
+def get_reader(path):
+    """The reader for ``path`` when it is an OME-Zarr image, else None (napari tries others)."""
+    from ..core import zarr_io
+
+    if isinstance(path, list) or not zarr_io.is_ome_zarr(path):
+        return None
+    return read_ome_zarr
+
+
+def read_ome_zarr(path) -> list[tuple]:
+    """Layer data tuples of an OME-Zarr image and its labels groups."""
+    import zarr
+
+    from ..core import zarr_io
+    from ..core.errors import InputError
+
+    path = Path(path)
+    info = zarr_io.describe(path)
+    order = _channels_first(info.axes)  # napari draws scribbles over the last axes: C goes first
+    letters = "".join(info.axes[i] for i in order)
+    levels = [level.transpose(order) for level in zarr_io.lazy_levels(path)]
+    layers = [(levels, {"name": path.name.split(".")[0], "multiscale": len(levels) > 1,
+                        "scale": tuple(info.scales[0][i] for i in order),
+                        "translate": tuple(info.translations[0][i] for i in order),
+                        "axis_labels": tuple(letters.lower()),
+                        "metadata": {META_KEY: {"axes": letters, "source": str(path)}}}, "image")]
+    labels_dir = path / "labels"
+    if labels_dir.is_dir():
+        try:
+            names = zarr.open_group(str(labels_dir), mode="r").attrs.get("ome", {}).get("labels")
+            names = names or zarr.open_group(str(labels_dir), mode="r").attrs.get("labels", [])
+        except Exception:  # an unreadable labels group: the image still opens
+            names = []
+        for name in names:
+            try:
+                layers.append(_labels_layer(labels_dir / name, info))
+            except (InputError, OSError, KeyError, ValueError):
+                continue
+    return layers
+
+
+def _channels_first(axes: str) -> list[int]:
+    """The order of the axes that puts C first (OME-Zarr puts it after T)."""
+    return sorted(range(len(axes)), key=lambda i: (axes[i] != "C", i))
+
+
+def _labels_layer(group_path: Path, info) -> tuple:
+    import dask.array as da
+    import zarr
+
+    group = zarr.open_group(str(group_path), mode="r")
+    ome = group.attrs.get("ome", dict(group.attrs))
+    datasets = ome["multiscales"][0]["datasets"]
+    levels = [da.from_zarr(group[d["path"]]) for d in datasets]
+    scale = next(t["scale"] for t in datasets[0]["coordinateTransformations"] if t["type"] == "scale")
+    keep = [i for i, a in enumerate(info.axes) if a != "C"]
+    meta = {"role": "result", "recipe": dict(group.attrs.get(META_KEY, {})), "zarr_labels": str(group_path)}
+    return (levels, {"name": f"{group_path.parent.parent.name.split('.')[0]} {group_path.name}",
+                     "multiscale": len(levels) > 1, "scale": tuple(scale),
+                     "translate": tuple(info.translations[0][i] for i in keep),
+                     "metadata": {META_KEY: meta}}, "labels")
