@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
+from napari_unsup_seg._napari import dialogs
 from napari_unsup_seg._napari import layer_axes as LA
 
 
@@ -65,7 +66,8 @@ def test_a_multiscale_image_is_segmented_at_the_chosen_level_and_shown_over_it(m
     assert agree > 0.9, agree  # the same scene at two levels: the same classes
 
 
-def test_an_ome_zarr_opens_lazily_with_its_labels_and_segments_at_a_level(plugin, qtbot, tmp_path, tiny):
+def test_an_ome_zarr_opens_lazily_with_its_labels_and_segments_at_a_level(plugin, qtbot, tmp_path, tiny,
+                                                                          monkeypatch):
     zarr = pytest.importorskip("zarr")
     from ome_zarr.writer import write_image
 
@@ -100,3 +102,18 @@ def test_an_ome_zarr_opens_lazily_with_its_labels_and_segments_at_a_level(plugin
     np.testing.assert_allclose(result.scale, (1.0, 1.0))
     level_strokes = np.repeat(np.repeat(strokes, 2, axis=0), 2, axis=1)
     np.testing.assert_array_equal(np.asarray(result.data)[level_strokes > 0], level_strokes[level_strokes > 0])
+
+    assert widget.save_zarr_button.isEnabled()
+    target = widget.save_into_zarr()
+    assert target == path / "labels" / "napari-unsup-seg", widget.status.text()
+    reopened = viewer.open(str(path), plugin="napari-unsup-seg")
+    saved = next(layer for layer in reopened if layer.name.endswith("napari-unsup-seg"))
+    assert [d.shape for d in saved.data] == [(192, 256), (96, 128), (48, 64)]
+    np.testing.assert_array_equal(np.asarray(saved.data[1]), result.data)
+    recipe = saved.metadata["napari_unsup_seg"]["recipe"]
+    assert recipe["napari"]["level"] == 1 and recipe["parameters"]["seed"] == 0
+    widget.set_image_layer(image)  # opening the file again chose its new image layer
+    asked = []
+    monkeypatch.setattr(dialogs, "confirm_overwrite", lambda parent, paths: asked.append(paths) or False)
+    assert widget.save_into_zarr() is None and asked == [[target]]  # exists: the user keeps it
+    assert "kept" in widget.status.text()

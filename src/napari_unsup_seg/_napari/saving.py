@@ -124,3 +124,16 @@ def write_segmentation(path: str, data, meta: dict) -> list[str]:
                       InputWarning, stacklevel=2)
         return []
     return [str(p) for p in written]
+
+
+def save_into_zarr(source: str | Path, name: str, labels: np.ndarray, *, level: int = 0,
+                   recipe: dict | None = None, parent=None) -> Path | None:
+    """Write a result as the labels group ``name`` of the OME-Zarr image ``source``
+    (``core.zarr_io.write_labels``); None when the user keeps an existing group of that name."""
+    from ..core import zarr_io
+
+    target = Path(source) / "labels" / name
+    if target.exists() and not _confirm(parent, [target]):
+        return None
+    return zarr_io.write_labels(source, name, np.asarray(labels), level=level, recipe=recipe,
+                                overwrite=target.exists())

@@ -24,6 +24,7 @@ of that scope replaces.
 from __future__ import annotations
 
 import weakref
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,6 +164,10 @@ class SegmentationWidget(QWidget):
         self.save_ucm_box.setToolTip("a volume's UCM is a (2Z+1, 2H+1, 2W+1) float32 saliency volume (136 MB for "
                                      "256x256x64), made when saved; an image's UCM is always saved")
         self.save_ucm_box.setEnabled(False)
+        self.save_zarr_button = QPushButton("Save into OME-Zarr")
+        self.save_zarr_button.setToolTip("write the result as a labels group of the OME-Zarr image it was made "
+                                         "from (every level, with the recipe), beside the image")
+        self.save_zarr_button.setEnabled(False)
 
         layout = QVBoxLayout(self)
         layout.addWidget(_group("Image, scribbles and classes", self.sources))
@@ -173,6 +178,7 @@ class SegmentationWidget(QWidget):
                                 self.progress, self.status))
         layout.addWidget(_group("Merge regions", self.merge))
         layout.addWidget(_row(self.save_button, self.save_ucm_box))
+        layout.addWidget(self.save_zarr_button)
         layout.addStretch(1)
 
         self.run_button.clicked.connect(lambda: self.run())
@@ -180,6 +186,7 @@ class SegmentationWidget(QWidget):
         self.fresh_button.clicked.connect(lambda: self.start_fresh())
         self.uncertainty_box.toggled.connect(lambda _: self._show_uncertainty(self._current_session()))
         self.save_button.clicked.connect(lambda: self.save())
+        self.save_zarr_button.clicked.connect(lambda: self.save_into_zarr())
         self.stack.scope_changed.connect(self._update_scope_controls)
         self.stack.axes_changed.connect(self._on_axes_changed)
         self.legend.names_changed.connect(self._on_names_changed)
@@ -233,6 +240,7 @@ class SegmentationWidget(QWidget):
         session = self._current_session()
         seg = session.segmentation if session is not None and self.result_layer() is not None else None
         self.save_ucm_box.setEnabled(seg is not None and np.ndim(seg.labels) >= 3)
+        self.save_zarr_button.setEnabled(seg is not None and self._zarr_source() is not None)
 
     def _on_image_changed(self, image) -> None:
         self.stack.set_image(image)
@@ -512,6 +520,40 @@ class SegmentationWidget(QWidget):
         notify.show(f"saved {len(written)} files to {folder}", "info")
         self.status.setText(f"saved {len(written)} files to {folder}")
         return written
+
+
+    def _zarr_source(self) -> Path | None:
+        """The OME-Zarr the current image was read from (by the plugin's reader), if any."""
+        image = self.image_layer()
+        source = L.plugin_meta_get(image, "source") if image is not None else None
+        return Path(source) if source and Path(source).is_dir() else None
+
+    def save_into_zarr(self, name: str | None = None) -> Path | None:
+        """Write the current result into the image's OME-Zarr as the labels group ``name``
+        (default: "napari-unsup-seg")."""
+        layer, source = self.result_layer(), self._zarr_source()
+        if layer is None or source is None:
+            notify.show("there is no result of an OME-Zarr image to save yet", "error")
+            return None
+        session = self._sessions[self.image_layer()]
+        recipe = dict(session.segmentation.recipe)
+        recipe["napari"] = {"level": _recipe_level(layer), "merge_threshold": round(self.merge.threshold, 4)
+                            if self.merge.layer is layer else None}
+        try:
+            target = saving.save_into_zarr(source, name or "napari-unsup-seg", np.asarray(layer.data),
+                                           level=_recipe_level(layer), recipe=recipe, parent=self)
+        except Exception as err:  # shown to the user; the image and the layers are untouched
+            notify.show_exception(err, "saving into the OME-Zarr")
+            return None
+        if target is None:
+            self.status.setText("not saved: the existing labels group was kept")
+            return None
+        self.status.setText(f"saved the labels group {target.name} into {source.name}")
+        notify.show(f"saved the labels group {target.name} into {source}", "info")
+        return target
+
+def _recipe_level(layer: Labels) -> int:
+    return int(L.plugin_meta_get(layer, "level", 0) or 0)
 
 
 def _retry_on_cpu(widget: SegmentationWidget):
