@@ -9,8 +9,10 @@ therefore undoable with the layer's Ctrl+Z.
 Volumes work the same, in 3D: a cut and a click-to-assign region span slices. A cut of
 a 256x256x64 volume takes a few hundred milliseconds, so on volumes the slider draws
 when it is released or rests for :data:`VOLUME_DELAY_MS`; the region counter follows it
-at once. A result of a part of a stack (``where``: one slice, one time point) lives in
-that part of a layer of the stack's shape.
+at once; so do images larger than :data:`SLOW_PIXELS`, whose cuts are made at a working
+resolution and brought to full resolution by tiles (``core.large``). A result of a part of
+a stack (``where``: one slice, one time point) lives in that part of a layer of the
+stack's shape.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout,
 
 STEPS = 1000
 VOLUME_DELAY_MS = 200
+SLOW_PIXELS = 2048 * 2048  # a larger image's cut is brought to full resolution by tiles: seconds
 
 
 @dataclass
@@ -122,7 +125,7 @@ class MergePanel(QWidget):
         if state is None or state.shown.shape != self._view().shape:
             state = MergeState.fresh(self._view())
         self._seg, self._state = segmentation, state
-        self._slow = np.ndim(segmentation.labels) >= 3
+        self._slow = np.ndim(segmentation.labels) >= 3 or np.size(segmentation.labels) > SLOW_PIXELS
         self._regions_cache = None
         layer.mouse_drag_callbacks.append(self._on_mouse)
         self.slider.blockSignals(True)

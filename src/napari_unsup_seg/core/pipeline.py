@@ -25,6 +25,7 @@ import numpy as np
 from . import cluster, crf, hierarchy, wnet
 from .errors import InputError
 from .progress import Progress, ProgressGen
+from .large import LargeParams
 from .recipe import make_recipe
 from .scribble_classes import (
     PropagationParams,
@@ -54,6 +55,7 @@ class SegmentParams:
     build_ucm: bool = True
     seed: int = 0
     device: str = "auto"
+    large: LargeParams = field(default_factory=LargeParams)
 
 
 @dataclass
@@ -221,7 +223,9 @@ def segment(
     hierarchy on the 3D grid. ``spacing`` is the size of a pixel (or voxel) along each
     axis, in any unit; the walks use it (voxels farther apart are less tied).
     Scribbles with no class at all count as no scribbles. The class map and the
-    hierarchy also come after a stop, from what was reached so far.
+    hierarchy also come after a stop, from what was reached so far. An image of more
+    than ``params.large.work_pixels`` pixels is fitted at a working resolution and
+    brought to full resolution by tiles (:mod:`core.large`).
     """
     _check_image(image)
     start = time.perf_counter()
@@ -234,6 +238,10 @@ def segment(
     scribbles = validate_scribbles(scribbles, image.shape[1:], require_class=False)
     if scribbles is not None and not scribbles.any():
         scribbles = None
+    if image.ndim == 3 and image.shape[1] * image.shape[2] > params.large.work_pixels:
+        from .large import segment_large
+
+        return (yield from segment_large(image, scribbles, params, stop=stop, warm_start=warm_start))
     uncertainty = None
     one_class = scribbles is not None and len(scribble_classes(scribbles)) == 1
     if scribbles is not None:
