@@ -24,8 +24,8 @@ of that scope replaces.
 from __future__ import annotations
 
 import weakref
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,11 +45,11 @@ from ..core.errors import InputError
 from ..core.progress import Progress
 from ..core.scribbles import validate_scribbles
 from . import dialogs, notify, parts, results, saving
+from . import layer_axes as LA
 from . import layers as L
 from .live import LiveMode
 from .merge import MergePanel, MergeState
 from .params_form import ParamsForm
-from . import layer_axes as LA
 from .runner import RunController, RunOutcome, RunSpec, StackInput, preview_shape, warm_up
 from .sources import SourcePanel
 from .stack_panel import StackPanel
@@ -70,7 +70,7 @@ class _Session:
     segmentation: Any = None
     merge: MergeState | None = None
     scribbles: Labels | None = None  # those of the last run, for the class names
-    warm: dict = field(default_factory=dict)  # {(method, scope): Segmentation.state}
+    warm: dict = field(default_factory=dict)  # {(method, scope, time, level): Segmentation.state}
     uncertainty: Image | None = None
     where: tuple | None = None  # the latest result is of this part of the stack (an index)
     by_scope: dict = field(default_factory=dict)  # {(scope, time): its latest result layer}
