@@ -197,19 +197,19 @@ def _run_on(client, jobs, outdir: Path, params, options: BatchOptions, progress:
 
 
 def _outcome_of(future, stem: str) -> Outcome:
-    """The task's Outcome, or a failed one when the task itself could not run to its end."""
+    """The task's Outcome, or a failed one when the cluster could not run the task to its end."""
     if future.status == "finished":
         return future.result()
     if future.status in ("pending", "cancelled", "lost"):
         return Outcome(stem, "not started", "interrupted")
     from distributed import KilledWorker
 
-    err = future.exception()
+    err = future.exception()  # never the image's own failure: process_file reports those
     if isinstance(err, KilledWorker):
         return Outcome(stem, "failed", "every worker that ran it died (out of memory?); a rerun tries it again")
-    from .batch_image import failure
-
-    return Outcome(stem, "failed", failure(err))
+    first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return Outcome(stem, "failed", f"the cluster could not run it ({type(err).__name__}: {first_line}); is "
+                                   "napari-unsup-seg installed alike on the scheduler and the workers?")
 
 
 def _task(stem: str, path: Path, spath: Path | None, outdir: Path, params, options: BatchOptions,
@@ -252,12 +252,13 @@ def _pin_torch_threads() -> None:
 
 @contextmanager
 def open_client(*, workers: int | None = None, threads_per_worker: int = 1,
-                scheduler: str | None = None) -> Iterator:
+                scheduler: str | None = None, wait_s: float = 30.0) -> Iterator:
     """A ``distributed.Client``: on a new ``LocalCluster`` of ``workers`` processes, or on ``scheduler``.
 
-    Closed (and the local cluster with it) when the block ends. The local cluster's
-    workers run one process each, with ``threads_per_worker`` threads, and keep glibc's
-    default malloc settings (see :func:`_glibc_default_malloc`).
+    Closed (and the local cluster with it) when the block ends. A scheduler that has no
+    worker after ``wait_s`` seconds is refused (its tasks would wait forever). The local
+    cluster's workers run one process each, with ``threads_per_worker`` threads, and keep
+    glibc's default malloc settings (see :func:`_glibc_default_malloc`).
     """
     if (workers is None) == (scheduler is None):
         raise ValueError("give either workers or scheduler")
@@ -269,12 +270,21 @@ def open_client(*, workers: int | None = None, threads_per_worker: int = 1,
         except (OSError, ValueError) as err:  # OSError: timed out; ValueError: not an address
             raise InputError(f"cannot reach the dask scheduler at {scheduler}: {err}") from err
         with client:
+            _wait_for_a_worker(client, scheduler, wait_s)
             yield client
         return
     with _glibc_default_malloc(), LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker,
                                                processes=True, dashboard_address=":0") as cluster:
         with Client(cluster) as client:
             yield client
+
+
+def _wait_for_a_worker(client, scheduler: str, wait_s: float) -> None:
+    try:
+        client.wait_for_workers(1, timeout=wait_s)
+    except TimeoutError as err:
+        raise InputError(f"the dask scheduler at {scheduler} has no worker (waited {wait_s:g} s): start some "
+                         f"with `dask worker {scheduler} --nworkers N --nthreads 1`") from err
 
 
 @contextmanager
