@@ -213,9 +213,24 @@ def test_ctrl_c_stops_the_batch_and_a_rerun_finishes_it(images, serial, cluster,
     assert _labels(out) == serial and _debris(out) == []
 
 
-def test_the_workers_flag_runs_on_a_local_cluster(images, serial, tmp_path, capsys):
+def _sigint_handler() -> str:
+    return repr(signal.getsignal(signal.SIGINT))
+
+
+def test_the_workers_flag_runs_on_a_local_cluster(images, serial, tmp_path, capsys, monkeypatch):
+    import napari_unsup_seg.core.batch as batch
+
+    real, handlers = batch.segment_files, []
+
+    def segment_files(*args, client=None, **kwargs):
+        handlers.extend(client.run(_sigint_handler).values())
+        return real(*args, client=client, **kwargs)
+
+    monkeypatch.setattr(batch, "segment_files", segment_files)
     out = tmp_path / "out"
     assert main(["segment", *map(str, images[:2]), "-o", str(out), "--workers", "2", *FAST[:-1]]) == 0
+    # a terminal's Ctrl-C reaches the local workers too: they leave it to the client
+    assert handlers == [repr(signal.SIG_IGN)] * 2
     assert "summary: 2 done" in capsys.readouterr().err
     assert _labels(out) == {k: v for k, v in serial.items() if k.startswith(("img0_", "img1_"))}
     assert _debris(out) == []

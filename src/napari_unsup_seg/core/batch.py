@@ -276,7 +276,28 @@ def open_client(*, workers: int | None = None, threads_per_worker: int = 1,
     with _glibc_default_malloc(), LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker,
                                                processes=True, dashboard_address=":0") as cluster:
         with Client(cluster) as client:
+            client.register_plugin(_sigint_ignored(), name="napari-unsup-seg-sigint")
             yield client
+
+
+def _sigint_ignored():
+    """A worker plugin: the worker ignores SIGINT (restarted workers too).
+
+    A terminal's Ctrl-C goes to its whole process group, local workers included; they
+    died of it, their tasks were rescheduled, and the batch waited for them for ever. The
+    client alone handles it (:func:`_run_on`).
+    """
+    from distributed import WorkerPlugin
+
+    class SigintIgnored(WorkerPlugin):
+        def setup(self, worker) -> None:
+            import signal
+            import threading
+
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return SigintIgnored()
 
 
 def _wait_for_a_worker(client, scheduler: str, wait_s: float) -> None:
