@@ -5,21 +5,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from ..core import batch, batch_image, export, resume
+from ..core.batch_image import BatchOptions, Outcome
 from ..core.cluster_params import SCRIBBLE_MAX_ITER
-
-from ..core import export, resume
-from ..core.atomic import remove_stale_parts
 from ..core.errors import InputError
-from ..core.image import READABLE_SUFFIXES, to_chw, read_array
+from ..core.image import read_array
 from ..core.progress import Progress, drain
-from ..core.scribbles import validate_scribbles
 from ..core.series import SCOPES
 from .common import SEED_MAX, number, stop_on_sigint
 
@@ -70,6 +66,15 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    dist = p.add_argument_group("batch on a dask.distributed cluster (one task per image; the workers read the "
+                                "inputs and write the outputs, so they must see both folders)")
+    where = dist.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=number(int, 1, 4096), metavar="N",
+                       help="run the batch on a local cluster of N worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the batch on the cluster of a running dask scheduler, e.g. tcp://10.0.0.5:8786")
+    dist.add_argument("--threads-per-worker", type=number(int, 1, 1024), default=1, metavar="T",
+                      help="--workers: threads of each worker, and torch's threads in each task (default 1)")
 
 
 def _axes_flag(text: str) -> str:
@@ -111,7 +116,15 @@ def cluster_params_from(args):
     return dataclasses.replace(params, **overrides)
 
 
-def _inputs(args) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+def options_from(args) -> BatchOptions:
+    """The :class:`core.batch_image.BatchOptions` of the flags."""
+    return BatchOptions(ucm=args.ucm, masks=args.masks, uncertainty=args.uncertainty, threshold=args.threshold,
+                        regions=args.regions, axes=args.axes, channels=args.channels, scope=args.scope,
+                        slice=args.slice, spacing=args.spacing, png_scribbles=args.png_scribbles,
+                        overwrite=args.overwrite)
+
+
+def _inputs(args, options: BatchOptions) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     """(stem, raw image, raw scribbles or None) for every image, read and checked up front."""
     if args.sample:
         from ..core.samples import VOLUME_SAMPLES, load_sample, load_volume_sample
@@ -125,58 +138,19 @@ def _inputs(args) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
             return [(args.sample, as_stack(volume, "ZYX", args.spacing or spacing), scribbles)]
         image, scribbles = load_sample(args.sample)
         return [(args.sample, image, scribbles)]
-    if not args.images:
-        raise InputError("no image given: name one or more image files, or use --sample coffee")
-    scribble_paths = _scribble_paths(args.images, args.scribbles)
+    _require_images(args)
+    scribble_paths = batch.scribble_paths(args.images, args.scribbles)
     items = []
     for path, spath in zip(args.images, scribble_paths):
-        image = _read_input(path, args)
+        image = batch_image.read_input(path, options)
         items.append((path.stem, image, None if spath is None else read_array(spath)))
-    stems = [export.check_stem(stem) for stem, _, _ in items]
-    if len(set(stems)) != len(stems):
-        raise InputError("two input images have the same file name stem; their outputs would collide")
+    batch.unique_stems([stem for stem, _, _ in items])
     return items
 
 
-def _read_input(path: Path, args):
-    """An image array, or a :class:`core.axes.Stack` for volumes, time-lapses and named axes."""
-    from ..core.axes import as_stack, file_axes, needs_stack
-
-    stated, spacing = file_axes(path)
-    raw = read_array(path)
-    axes = args.axes or (stated if stated and len(stated) == raw.ndim else None)
-    if args.axes is None and not needs_stack(raw, axes) and args.channels is None:
-        return raw
-    stack = as_stack(raw, axes, args.spacing or spacing)
-    return stack
-
-
-def _prepare(image, scribbles, args):
-    """(input, scribbles) ready for a run: a float image and (H, W) scribbles, or a Stack and (T, Z, H, W) ones."""
-    from ..core.axes import Stack, channel_count_check, scribbles_tzyx
-    from ..core.scribbles import from_png_convention
-    from ..core.series import check_stack_scribbles
-
-    if not isinstance(image, Stack):
-        if args.slice is not None:
-            raise InputError(f"--slice {args.slice}: the input is one 2D image, it has no slices")
-        chw = to_chw(image)
-        if scribbles is not None and np.ndim(scribbles) == 3 and np.shape(scribbles) == np.shape(image):
-            raise InputError(f"the image {np.shape(image)} was read as one 2D image with {chw.shape[0]} channels "
-                             "but the scribbles have its shape: if it is a stack of slices, add --axes ZYX")
-        return chw, validate_scribbles(scribbles, chw.shape[1:], unlabeled_255=args.png_scribbles)
-    channel_count_check(image.data.shape[1], args.channels)  # before any work, as other input checks
-    if image.spacing is not None:
-        from ..core.propagate import axis_factors
-
-        axis_factors(3, image.spacing)
-    n_z = image.data.shape[2]
-    if args.scope == "slice" and args.slice is not None and args.slice >= n_z:
-        raise InputError(f"--slice {args.slice}: the stack has slices 0 to {n_z - 1}")
-    if scribbles is None:
-        return image, None
-    scribbles = from_png_convention(scribbles) if args.png_scribbles else scribbles
-    return image, check_stack_scribbles(scribbles_tzyx(scribbles, image), image)  # refused before any work
+def _require_images(args) -> None:
+    if not args.images:
+        raise InputError("no image given: name one or more image files, or use --sample coffee")
 
 
 def _named(stem: str, func, *args):
@@ -185,27 +159,6 @@ def _named(stem: str, func, *args):
         return func(*args)
     except InputError as err:
         raise InputError(f"{stem}: {err}") from err
-
-
-def _scribble_paths(images: list[Path], given: list[Path] | None) -> list[Path | None]:
-    if not given:
-        return [None] * len(images)
-    if len(given) == 1 and given[0].is_dir():
-        return [_find_in_folder(given[0], img) for img in images]
-    if len(given) != len(images):
-        raise InputError(f"{len(given)} scribble files for {len(images)} images: give one per image, or a folder")
-    return list(given)
-
-
-def _find_in_folder(folder: Path, image: Path) -> Path:
-    """``<stem>_scribbles.*``, else ``<stem>.*`` in ``folder``, never the image itself."""
-    stem = image.stem
-    for name in (f"{stem}_scribbles", stem):
-        for suffix in READABLE_SUFFIXES:
-            path = folder / f"{name}{suffix}"
-            if path.exists() and not (image.exists() and path.samefile(image)):
-                return path
-    raise InputError(f"{folder}: no scribble file named {stem}_scribbles.* or {stem}.*")
 
 
 def _params(args):
@@ -233,61 +186,12 @@ def _bar_callback(bar: tqdm):
     return update
 
 
-def _output_labels(result, args) -> np.ndarray:
-    if args.threshold is not None:
-        if not 0.0 <= args.threshold <= 1.0:
-            raise InputError(f"--threshold {args.threshold} is outside [0, 1]")
-        return result.classes(args.threshold)
-    if args.regions is not None:
-        if args.regions < 1:
-            raise InputError("--regions must be 1 or more")
-        return result.classes_with_regions(args.regions)
-    return result.labels
-
-
-@dataclass
-class Outcome:
-    """What became of one image of the batch."""
-
-    stem: str
-    status: str  # done, skipped, failed, stopped, not started
-    reason: str = ""
-
-
-def summary(outcomes: list[Outcome]) -> str:
-    """One line of counts, then one line per image that was not done."""
-    counts = Counter(o.status for o in outcomes)
-    head = "summary: " + ", ".join(f"{counts[s]} {s}" for s in ("done", "skipped", "failed", "stopped", "not started")
-                                   if counts[s])
-    lines = [f"  {o.stem}: {o.status}{': ' + o.reason if o.reason else ''}" for o in outcomes if o.status != "done"]
-    return "\n".join([head, *lines])
-
-
-def exit_code(outcomes: list[Outcome]) -> int:
-    """0 when every image is done (now or before), 130 after a stop, else 1."""
-    statuses = {o.status for o in outcomes}
-    if statuses & {"stopped", "not started"}:
-        return 130
-    return 1 if "failed" in statuses else 0
-
-
-def _settings(params, args) -> dict:
-    from ..core.recipe import jsonable
-
-    outputs = {"ucm": args.ucm, "masks": args.masks, "threshold": args.threshold, "regions": args.regions,
-               "uncertainty": args.uncertainty}
-    stacks = {"axes": args.axes, "channels": args.channels, "scope": args.scope, "slice": args.slice,
-              "spacing": args.spacing}
-    return {"parameters": jsonable(params), "outputs": outputs, "stacks": jsonable(stacks)}
-
-
 def _plan(args, prepared, settings) -> list[tuple[str, np.ndarray, np.ndarray | None, dict, str]]:
     """(stem, image, scribbles, fingerprint, state) per image; refuses to replace what is not ours."""
     listing = [p.name for p in args.outdir.iterdir()]
     plan = []
     for stem, chw, scr in prepared:
-        data = getattr(chw, "data", chw)
-        fp = resume.fingerprint(settings, image=data, scribbles=scr)
+        fp = batch_image.input_fingerprint(settings, chw, scr)
         plan.append((stem, chw, scr, fp, resume.output_state(args.outdir, stem, fp, listing)))
     occupied = [name for stem, *_, state in plan if state == "occupied"
                 for name in (p.name for p in resume.existing_outputs(args.outdir, stem, listing))]
@@ -298,83 +202,15 @@ def _plan(args, prepared, settings) -> list[tuple[str, np.ndarray, np.ndarray | 
     return plan
 
 
-def _refuse_inputs_as_outputs(args, stems: list[str]) -> None:
+def _input_paths(args) -> list[Path]:
+    """The files a batch reads: its images, scribble files and weights."""
     inputs = list(args.images or []) + [p for p in (args.scribbles or []) if not p.is_dir()]
-    if args.weights:
-        inputs.append(args.weights)
-    hits = resume.inputs_named_as_outputs(inputs, args.outdir, stems)
-    if hits:
-        raise InputError(f"{hits[0]} is an input but also the name of an output in {args.outdir}; "
-                         "choose another output folder (nothing was written)")
+    return inputs + ([args.weights] if args.weights else [])
 
 
-def _write(args, stem, result, fp, state) -> tuple[str, str]:
-    """Write one image's outputs; return its status and reason."""
-    single = _single_time_point(result)
-    labels = single(_output_labels(result, args))
-    recipe = dict(result.recipe, input=stem, fingerprint=fp)
-    uncertainty = single(result.uncertainty) if args.uncertainty else None
-    if args.uncertainty and uncertainty is None and not args.quiet:
-        print(f"{stem}: no scribbles, so no uncertainty map")
-    ours = state == "unfinished" or (args.outdir / f"{stem}_recipe.json").exists()
-    old = resume.existing_outputs(args.outdir, stem) if ours else []  # an earlier result of ours
-    resume.mark_unfinished(args.outdir, stem)
-    remove_stale_parts(args.outdir, stem)
-    axes = _output_axes(result)
-    paths = export.write_outputs(args.outdir, stem, labels, ucm=single(result.ucm) if args.ucm else None,
-                                 uncertainty=uncertainty, recipe=recipe, masks=args.masks,
-                                 overwrite=state != "new", axes=axes,
-                                 spacing=getattr(result, "spacing", None) if axes and "Z" in axes else None)
-    for path in set(old) - set(paths):  # not part of this result (never an input: those are refused)
-        path.unlink(missing_ok=True)
-    if not args.quiet:
-        print(f"{stem}: wrote {', '.join(p.name for p in paths)}")
-    if result.stopped:
-        return "stopped", "stopped before the end: the result so far is written; a rerun redoes it"
-    resume.mark_finished(args.outdir, stem)
-    return "done", ""
-
-
-def _single_time_point(result):
-    """A function dropping the time axis of a stack's arrays when it has one time point."""
-    from ..core.series import SeriesSegmentation
-
-    if isinstance(result, SeriesSegmentation) and len(result.frames) == 1:
-        return lambda array: None if array is None else array[0]
-    return lambda array: array
-
-
-def _output_axes(result) -> str | None:
-    """Axes of a stack's outputs (TZYX, ZYX, TYX); None for an image's."""
-    from ..core.series import SeriesSegmentation
-
-    if not isinstance(result, SeriesSegmentation):
-        return None
-    frames, first = len(result.frames), result.frames[0].labels
-    if frames == 1:
-        return "ZYX" if first.ndim == 3 else None
-    return "TZYX" if first.ndim == 3 else "TYX"
-
-
-def _failure(err: BaseException) -> str:
-    if isinstance(err, InputError):
-        return str(err)
-    if isinstance(err, OSError):
-        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
-        return f"cannot write{where}: {err.strerror or err}"
-    return f"internal error, please report it: {type(err).__name__}: {err}"
-
-
-def _segment(data, scribbles, params, args, stop):
-    """The run of one input: :func:`core.pipeline.segment` for an image, else :func:`core.series.segment_stack`."""
-    from ..core.axes import Stack
-    from ..core.pipeline import segment
-    from ..core.series import segment_stack
-
-    if not isinstance(data, Stack):
-        return segment(data, scribbles, params, stop=stop)
-    return segment_stack(data, scribbles, params, scope=args.scope, slice_index=args.slice,
-                         channels=args.channels, stop=stop)
+def _check_slice(args) -> None:
+    if args.slice is not None and args.scope != "slice":
+        raise InputError(f"--slice {args.slice} needs --scope slice (without it the whole volume is segmented)")
 
 
 def run(args) -> int:
@@ -386,35 +222,62 @@ def run(args) -> int:
         from ..core.wnet import load_model
 
         load_model(args.weights)
-    items = _inputs(args)
-    if args.slice is not None and args.scope != "slice":
-        raise InputError(f"--slice {args.slice} needs --scope slice (without it the whole volume is segmented)")
-    prepared = [(stem, *_named(stem, _prepare, image, scribbles, args)) for stem, image, scribbles in items]
+    options = options_from(args)
+    if args.workers or args.scheduler:
+        outcomes = _run_on_cluster(args, params, options)
+    else:
+        outcomes = _run_here(args, params, options)
+    code = batch.exit_code(outcomes)
+    if code or not args.quiet:
+        print(batch.summary(outcomes), file=sys.stderr)
+    return code
+
+
+def _run_on_cluster(args, params, options: BatchOptions) -> list[Outcome]:
+    """The batch as one task per image on a LocalCluster (--workers) or a running scheduler (--scheduler)."""
+    if args.sample:
+        raise InputError("--sample runs in this process: leave out --workers and --scheduler")
+    _require_images(args)
+    _check_slice(args)
+    batch.refuse_inputs_as_outputs(_input_paths(args), args.outdir, batch.unique_stems([p.stem for p in args.images]))
+    with batch.open_client(workers=args.workers, threads_per_worker=args.threads_per_worker,
+                           scheduler=args.scheduler) as client:
+        outcomes = batch.segment_files(args.images, args.outdir, params, scribbles=args.scribbles,
+                                       options=options, client=client, progress=not args.quiet)
+    return outcomes
+
+
+def _run_here(args, params, options: BatchOptions) -> list[Outcome]:
+    """The batch in this process: every input read and checked before the first image runs."""
+    items = _inputs(args, options)
+    _check_slice(args)
+    prepared = [(stem, *_named(stem, batch_image.prepare, image, scribbles, options))
+                for stem, image, scribbles in items]
     export.ensure_writable_dir(args.outdir)
-    _refuse_inputs_as_outputs(args, [stem for stem, _, _ in prepared])
-    plan = _plan(args, prepared, _settings(params, args))
+    batch.refuse_inputs_as_outputs(_input_paths(args), args.outdir, [stem for stem, _, _ in prepared])
+    plan = _plan(args, prepared, batch_image.settings(params, options))
+    say = None if args.quiet else print
     stop = stop_on_sigint()
     outcomes: list[Outcome] = []
     try:
         for stem, chw, scr, fp, state in plan:
             if state == "done":
-                outcomes.append(Outcome(stem, "skipped", "done already with these settings and inputs"))
+                outcomes.append(Outcome(stem, "skipped", batch_image.SKIPPED_REASON))
             elif stop.is_set():
                 outcomes.append(Outcome(stem, "not started", "the batch was stopped"))
             else:
                 try:
                     with tqdm(total=0, desc=stem, disable=args.quiet, leave=True) as bar:
-                        result = drain(_segment(chw, scr, params, args, stop), _bar_callback(bar))
-                    outcomes.append(Outcome(stem, *_write(args, stem, result, fp, state)))
+                        result = drain(batch_image.run_segmenter(chw, scr, params, options, stop),
+                                       _bar_callback(bar))
+                    outcomes.append(Outcome(stem, *batch_image.write_result(args.outdir, stem, result, fp, state,
+                                                                            options, say)))
                 except KeyboardInterrupt:
                     raise
                 except Exception as err:  # one image's failure does not end the batch
-                    outcomes.append(Outcome(stem, "failed", _failure(err)))
+                    outcomes.append(Outcome(stem, "failed", batch_image.failure(err)))
     except KeyboardInterrupt:
         done = {o.stem for o in outcomes}
         outcomes += [Outcome(stem, "not started", "interrupted") for stem, *_ in plan if stem not in done]
         print("\ninterrupted", file=sys.stderr)
-    code = exit_code(outcomes)
-    if code or not args.quiet:
-        print(summary(outcomes), file=sys.stderr)
-    return code
+    return outcomes
