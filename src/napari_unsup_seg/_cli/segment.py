@@ -22,7 +22,7 @@ from .common import SEED_MAX, number, stop_on_sigint
 
 def add_parser(sub) -> None:
     p = sub.add_parser("segment", help="segment images; writes <stem>_labels.tif and <stem>_recipe.json")
-    p.add_argument("images", nargs="*", type=Path, help="image files (PNG, JPEG, TIFF, NPY)")
+    p.add_argument("images", nargs="*", type=Path, help="image files (PNG, JPEG, TIFF, NPY) or OME-Zarr images")
     p.add_argument("-o", "--outdir", type=Path, required=True, help="output folder")
     p.add_argument("--sample", choices=("coffee", "ihc", "brain"),
                    help="segment a bundled sample with its scribbles (brain: an MRI volume)")
@@ -62,6 +62,15 @@ def add_parser(sub) -> None:
     stacks.add_argument("--spacing", type=_spacing_flag, metavar="Z,Y,X",
                         help="voxel size along Z, Y and X in any unit, for example 2,0.5,0.5 (default: what a "
                              "TIFF file says, else 1,1,1): the walks tie voxels less across larger gaps")
+    p.add_argument("--work-pixels", type=number(int, 4096), default=1024 * 1024, metavar="N",
+                   help="images of more pixels are fitted at a working resolution of at most N pixels and "
+                        "brought to full resolution by tiles (default 1048576, 1024x1024)")
+    zarr = p.add_argument_group("OME-Zarr inputs")
+    zarr.add_argument("--level", type=number(int, 0, 64), default=0, metavar="N",
+                      help="the resolution level to read and segment (default 0, full resolution)")
+    zarr.add_argument("--zarr-labels", metavar="NAME", type=_labels_name,
+                      help="also write the labels as the labels group NAME of each input image, at every level, "
+                           "with the recipe (a group of that name not written by us needs --overwrite)")
     p.add_argument("--seed", type=number(int, 0, SEED_MAX), default=0, help="random seed (0 to 2**32-1; default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -75,6 +84,12 @@ def add_parser(sub) -> None:
                        help="run the batch on the cluster of a running dask scheduler, e.g. tcp://10.0.0.5:8786")
     dist.add_argument("--threads-per-worker", type=number(int, 1, 1024), default=1, metavar="T",
                       help="--workers: threads of each worker, and torch's threads in each task (default 1)")
+
+
+def _labels_name(text: str) -> str:
+    if not text or "/" in text or "\\" in text or text.startswith("."):
+        raise argparse.ArgumentTypeError(f"{text!r}: a plain name, for example segmentation")
+    return text
 
 
 def _axes_flag(text: str) -> str:
@@ -121,7 +136,7 @@ def options_from(args) -> BatchOptions:
     return BatchOptions(ucm=args.ucm, masks=args.masks, uncertainty=args.uncertainty, threshold=args.threshold,
                         regions=args.regions, axes=args.axes, channels=args.channels, scope=args.scope,
                         slice=args.slice, spacing=args.spacing, png_scribbles=args.png_scribbles,
-                        overwrite=args.overwrite)
+                        overwrite=args.overwrite, level=args.level, zarr_labels=args.zarr_labels)
 
 
 def _inputs(args, options: BatchOptions) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
@@ -143,7 +158,7 @@ def _inputs(args, options: BatchOptions) -> list[tuple[str, np.ndarray, np.ndarr
     items = []
     for path, spath in zip(args.images, scribble_paths):
         image = batch_image.read_input(path, options)
-        items.append((path.stem, image, None if spath is None else read_array(spath)))
+        items.append((batch_image.stem_of(path), image, None if spath is None else read_array(spath)))
     batch.unique_stems([stem for stem, _, _ in items])
     return items
 
@@ -162,6 +177,7 @@ def _named(stem: str, func, *args):
 
 
 def _params(args):
+    from ..core.large import LargeParams
     from ..core.pipeline import PropagationParams, SegmentParams
     from ..core.wnet import WNetParams
 
@@ -169,6 +185,7 @@ def _params(args):
     propagation = PropagationParams() if args.max_iter is None else PropagationParams(cluster_iter=args.max_iter)
     return SegmentParams(method=args.method, cluster=cluster_params_from(args), wnet=wnet, propagation=propagation,
                          use_crf=args.crf, seed=args.seed, device=args.device,
+                         large=LargeParams(work_pixels=args.work_pixels),
                          build_ucm=args.ucm or args.threshold is not None or args.regions is not None)
 
 
@@ -239,7 +256,7 @@ def _run_on_cluster(args, params, options: BatchOptions) -> list[Outcome]:
         raise InputError("--sample runs in this process: leave out --workers and --scheduler")
     _require_images(args)
     _check_slice(args)
-    batch.refuse_inputs_as_outputs(_input_paths(args), args.outdir, batch.unique_stems([p.stem for p in args.images]))
+    batch.refuse_inputs_as_outputs(_input_paths(args), args.outdir, batch.unique_stems([batch_image.stem_of(p) for p in args.images]))
     with batch.open_client(workers=args.workers, threads_per_worker=args.threads_per_worker,
                            scheduler=args.scheduler) as client:
         outcomes = batch.segment_files(args.images, args.outdir, params, scribbles=args.scribbles,
@@ -257,6 +274,7 @@ def _run_here(args, params, options: BatchOptions) -> list[Outcome]:
     batch.refuse_inputs_as_outputs(_input_paths(args), args.outdir, [stem for stem, _, _ in prepared])
     plan = _plan(args, prepared, batch_image.settings(params, options))
     say = None if args.quiet else print
+    paths = {batch_image.stem_of(path): path for path in args.images or []}
     stop = stop_on_sigint()
     outcomes: list[Outcome] = []
     try:
@@ -271,7 +289,7 @@ def _run_here(args, params, options: BatchOptions) -> list[Outcome]:
                         result = drain(batch_image.run_segmenter(chw, scr, params, options, stop),
                                        _bar_callback(bar))
                     outcomes.append(Outcome(stem, *batch_image.write_result(args.outdir, stem, result, fp, state,
-                                                                            options, say)))
+                                                                            options, say, paths.get(stem))))
                 except KeyboardInterrupt:
                     raise
                 except Exception as err:  # one image's failure does not end the batch

@@ -36,7 +36,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import export, resume
-from .batch_image import BatchOptions, Outcome, process_file
+from .batch_image import BatchOptions, Outcome, process_file, stem_of
 from .errors import InputError
 from .image import READABLE_SUFFIXES
 
@@ -74,7 +74,7 @@ def scribble_paths(images: Sequence[Path], given: Sequence[Path] | None) -> list
 
 def _find_in_folder(folder: Path, image: Path) -> Path:
     """``<stem>_scribbles.*``, else ``<stem>.*`` in ``folder``, never the image itself."""
-    stem = image.stem
+    stem = stem_of(image)
     for name in (f"{stem}_scribbles", stem):
         for suffix in READABLE_SUFFIXES:
             path = folder / f"{name}{suffix}"
@@ -114,7 +114,7 @@ def segment_files(
     Parameters
     ----------
     paths : sequence of path
-        Image files (PNG, JPEG, TIFF, NPY...). Their stems name the outputs.
+        Image files (PNG, JPEG, TIFF, NPY...) or OME-Zarr images. Their stems name the outputs.
     outdir : path
         The output folder, created if needed; on a cluster, a folder every worker sees.
     params : core.pipeline.SegmentParams, optional
@@ -148,7 +148,7 @@ def segment_files(
     if options.ucm or options.threshold is not None or options.regions is not None:
         params = dataclasses.replace(params, build_ucm=True)
     paths = [Path(p) for p in paths]
-    stems = unique_stems([p.stem for p in paths])
+    stems = unique_stems([stem_of(p) for p in paths])
     spaths = scribble_paths(paths, None if scribbles is None else [Path(p) for p in scribbles])
     outdir = export.ensure_writable_dir(outdir)
     refuse_inputs_as_outputs(paths + [p for p in spaths if p is not None], outdir, stems)

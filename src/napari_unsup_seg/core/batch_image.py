@@ -43,6 +43,10 @@ class BatchOptions:
         Scribbles use the PNG convention: 255 unlabeled, 0..254 classes.
     overwrite : bool
         Replace outputs from other settings or inputs.
+    level : int
+        The resolution level read from an OME-Zarr input.
+    zarr_labels : str, optional
+        Also write the labels as this labels group of each (OME-Zarr) input image.
     """
 
     ucm: bool = False
@@ -57,6 +61,8 @@ class BatchOptions:
     spacing: tuple[float, float, float] | None = None
     png_scribbles: bool = False
     overwrite: bool = False
+    level: int = 0
+    zarr_labels: str | None = None
 
 
 @dataclass
@@ -81,13 +87,32 @@ def settings(params, options: BatchOptions) -> dict:
                "regions": options.regions, "uncertainty": options.uncertainty}
     stacks = {"axes": options.axes, "channels": options.channels, "scope": options.scope, "slice": options.slice,
               "spacing": options.spacing}
+    if options.level or options.zarr_labels:  # absent before: older fingerprints stay valid
+        stacks.update(level=options.level, zarr_labels=options.zarr_labels)
     return {"parameters": jsonable(params), "outputs": outputs, "stacks": jsonable(stacks)}
 
 
-def read_input(path: Path, options: BatchOptions):
-    """An image array, or a :class:`core.axes.Stack` for volumes, time-lapses and named axes."""
-    from .axes import as_stack, file_axes, needs_stack
+def stem_of(path: Path) -> str:
+    """The name of an input's outputs: its file name without the suffix (``.ome.zarr`` too)."""
+    name = Path(path).name
+    for suffix in (".ome.zarr", ".zarr"):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return Path(path).stem
 
+
+def read_input(path: Path, options: BatchOptions):
+    """An image array, or a :class:`core.axes.Stack` for volumes, time-lapses, named axes and OME-Zarr."""
+    from . import zarr_io
+    from .axes import Stack, as_stack, file_axes, needs_stack
+
+    if zarr_io.is_ome_zarr(path):
+        stack = zarr_io.read_stack(path, options.level)
+        if options.axes is not None and options.axes != stack.axes:
+            raise InputError(f"--axes {options.axes}: the OME-Zarr image says its axes are {stack.axes}")
+        return Stack(stack.data, stack.axes, options.spacing or stack.spacing)
+    if options.level:
+        raise InputError(f"--level {options.level}: {Path(path).name} is not an OME-Zarr image (it has one level)")
     stated, spacing = file_axes(path)
     raw = read_array(path)
     axes = options.axes or (stated if stated and len(stated) == raw.ndim else None)
@@ -155,12 +180,14 @@ def output_labels(result, options: BatchOptions) -> np.ndarray:
 
 
 def write_result(outdir: Path, stem: str, result, fp: dict, state: str, options: BatchOptions,
-                 say: Callable[[str], None] | None = None) -> tuple[str, str]:
+                 say: Callable[[str], None] | None = None, image_path: Path | None = None) -> tuple[str, str]:
     """Write one image's outputs; return its status and reason.
 
     The marker ``.<stem>.unfinished`` is in place from before the first file until the
     recipe is (and stays after a stop), so that a crash at any point leaves an image
     that a rerun redoes. ``say`` gets the lines a person reads (none when None).
+    ``image_path``: the input, for ``options.zarr_labels`` (written last, before the
+    image counts as done).
     """
     outdir = Path(outdir)
     single = _single_time_point(result)
@@ -169,6 +196,9 @@ def write_result(outdir: Path, stem: str, result, fp: dict, state: str, options:
     uncertainty = single(result.uncertainty) if options.uncertainty else None
     if options.uncertainty and uncertainty is None and say:
         say(f"{stem}: no scribbles, so no uncertainty map")
+    if options.ucm and result.ucm is None and "large" in result.recipe and say:
+        say(f"{stem}: a large image has no full-resolution UCM (its hierarchy is at the working resolution "
+            f"{'x'.join(map(str, result.recipe['large']['working_shape']))}); --threshold and --regions still cut it")
     ours = state == "unfinished" or (outdir / f"{stem}_recipe.json").exists()
     old = resume.existing_outputs(outdir, stem) if ours else []  # an earlier result of ours
     resume.mark_unfinished(outdir, stem)
@@ -184,6 +214,10 @@ def write_result(outdir: Path, stem: str, result, fp: dict, state: str, options:
         say(f"{stem}: wrote {', '.join(p.name for p in paths)}")
     if result.stopped:
         return "stopped", "stopped before the end: the result so far is written; a rerun redoes it"
+    if options.zarr_labels:
+        target = write_zarr_labels(image_path, result, fp, options)
+        if say:
+            say(f"{stem}: wrote the labels group {target}")
     resume.mark_finished(outdir, stem)
     return "done", ""
 
@@ -270,7 +304,28 @@ def process_file(stem: str, image_path: Path, scribble_path: Path | None, outdir
         if state == "occupied" and not options.overwrite:
             return Outcome(stem, "failed", occupied_reason(outdir, stem))
         result = drain(run_segmenter(data, scribbles, params, options, stop))
-        status, reason = write_result(outdir, stem, result, fp, state, options)
+        status, reason = write_result(outdir, stem, result, fp, state, options, image_path=Path(image_path))
     except Exception as err:  # one image's failure does not end the batch
         return Outcome(stem, "failed", failure(err), peak_rss_mib())
     return Outcome(stem, status, reason, peak_rss_mib())
+
+
+def write_zarr_labels(image_path: Path, result, fp: dict, options: BatchOptions) -> Path:
+    """Write a result as the labels group ``options.zarr_labels`` of its OME-Zarr input."""
+    from . import zarr_io
+
+    if image_path is None or not zarr_io.is_ome_zarr(image_path):
+        raise InputError(f"--zarr-labels: {getattr(image_path, 'name', 'a sample')} is not an OME-Zarr image")
+    info = zarr_io.describe(image_path)
+    labels = np.asarray(output_labels(result, options))
+    shape = tuple(n for n, a in zip(info.shapes[options.level], info.axes) if a != "C")
+    if labels.size != int(np.prod(shape)):
+        raise InputError(f"--zarr-labels: labels of shape {labels.shape} do not fit the image's {shape} "
+                         "(a slice's result does not make a labels group)")
+    target = image_path / "labels" / options.zarr_labels
+    if target.exists() and not options.overwrite and zarr_io.recipe_of(target) is None:
+        raise InputError(f"--zarr-labels: {target} exists and was not written by napari-unsup-seg; "
+                         "use --overwrite to replace it")
+    recipe = dict(result.recipe, fingerprint=fp, level=options.level)
+    return zarr_io.write_labels(image_path, options.zarr_labels, labels.reshape(shape), level=options.level,
+                                recipe=recipe, overwrite=True)

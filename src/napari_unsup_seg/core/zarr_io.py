@@ -191,6 +191,16 @@ def write_labels(path: str | Path, name: str, labels: np.ndarray, *, level: int 
     return target
 
 
+def recipe_of(group_path: str | Path) -> dict | None:
+    """The recipe a labels group written by :func:`write_labels` holds; None for others'."""
+    import zarr
+
+    try:
+        return dict(zarr.open_group(str(group_path), mode="r").attrs[META_KEY])
+    except Exception:  # no such group, not zarr, or no recipe of ours: not ours
+        return None
+
+
 def _set_labels_list(labels_dir: Path, drop: str, add: str | None = None) -> None:
     """Edit the list of label names of an image's ``labels`` group (OME-Zarr 0.5 or earlier)."""
     import zarr
