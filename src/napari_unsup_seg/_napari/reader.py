@@ -14,12 +14,32 @@ from .layer_axes import META_KEY
 
 
 def get_reader(path):
-    """The reader for ``path`` when it is an OME-Zarr image, else None (napari tries others)."""
+    """The reader for ``path`` when it is an OME-Zarr image or a label TIFF of ours, else None
+    (napari tries other readers)."""
     from ..core import zarr_io
+    from ..core.export import read_label_tiff
 
-    if isinstance(path, list) or not zarr_io.is_ome_zarr(path):
+    if isinstance(path, list):
         return None
-    return read_ome_zarr
+    if zarr_io.is_ome_zarr(path):
+        return read_ome_zarr
+    if str(path).lower().endswith((".tif", ".tiff")) and read_label_tiff(path) is not None:
+        return read_labels
+    return None
+
+
+def read_labels(path) -> list[tuple]:
+    """A label TIFF written by this package (labels, masks' source, saved scribbles) as a Labels layer."""
+    from ..core.export import read_label_tiff
+
+    labels, axes, spacing = read_label_tiff(path)
+    kwargs = {"name": Path(path).stem}
+    if axes and spacing is not None and "Z" in axes:
+        size = dict(zip("ZYX", spacing))
+        kwargs["scale"] = tuple(float(size.get(a, 1.0)) for a in axes)
+    if axes:
+        kwargs["axis_labels"] = tuple(axes.lower())
+    return [(labels, kwargs, "labels")]
 
 
 def read_ome_zarr(path) -> list[tuple]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.atomic import atomic_path
 from ..core.errors import InputError, InputWarning
-from ..core.export import label_dtype, planned_outputs, write_outputs
+from ..core.export import LABELS_TAG, label_dtype, planned_outputs, write_outputs
 from .layers import META_KEY
 
 
@@ -92,12 +92,12 @@ def write_label_image(path: str, data, meta: dict) -> list[str]:
         raise InputError("a volume does not fit a PNG; save it as TIFF instead")
     if png and dtype != np.uint16:
         raise InputError("label values above 65535 do not fit a PNG; save as TIFF instead")
-    axes = {"metadata": {"axes": "ZYX"}} if labels.ndim == 3 else {}
+    meta = {"axes": "ZYX", **LABELS_TAG} if labels.ndim == 3 else dict(LABELS_TAG)
     with atomic_path(target) as tmp:
         if png:
             iio.imwrite(tmp, labels.astype(np.uint16), extension=".png")
         else:
-            tifffile.imwrite(tmp, labels.astype(dtype), compression="zlib", **axes)
+            tifffile.imwrite(tmp, labels.astype(dtype), compression="zlib", metadata=meta)
     return [str(target)]
 
 

@@ -147,6 +147,31 @@ def write_outputs(
     return paths
 
 
+LABELS_TAG = {"napari_unsup_seg": "labels"}  # in a label TIFF's metadata: the reader opens it as Labels
+
+
+def read_label_tiff(path: str | Path) -> tuple[np.ndarray, str | None, tuple[float, ...] | None] | None:
+    """``(labels, axes, spacing)`` of a label TIFF this package wrote, else None (not ours, or unreadable)."""
+    import tifffile
+
+    path = Path(path)
+    if path.suffix.lower() not in (".tif", ".tiff") or not path.is_file():
+        return None
+    try:
+        with tifffile.TiffFile(path) as tif:
+            meta = tif.shaped_metadata[0] if tif.shaped_metadata else {}
+            if meta.get("napari_unsup_seg") != LABELS_TAG["napari_unsup_seg"]:
+                return None
+            labels = tif.asarray()
+            axes = meta.get("axes")
+    except Exception:  # not a TIFF we can read: other readers may
+        return None
+    from .axes import file_axes
+
+    _, spacing = file_axes(path)
+    return labels, axes if isinstance(axes, str) and len(axes) == labels.ndim else None, spacing
+
+
 def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, recipe, class_names,
                axes=None, spacing=None) -> None:
     """Write the output named ``<stem>_<suffix>`` to ``tmp``."""
@@ -159,7 +184,8 @@ def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, 
         sized = {"metadata": {"axes": axes, "spacing": float(spacing[0])},
                  "resolution": (1.0 / float(spacing[2]), 1.0 / float(spacing[1]))}
     if suffix == "labels.tif":
-        tifffile.imwrite(tmp, labels, compression="zlib", **sized)
+        tagged = dict(sized, metadata={**sized.get("metadata", {}), **LABELS_TAG})
+        tifffile.imwrite(tmp, labels, compression="zlib", **tagged)
     elif suffix == "labels.png":
         iio.imwrite(tmp, labels.astype(np.uint16), extension=".png")
     elif suffix == "masks.tif":
