@@ -44,18 +44,6 @@ def stack_input(viewer, image: Image, scope: str | None, time: str | None,
     return StackInput(axes, spacing, channels, fixed["T"], fixed["Z"]), where
 
 
-def scribbles_at_level(scribbles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Level-0 scribbles brought to a coarser level's ``shape``: each stroke pixel marks the
-    level pixel that covers it (no stroke is lost; where two classes share one, one wins)."""
-    if scribbles.shape == tuple(shape):
-        return scribbles
-    out = np.zeros(shape, np.int32)
-    index = np.nonzero(scribbles)
-    target = tuple((i * n) // m for i, n, m in zip(index, shape, scribbles.shape))
-    out[target] = scribbles[index]
-    return out
-
-
 def placed(values: np.ndarray, shape: tuple[int, ...], where: tuple) -> np.ndarray:
     """An array of ``shape`` holding ``values`` (a part's) at ``where``, zeros elsewhere."""
     out = np.zeros(shape, values.dtype)

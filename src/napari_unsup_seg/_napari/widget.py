@@ -42,15 +42,17 @@ from qtpy.QtWidgets import (
 )
 
 from ..core.errors import InputError
+from ..core.large import shrink_scribbles
 from ..core.progress import Progress
 from ..core.scribbles import validate_scribbles
-from . import dialogs, notify, parts, results, saving
+from . import notify, parts, results
 from . import layer_axes as LA
 from . import layers as L
 from .live import LiveMode
 from .merge import MergePanel, MergeState
 from .params_form import ParamsForm
 from .runner import RunController, RunOutcome, RunSpec, StackInput, preview_shape, warm_up
+from .save_panel import SavePanel
 from .sources import SourcePanel
 from .stack_panel import StackPanel
 
@@ -158,16 +160,9 @@ class SegmentationWidget(QWidget):
         self.status = QLabel("paint a few strokes per class, then Run")
         self.status.setWordWrap(True)
         self.merge = MergePanel(self.legend.current_class, self._activate)
-        self.save_button = QPushButton("Save result...")
-        self.save_button.setToolTip("label image (TIFF, PNG), one mask per class, mask stack, UCM and recipe")
-        self.save_ucm_box = QCheckBox("with the volume's UCM")
-        self.save_ucm_box.setToolTip("a volume's UCM is a (2Z+1, 2H+1, 2W+1) float32 saliency volume (136 MB for "
-                                     "256x256x64), made when saved; an image's UCM is always saved")
-        self.save_ucm_box.setEnabled(False)
-        self.save_zarr_button = QPushButton("Save into OME-Zarr")
-        self.save_zarr_button.setToolTip("write the result as a labels group of the OME-Zarr image it was made "
-                                         "from (every level, with the recipe), beside the image")
-        self.save_zarr_button.setEnabled(False)
+        self.saver = SavePanel(self, self._save_target, self.merge, self._class_names, self.status.setText)
+        self.save_button, self.save_ucm_box = self.saver.save_button, self.saver.ucm_box
+        self.save_zarr_button = self.saver.zarr_button
 
         layout = QVBoxLayout(self)
         layout.addWidget(_group("Image, scribbles and classes", self.sources))
@@ -177,16 +172,13 @@ class SegmentationWidget(QWidget):
                                 self.live_box, self.replace_box, self.uncertainty_box,
                                 self.progress, self.status))
         layout.addWidget(_group("Merge regions", self.merge))
-        layout.addWidget(_row(self.save_button, self.save_ucm_box))
-        layout.addWidget(self.save_zarr_button)
+        layout.addWidget(self.saver)
         layout.addStretch(1)
 
         self.run_button.clicked.connect(lambda: self.run())
         self.stop_button.clicked.connect(lambda: self.stop())
         self.fresh_button.clicked.connect(lambda: self.start_fresh())
         self.uncertainty_box.toggled.connect(lambda _: self._show_uncertainty(self._current_session()))
-        self.save_button.clicked.connect(lambda: self.save())
-        self.save_zarr_button.clicked.connect(lambda: self.save_into_zarr())
         self.stack.scope_changed.connect(self._update_scope_controls)
         self.stack.axes_changed.connect(self._on_axes_changed)
         self.legend.names_changed.connect(self._on_names_changed)
@@ -239,8 +231,7 @@ class SegmentationWidget(QWidget):
         self.live_box.setToolTip(LIVE_OFF_TIP if whole else LIVE_TIP)
         session = self._current_session()
         seg = session.segmentation if session is not None and self.result_layer() is not None else None
-        self.save_ucm_box.setEnabled(seg is not None and np.ndim(seg.labels) >= 3)
-        self.save_zarr_button.setEnabled(seg is not None and self._zarr_source() is not None)
+        self.saver.update_enabled(seg, self.image_layer())
 
     def _on_image_changed(self, image) -> None:
         self.stack.set_image(image)
@@ -286,7 +277,7 @@ class SegmentationWidget(QWidget):
             if scribbles_layer is not None:
                 scribbles = validate_scribbles(L.scribble_array(scribbles_layer), L.spatial_shape(image),
                                                require_class=False)
-                scribbles = parts.scribbles_at_level(scribbles, shape)
+                scribbles = shrink_scribbles(scribbles, shape)  # no stroke lost
                 if not scribbles[parts.any_time(where, image)].any():
                     scribbles = None
             array = L.image_array(image, level)  # reads that level of a lazy (zarr, dask) layer
@@ -475,86 +466,23 @@ class SegmentationWidget(QWidget):
         present = set(np.unique(labels).tolist())
         return {int(k): v for k, v in names.items() if int(k) in present}
 
+    def _save_target(self):
+        """(image, result layer, session) of the current image, or None without a result."""
+        image, layer = self.image_layer(), self.result_layer()
+        return None if layer is None else (image, layer, self._sessions[image])
+
+    def save(self, folder=None) -> list | None:
+        """Save the current image's result (a folder dialog when ``folder`` is None)."""
+        return self.saver.save(folder)
+
+    def save_into_zarr(self, name: str | None = None) -> Path | None:
+        """Write the current result into the image's OME-Zarr as a labels group."""
+        return self.saver.save_into_zarr(name)
+
     def _on_names_changed(self) -> None:
         layer, session = self.result_layer(), self._current_session()
         if layer is not None and session.scribbles is self.legend.layer:
             L.plugin_meta(layer)["class_names"] = self._class_names(session.scribbles, np.asarray(layer.data))
-
-    # -- saving -----------------------------------------------------------------------
-    def save(self, folder=None) -> list | None:
-        """Save the current image's result (a folder dialog when ``folder`` is None)."""
-        image, layer = self.image_layer(), self.result_layer()
-        if layer is None:
-            notify.show("there is no segmentation to save yet: run one first", "error")
-            return None
-        if folder is None:
-            folder = dialogs.choose_folder(self)
-            if folder is None:
-                return None
-        session = self._sessions[image]
-        seg, where = session.segmentation, session.where
-        data = np.asarray(layer.data)
-        labels = np.array(data if where is None else data[where], copy=True)  # a part's result: that part
-        attached = self.merge.layer is layer
-        recipe = dict(seg.recipe)
-        recipe["napari"] = {
-            "image_layer": image.name,
-            "merge_threshold": round(self.merge.threshold, 4) if attached else None,
-            "pixels_edited_by_hand": self.merge.edited_pixels() if attached else None,
-        }
-        if where is not None:
-            recipe["napari"]["part"] = parts.jsonable_where(where)
-        try:
-            ucm = seg.ucm if labels.ndim == 2 or self.save_ucm_box.isChecked() else None
-            written = saving.export_result(
-                folder, saving.safe_stem(image.name), labels, ucm=ucm, recipe=recipe,
-                class_names=self._class_names(session.scribbles, labels) or None, parent=self,
-                axes=parts.result_axes(image, where),
-            )
-        except Exception as err:  # shown to the user; the layers are untouched
-            notify.show_exception(err, "saving")
-            return None
-        if written is None:
-            self.status.setText("not saved: the existing files were kept")
-            return None
-        notify.show(f"saved {len(written)} files to {folder}", "info")
-        self.status.setText(f"saved {len(written)} files to {folder}")
-        return written
-
-
-    def _zarr_source(self) -> Path | None:
-        """The OME-Zarr the current image was read from (by the plugin's reader), if any."""
-        image = self.image_layer()
-        source = L.plugin_meta_get(image, "source") if image is not None else None
-        return Path(source) if source and Path(source).is_dir() else None
-
-    def save_into_zarr(self, name: str | None = None) -> Path | None:
-        """Write the current result into the image's OME-Zarr as the labels group ``name``
-        (default: "napari-unsup-seg")."""
-        layer, source = self.result_layer(), self._zarr_source()
-        if layer is None or source is None:
-            notify.show("there is no result of an OME-Zarr image to save yet", "error")
-            return None
-        session = self._sessions[self.image_layer()]
-        recipe = dict(session.segmentation.recipe)
-        recipe["napari"] = {"level": _recipe_level(layer), "merge_threshold": round(self.merge.threshold, 4)
-                            if self.merge.layer is layer else None}
-        try:
-            target = saving.save_into_zarr(source, name or "napari-unsup-seg", np.asarray(layer.data),
-                                           level=_recipe_level(layer), recipe=recipe, parent=self)
-        except Exception as err:  # shown to the user; the image and the layers are untouched
-            notify.show_exception(err, "saving into the OME-Zarr")
-            return None
-        if target is None:
-            self.status.setText("not saved: the existing labels group was kept")
-            return None
-        self.status.setText(f"saved the labels group {target.name} into {source.name}")
-        notify.show(f"saved the labels group {target.name} into {source}", "info")
-        return target
-
-def _recipe_level(layer: Labels) -> int:
-    return int(L.plugin_meta_get(layer, "level", 0) or 0)
-
 
 def _retry_on_cpu(widget: SegmentationWidget):
     """A notification action holding the widget weakly (notifications outlive viewers)."""
