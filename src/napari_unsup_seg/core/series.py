@@ -49,17 +49,19 @@ class SeriesSegmentation:
     def labels(self) -> np.ndarray:
         return np.stack([f.labels for f in self.frames])
 
+    def _stacked(self, name: str) -> np.ndarray | None:
+        """The time points' ``name`` arrays stacked over T; None when one has none."""
+        if any(getattr(f, "hierarchy" if name == "ucm" else name) is None for f in self.frames):
+            return None
+        return np.stack([getattr(f, name) for f in self.frames])
+
     @property
     def ucm(self) -> np.ndarray | None:
-        if any(f.hierarchy is None for f in self.frames):
-            return None
-        return np.stack([f.ucm for f in self.frames])
+        return self._stacked("ucm")
 
     @property
     def uncertainty(self) -> np.ndarray | None:
-        if any(f.uncertainty is None for f in self.frames):
-            return None
-        return np.stack([f.uncertainty for f in self.frames])
+        return self._stacked("uncertainty")
 
     @property
     def recipe(self) -> dict:
@@ -80,9 +82,7 @@ class SeriesSegmentation:
     @property
     def scribbles(self) -> np.ndarray | None:
         """The scribbles each time point was seeded with, stacked (None without scribbles)."""
-        if any(f.scribbles is None for f in self.frames):
-            return None
-        return np.stack([f.scribbles for f in self.frames])
+        return self._stacked("scribbles")
 
     @property
     def state(self) -> dict | None:
