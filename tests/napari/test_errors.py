@@ -133,3 +133,23 @@ def test_no_button_loses_what_the_user_painted(loaded, qtbot, monkeypatch, tmp_p
         qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
         np.testing.assert_array_equal(scribbles.data, painted, err_msg=f"after {button.text()!r}")
         assert scribbles in viewer.layers and image in viewer.layers
+
+
+def test_the_dock_scrolls_in_a_small_window_and_a_long_message_moves_no_button(plugin, qtbot):
+    viewer, widget = plugin
+    viewer.window._qt_window.resize(900, 480)
+    viewer.window._qt_window.show()
+    qtbot.waitExposed(viewer.window._qt_window)
+    bar = widget.scroll.verticalScrollBar()
+    assert bar.maximum() > 0  # more than fits: it scrolls, nothing is squeezed away
+    widget.scroll.ensureWidgetVisible(widget.save_button)
+    qtbot.wait(20)
+    assert not widget.save_button.visibleRegion().isEmpty()
+
+    def places():
+        return [b.mapTo(widget.scroll.widget(), b.rect().topLeft()) for b in (widget.stop_button, widget.save_button)]
+
+    before = places()
+    widget.status.setText("clustering · iteration 12 · 7 segments · loss 0.123 · " + "a long message " * 40)
+    qtbot.wait(20)
+    assert places() == before

@@ -30,13 +30,16 @@ from typing import Any
 
 import numpy as np
 from napari.layers import Image, Labels
+from qtpy.QtCore import QEvent, Qt
 from qtpy.QtWidgets import (
     QCheckBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -58,6 +61,7 @@ from .stack_panel import StackPanel
 
 STAGE_NAMES = {"cluster": "clustering", "wnet": "W-Net", "adapt": "adapting", "crf": "dense CRF",
                "ucm": "hierarchy", "propagate": "scribble propagation", "done": "done"}
+STATUS_LINES = 3  # the status line's height, in lines of text
 LIVE_TIP = "run again each time a stroke on the scribbles layer ends"
 LIVE_OFF_TIP = ("live mode works on one slice of one time point (Scope: This slice, Time: This time point): "
                 "a whole-volume or all-time-points run takes tens of seconds, too long to follow each "
@@ -159,12 +163,16 @@ class SegmentationWidget(QWidget):
         self.progress = QProgressBar()
         self.status = QLabel("paint a few strokes per class, then Run")
         self.status.setWordWrap(True)
+        # a fixed height: a longer message must not move the buttons below it during a run
+        self.status.setFixedHeight(self.status.fontMetrics().lineSpacing() * STATUS_LINES + 4)
+        self.status.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.merge = MergePanel(self.legend.current_class, self._activate)
         self.saver = SavePanel(self, self._save_target, self.merge, self._class_names, self.status.setText)
         self.save_button, self.save_ucm_box = self.saver.save_button, self.saver.ucm_box
         self.save_zarr_button = self.saver.zarr_button
 
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(_group("Image, scribbles and classes", self.sources))
         layout.addWidget(_group("Method", self.params))
         layout.addWidget(_group("Run", self.stack,
@@ -174,6 +182,16 @@ class SegmentationWidget(QWidget):
         layout.addWidget(_group("Merge regions", self.merge))
         layout.addWidget(self.saver)
         layout.addStretch(1)
+        self.scroll = QScrollArea()  # a small window scrolls the dock instead of squeezing it
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setWidget(content)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # as wide as the content needs
+        content.installEventFilter(self)
+        self._fit_width()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
 
         self.run_button.clicked.connect(lambda: self.run())
         self.stop_button.clicked.connect(lambda: self.stop())
@@ -187,6 +205,17 @@ class SegmentationWidget(QWidget):
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.destroyed.connect(self._controller.shutdown)
         self._update_scope_controls()
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.LayoutRequest and obj is self.scroll.widget():
+            self._fit_width()
+        return super().eventFilter(obj, event)
+
+    def _fit_width(self) -> None:
+        """Keep the dock as wide as its content needs (it scrolls only vertically)."""
+        width = self.scroll.widget().minimumSizeHint().width() + self.scroll.verticalScrollBar().sizeHint().width()
+        if self.scroll.minimumWidth() != width:
+            self.scroll.setMinimumWidth(width)
 
     # -- layers -----------------------------------------------------------------------
     def image_layer(self) -> Image | None:
