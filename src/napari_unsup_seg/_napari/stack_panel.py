@@ -1,6 +1,7 @@
 """What part of a stack to segment: its axes, the channels that feed the features, time and depth scope.
 
-Shown for every image; the fields that do not apply to the current layer are disabled.
+Shown for stacks, multiscale layers and multi-channel images (hidden for a plain or RGB
+image, which need none of it); the fields that do not apply are disabled.
 The axes and channels typed here belong to the image layer (kept in its metadata), so
 switching images switches them too.
 """
@@ -98,6 +99,7 @@ class StackPanel(QWidget):
                                  LA.default_level(image) if image is not None and n_levels > 1 else 0)
         self.level_spin.blockSignals(False)
         self._update_enabled()
+        self.setVisible(self._relevant(image))
 
     def scope(self) -> str | None:
         """"volume" or "slice" for a layer with depth, None for one without."""
@@ -145,6 +147,13 @@ class StackPanel(QWidget):
             return letter in LA.layer_axes(image)
         except InputError:
             return False
+
+    def _relevant(self, image: Image | None) -> bool:
+        """Shown for stacks, multiscale layers and multi-channel images; a plain or RGB image needs none of it."""
+        if image is None:
+            return False
+        stack = self._has(image, "Z") or self._has(image, "T")
+        return image.multiscale or stack or (not image.rgb and LA.data_ndim(image) > 2)
 
     def _channel_count(self) -> int:
         image = self._image

@@ -213,7 +213,7 @@ class SegmentationWidget(QWidget):
 
     def _fit_width(self) -> None:
         """Keep the dock as wide as its content needs (it scrolls only vertically)."""
-        width = self.scroll.widget().minimumSizeHint().width() + self.scroll.verticalScrollBar().sizeHint().width()
+        width = self.scroll.widget().sizeHint().width() + self.scroll.verticalScrollBar().sizeHint().width()
         if self.scroll.minimumWidth() != width:
             self.scroll.setMinimumWidth(width)
 
