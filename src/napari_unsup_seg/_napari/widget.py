@@ -40,6 +40,7 @@ from qtpy.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -166,6 +167,7 @@ class SegmentationWidget(QWidget):
         # a fixed height: a longer message must not move the buttons below it during a run
         self.status.setFixedHeight(self.status.fontMetrics().lineSpacing() * STATUS_LINES + 4)
         self.status.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)  # nor widen the dock
         self.merge = MergePanel(self.legend.current_class, self._activate)
         self.saver = SavePanel(self, self._save_target, self.merge, self._class_names, self.status.setText)
         self.save_button, self.save_ucm_box = self.saver.save_button, self.saver.ucm_box
