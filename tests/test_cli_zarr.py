@@ -61,6 +61,23 @@ def test_an_ome_zarr_level_is_segmented_and_written_beside_the_image(image_zarr,
     assert "1 skipped" in capsys.readouterr().err
 
 
+def test_full_resolution_scribbles_are_brought_to_the_level_read(image_zarr, tmp_path, capsys):
+    path, level1_strokes, truth = image_zarr
+    full = np.zeros((192, 256), np.uint8)
+    full[96, 120:136] = 2  # a one-pixel-wide stroke: shrunk, it is kept
+    full[4, 4:252] = 1
+    full[187, 4:252] = 1
+    np.save(tmp_path / "full.npy", full)
+    out = tmp_path / "out"
+    args = ["segment", str(path), "--level", "1", "--scribbles", str(tmp_path / "full.npy"), "--max-iter", "5",
+            "-o", str(out)]
+    assert cli(args) == 0, capsys.readouterr().err
+    labels = tifffile.imread(out / "cells_labels.tif")
+    assert labels.shape == (96, 128)
+    fg = labels == 2
+    assert (fg & truth).sum() / (fg | truth).sum() > 0.9
+
+
 def test_a_labels_group_of_another_tool_is_kept_without_overwrite(image_zarr, tmp_path, capsys):
     path, strokes, _ = image_zarr
     zarr_io.write_labels(path, "seg", np.ones((192, 256), np.int32))

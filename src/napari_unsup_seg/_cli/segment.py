@@ -158,7 +158,8 @@ def _inputs(args, options: BatchOptions) -> list[tuple[str, np.ndarray, np.ndarr
     items = []
     for path, spath in zip(args.images, scribble_paths):
         image = batch_image.read_input(path, options)
-        items.append((batch_image.stem_of(path), image, None if spath is None else read_array(spath)))
+        scribbles = None if spath is None else batch_image.scribbles_for_level(path, read_array(spath), options)
+        items.append((batch_image.stem_of(path), image, scribbles))
     batch.unique_stems([stem for stem, _, _ in items])
     return items
 

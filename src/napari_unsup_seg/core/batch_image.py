@@ -121,6 +121,19 @@ def read_input(path: Path, options: BatchOptions):
     return as_stack(raw, axes, options.spacing or spacing)
 
 
+def scribbles_for_level(image_path: Path, scribbles: np.ndarray | None, options: BatchOptions):
+    """Scribbles drawn on the full resolution of an OME-Zarr input, brought to the level read
+    (every stroke pixel kept); others as they are."""
+    from . import zarr_io
+    from .large import shrink_scribbles
+
+    if scribbles is None or not options.level or not zarr_io.is_ome_zarr(image_path):
+        return scribbles
+    info = zarr_io.describe(image_path)
+    full, shape = (tuple(n for n, a in zip(info.shapes[level], info.axes) if a != "C") for level in (0, options.level))
+    return shrink_scribbles(scribbles, shape) if np.shape(scribbles) == full else scribbles
+
+
 def prepare(image, scribbles, options: BatchOptions):
     """(input, scribbles) ready for a run: a float image and (H, W) scribbles, or a Stack and (T, Z, H, W) ones."""
     from .axes import Stack, channel_count_check, scribbles_tzyx
@@ -296,6 +309,7 @@ def process_file(stem: str, image_path: Path, scribble_path: Path | None, outdir
     try:
         raw = read_input(Path(image_path), options)
         raw_scribbles = None if scribble_path is None else read_array(Path(scribble_path))
+        raw_scribbles = scribbles_for_level(Path(image_path), raw_scribbles, options)
         data, scribbles = prepare(raw, raw_scribbles, options)
         fp = input_fingerprint(settings(params, options), data, scribbles)
         state = resume.output_state(outdir, stem, fp)
