@@ -50,10 +50,10 @@ def read_ome_zarr(path) -> list[tuple]:
     from ..core.errors import InputError
 
     path = Path(path)
-    info = zarr_io.describe(path)
+    info, lazy = zarr_io.open_image(path)
     order = _channels_first(info.axes)  # napari draws scribbles over the last axes: C goes first
     letters = "".join(info.axes[i] for i in order)
-    levels = [level.transpose(order) for level in zarr_io.lazy_levels(path)]
+    levels = [level.transpose(order) for level in lazy]
     layers = [(levels, {"name": path.name.split(".")[0], "multiscale": len(levels) > 1,
                         "scale": tuple(info.scales[0][i] for i in order),
                         "translate": tuple(info.translations[0][i] for i in order),

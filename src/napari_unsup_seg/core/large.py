@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .progress import Progress, ProgressGen
+from .progress import Progress, ProgressGen, drain
 
 
 @dataclass(frozen=True)
@@ -186,14 +186,6 @@ def refine_tiled(
     return out, stopped
 
 
-def _drain(gen):
-    while True:
-        try:
-            next(gen)
-        except StopIteration as done:
-            return done.value
-
-
 @dataclass
 class LargeSegmentation:
     """Result of a large image: full-resolution labels over a working-resolution :class:`Segmentation`.
@@ -234,7 +226,7 @@ class LargeSegmentation:
         return small[np.ix_(_enlarge_rows(h, big_h, 0, big_h), _enlarge_rows(w, big_w, 0, big_w))]
 
     def _full(self, small: np.ndarray) -> np.ndarray:
-        labels, _ = _drain(refine_tiled(self.image, small, self.scribbles, self.params))
+        labels, _ = drain(refine_tiled(self.image, small, self.scribbles, self.params))
         return labels
 
     def regions(self, threshold: float) -> np.ndarray:

@@ -80,10 +80,19 @@ def _node(path: Path):
     raise InputError(f"{path}: holds no multiscale image")
 
 
-def describe(path: str | Path) -> ZarrImage:
-    """Axes, levels and scales of the OME-Zarr image at ``path``, without reading its pixels."""
+def open_image(path: str | Path) -> tuple[ZarrImage, list]:
+    """The OME-Zarr image at ``path``: its description and its levels as dask arrays (no pixel read)."""
     path = Path(path)
     node = _node(path)
+    return _description(node, path), list(node.data)
+
+
+def describe(path: str | Path) -> ZarrImage:
+    """Axes, levels and scales of the OME-Zarr image at ``path``, without reading its pixels."""
+    return open_image(path)[0]
+
+
+def _description(node, path: Path) -> ZarrImage:
     axes = _axes_letters(node.metadata.get("axes"), node.data[0].ndim, path)
     transforms = node.metadata.get("coordinateTransformations") or [[] for _ in node.data]
     scales, translations = [], []
@@ -111,18 +120,12 @@ def _axes_letters(axes, ndim: int, path: Path) -> str:
     return letters
 
 
-def lazy_levels(path: str | Path) -> list:
-    """Every level of the image as a dask array (nothing read yet)."""
-    return list(_node(Path(path)).data)
-
-
 def read_level(path: str | Path, level: int = 0) -> tuple[np.ndarray, ZarrImage]:
     """The pixels of one level (only that level is read) and the image's description."""
-    info = describe(path)
+    info, levels = open_image(path)
     if not 0 <= level < info.levels:
         raise InputError(f"{path}: level {level} does not exist; the image has levels 0 to {info.levels - 1}")
-    node = _node(Path(path))
-    return np.asarray(node.data[level]), info
+    return np.asarray(levels[level]), info
 
 
 def read_stack(path: str | Path, level: int = 0) -> Stack:
