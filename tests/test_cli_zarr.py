@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import dask
 import numpy as np
 import pytest
 import tifffile
@@ -32,8 +33,9 @@ def _scene(h: int = 96, w: int = 128):
 def image_zarr(tmp_path):
     image, strokes, truth = _scene(192, 256)
     path = tmp_path / "cells.ome.zarr"
-    write_image(image, zarr.open_group(str(path), mode="w"), axes="yx", scale_factors=(2,),
-                scale={"y": 0.5, "x": 0.5})
+    with dask.config.set(scheduler="synchronous"):  # as zarr_io writes: no dask thread pool over zarr's loop
+        write_image(image, zarr.open_group(str(path), mode="w"), axes="yx", scale_factors=(2,),
+                    scale={"y": 0.5, "x": 0.5})
     level1 = strokes[::2, ::2]
     np.save(tmp_path / "strokes.npy", level1)
     return path, tmp_path / "strokes.npy", truth[::2, ::2]

@@ -80,6 +80,17 @@ def _node(path: Path):
     raise InputError(f"{path}: holds no multiscale image")
 
 
+def _no_dask_threads():
+    """Dask runs the chunk tasks in the calling thread.
+
+    zarr 3 already reads and writes chunks concurrently on its own event-loop thread;
+    dask's thread pool on top of it only adds threads that wait on that loop.
+    """
+    import dask
+
+    return dask.config.set(scheduler="synchronous")
+
+
 def open_image(path: str | Path) -> tuple[ZarrImage, list]:
     """The OME-Zarr image at ``path``: its description and its levels as dask arrays (no pixel read)."""
     path = Path(path)
@@ -125,7 +136,8 @@ def read_level(path: str | Path, level: int = 0) -> tuple[np.ndarray, ZarrImage]
     info, levels = open_image(path)
     if not 0 <= level < info.levels:
         raise InputError(f"{path}: level {level} does not exist; the image has levels 0 to {info.levels - 1}")
-    return np.asarray(levels[level]), info
+    with _no_dask_threads():
+        return np.asarray(levels[level]), info
 
 
 def read_stack(path: str | Path, level: int = 0) -> Stack:
@@ -179,8 +191,9 @@ def write_labels(path: str | Path, name: str, labels: np.ndarray, *, level: int 
     partial = f".{name}.partial"
     shutil.rmtree(path / "labels" / partial, ignore_errors=True)
     try:
-        write_multiscale_labels([a.astype(dtype) for a in levels], root, partial,
-                                axes=label_axes(info.axes).lower(), coordinate_transformations=transforms)
+        with _no_dask_threads():
+            write_multiscale_labels([a.astype(dtype) for a in levels], root, partial,
+                                    axes=label_axes(info.axes).lower(), coordinate_transformations=transforms)
         group = zarr.open_group(str(path / "labels" / partial), mode="a")
         group.attrs[META_KEY] = json.loads(json.dumps(recipe or {}, default=str))
     except BaseException:
