@@ -400,3 +400,33 @@ def test_train_wnet_stopped_by_ctrl_c_exits_130_and_can_resume(batch):
     proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 130 and "--resume" in proc.stderr and "Traceback" not in proc.stderr
     assert (out / "net.pt").exists() and (out / "net.ckpt.pt").exists()
+
+
+def test_a_batch_does_not_list_its_output_folder_once_per_image(batch, monkeypatch):
+    """Each image listing the output folder made a batch of n images cost O(n^2) file names."""
+    from napari_unsup_seg.core.batch import segment_files
+    from napari_unsup_seg._cli import build_parser
+    from napari_unsup_seg._cli.segment import _params
+
+    out = batch / "out"
+    out.mkdir()
+    for k in range(50):  # another tool's files share the folder
+        (out / f"other{k}.txt").write_text("x")
+    listed = []
+    for name in ("listdir", "scandir"):
+        real = getattr(os, name)
+
+        def counting(path=".", _real=real):
+            if os.path.abspath(path) == str(out):
+                listed.append(path)
+            return _real(path)
+
+        monkeypatch.setattr(os, name, counting)
+    params = _params(build_parser().parse_args(["segment", "x.png", "-o", "o", *FAST]))
+    for run in ("first", "rerun"):
+        listed.clear()
+        outcomes = segment_files(_images(batch), out, params, progress=False)
+        assert [o.status for o in outcomes] == ["done" if run == "first" else "skipped"] * 3
+        assert len(listed) <= 1, (run, len(listed))
+    recipe = json.loads((out / "img0_recipe.json").read_text())
+    assert set(recipe["outputs"]) == {p.name for p in out.iterdir() if p.name.startswith("img0_")}

@@ -205,19 +205,20 @@ def write_result(outdir: Path, stem: str, result, fp: dict, state: str, options:
     outdir = Path(outdir)
     single = _single_time_point(result)
     labels = single(output_labels(result, options))
-    recipe = dict(result.recipe, input=stem, fingerprint=fp)
     uncertainty = single(result.uncertainty) if options.uncertainty else None
     if options.uncertainty and uncertainty is None and say:
         say(f"{stem}: no scribbles, so no uncertainty map")
     if options.ucm and result.ucm is None and "large" in result.recipe and say:
         say(f"{stem}: a large image has no full-resolution UCM (its hierarchy is at the working resolution "
             f"{'x'.join(map(str, result.recipe['large']['working_shape']))}); --threshold and --regions still cut it")
-    ours = state == "unfinished" or (outdir / f"{stem}_recipe.json").exists()
-    old = resume.existing_outputs(outdir, stem) if ours else []  # an earlier result of ours
+    ucm = single(result.ucm) if options.ucm else None
+    planned = export.planned_outputs(outdir, stem, labels, ucm=ucm is not None, masks=options.masks,
+                                     uncertainty=uncertainty is not None)
+    recipe = dict(result.recipe, input=stem, fingerprint=fp, outputs=[p.name for p in planned])
+    old = _earlier_outputs(outdir, stem, state)
     resume.mark_unfinished(outdir, stem)
-    remove_stale_parts(outdir, stem)
     axes = _output_axes(result)
-    paths = export.write_outputs(outdir, stem, labels, ucm=single(result.ucm) if options.ucm else None,
+    paths = export.write_outputs(outdir, stem, labels, ucm=ucm,
                                  uncertainty=uncertainty, recipe=recipe, masks=options.masks,
                                  overwrite=state != "new", axes=axes,
                                  spacing=getattr(result, "spacing", None) if axes and "Z" in axes else None)
@@ -233,6 +234,20 @@ def write_result(outdir: Path, stem: str, result, fp: dict, state: str, options:
             say(f"{stem}: wrote the labels group {target}")
     resume.mark_finished(outdir, stem)
     return "done", ""
+
+
+def _earlier_outputs(outdir: Path, stem: str, state: str) -> list[Path]:
+    """The outputs of an earlier result of ours, which this one replaces.
+
+    Only after a run that did not end is the folder listed: to find what it had written
+    before its recipe, and the temporary files of a write it left (removed here).
+    """
+    if state == "unfinished":
+        remove_stale_parts(outdir, stem)
+        return resume.existing_outputs(outdir, stem, resume.listing(outdir))
+    if (outdir / f"{stem}_recipe.json").exists():
+        return resume.existing_outputs(outdir, stem)
+    return []
 
 
 def _single_time_point(result):

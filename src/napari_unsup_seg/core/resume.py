@@ -25,8 +25,8 @@ import numpy as np
 
 from .atomic import write_text
 
-OUTPUT_SUFFIX = re.compile(
-    r"(labels\.tif|labels\.png|masks\.tif|ucm\.tif|uncertainty\.tif|recipe\.json|class_\d+\.png)")
+FIXED_OUTPUTS = ("labels.tif", "labels.png", "masks.tif", "ucm.tif", "uncertainty.tif", "recipe.json")
+OUTPUT_SUFFIX = re.compile("(" + "|".join(map(re.escape, FIXED_OUTPUTS)) + r"|class_\d+\.png)")
 STATES = ("new", "done", "unfinished", "occupied")
 
 
@@ -64,12 +64,33 @@ def mark_finished(outdir: Path, stem: str) -> None:
         marker_path(outdir, stem).unlink()
 
 
+def listing(outdir: Path) -> list[str]:
+    """The file names in ``outdir`` (none when it does not exist)."""
+    outdir = Path(outdir)
+    return [p.name for p in outdir.iterdir()] if outdir.is_dir() else []
+
+
 def existing_outputs(outdir: Path, stem: str, listing: list[str] | None = None) -> list[Path]:
-    """Output files of ``stem`` present in ``outdir`` (``listing``: its file names, if known)."""
+    """Output files of ``stem`` present in ``outdir`` (``listing``: its file names, if known).
+
+    Without ``listing`` the folder is not listed, as that would cost each image of a batch
+    time in proportion to the whole folder: the names looked for are the fixed ones and
+    those that the recipe of an earlier run records under ``"outputs"``.
+    """
     outdir = Path(outdir)
     if listing is None:
-        listing = [p.name for p in outdir.iterdir()] if outdir.is_dir() else []
+        names = {f"{stem}_{suffix}" for suffix in FIXED_OUTPUTS} | set(recorded_outputs(outdir, stem))
+        listing = [name for name in names if (outdir / name).exists()]
     return [outdir / name for name in sorted(listing) if is_output_name(name, stem)]
+
+
+def recorded_outputs(outdir: Path, stem: str) -> list[str]:
+    """The file names the recipe of ``stem`` in ``outdir`` lists as written with it."""
+    try:
+        names = json.loads((Path(outdir) / f"{stem}_recipe.json").read_text()).get("outputs", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [name for name in names if isinstance(name, str) and "/" not in name]
 
 
 def _recipe_fingerprint(path: Path) -> dict | None:
