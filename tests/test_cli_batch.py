@@ -275,3 +275,21 @@ def test_a_batch_without_cluster_flags_does_not_import_dask(images, tmp_path):
               "print(rc, 'distributed' in sys.modules, 'dask' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.stdout.split() == ["0", "False", "False"], result.stderr
+
+
+def test_workers_that_cannot_run_the_batch_are_found_before_any_image(images, client, tmp_path):
+    """The client checked the device and weights of itself only: a worker without them failed every image."""
+    import dataclasses
+
+    from napari_unsup_seg.core.errors import InputError
+
+    out = tmp_path / "out"
+    params = dataclasses.replace(_params(), device="cuda")
+    with pytest.raises(InputError, match=r"worker tcp://\S+ \(and 1 other worker\(s\)\) cannot run this batch: "
+                                         r"device 'cuda' was asked for"):
+        segment_files(images, out, params, client=client, progress=False)
+    wnet = dataclasses.replace(_params(), method="wnet",
+                               wnet=dataclasses.replace(_params().wnet, weights=str(tmp_path / "missing.pt")))
+    with pytest.raises(InputError, match="cannot run this batch: .*missing.pt"):
+        segment_files(images, out, wnet, client=client, progress=False)
+    assert list(out.iterdir()) == []

@@ -155,7 +155,48 @@ def segment_files(
     jobs = [(stem, path, spath) for stem, path, spath in zip(stems, paths, spaths)]
     if client is None:
         return _run_here(jobs, outdir, params, options, progress)
+    check_workers(client, params, outdir)
     return _run_on(client, jobs, outdir, params, options, progress)
+
+
+def check_workers(client, params, outdir: Path) -> None:
+    """Refuse (InputError) a cluster one of whose workers could not run the batch.
+
+    What the client checked of itself is asked of every worker: the same package
+    version, the device, the W-Net weights file, and an output folder it can write
+    (a folder local to the client is not seen by the workers of another machine).
+    """
+    from importlib.metadata import version
+
+    problems = client.run(_worker_problem, version("napari-unsup-seg"), params, str(outdir))
+    bad = {worker: problem for worker, problem in sorted(problems.items()) if problem}
+    if bad:
+        worker, problem = next(iter(bad.items()))
+        more = f" (and {len(bad) - 1} other worker(s))" if len(bad) > 1 else ""
+        raise InputError(f"worker {worker}{more} cannot run this batch: {problem}; nothing was started")
+
+
+def _worker_problem(client_version: str, params, outdir: str) -> str | None:
+    """On a worker: why it could not run images with ``params`` into ``outdir``, or None."""
+    from importlib.metadata import version
+
+    from .export import ensure_writable_dir
+    from .progress import resolve_device
+
+    if version("napari-unsup-seg") != client_version:
+        return f"it has napari-unsup-seg {version('napari-unsup-seg')}, the client {client_version}"
+    try:
+        resolve_device(params.device)
+        if params.method == "wnet":
+            from .wnet import load_model
+
+            load_model(params.wnet.weights)
+        if not Path(outdir).is_dir():
+            return f"it sees no folder {outdir} (give an output folder every worker sees)"
+        ensure_writable_dir(outdir)
+    except InputError as err:
+        return str(err)
+    return None
 
 
 def _run_here(jobs, outdir: Path, params, options: BatchOptions, progress: bool) -> list[Outcome]:
