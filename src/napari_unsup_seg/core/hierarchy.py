@@ -22,8 +22,6 @@ merge below threshold 1.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -31,28 +29,10 @@ import numpy as np
 
 from .boundaries import colour_features, edge_weights
 from .errors import InputError
+from .hierarchy_scribbles import keep_classes_apart, split_by_scribbles, spread_merges
 from .region_classes import region_classes
 from .scribbles import validate_scribbles
-
-
-def _lazy(name: str):
-    """``name`` imported on first attribute access (importlib's LazyLoader recipe).
-
-    higra (with the scipy and matplotlib parts it pulls in) takes about a second to
-    import; a CLI run that builds no hierarchy should not pay for it.
-    """
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
-
-
-hg = _lazy("higra")
+from .ucm import grid_graph, hg, labels_at, monotone, number_by_first, tree_cut_leaves, ucm_is_consistent, ucm_to_tree
 
 __all__ = [
     "Hierarchy",
@@ -135,59 +115,6 @@ class HierarchyParams:
             raise InputError("color_weight and soft_weight cannot both be zero")
 
 
-# ----------------------------------------------------------------------------------------
-# The canonical rule and cuts
-
-
-def labels_at(ucm: np.ndarray, threshold: float) -> np.ndarray:
-    """Regions of a doubleSize UCM at ``threshold`` (int32, 1..n, numbered in raster order).
-
-    This is the BSDS rule ``label(ucm <= t, connectivity=2)[1::2, 1::2]``; the
-    threshold is compared in float32 and clipped to [0, 1].
-    """
-    from skimage.measure import label
-
-    ucm = np.asarray(ucm)
-    if ucm.ndim == 3:
-        from .hierarchy_volume import volume_labels_at
-
-        return volume_labels_at(ucm, threshold)
-    if ucm.ndim != 2 or ucm.shape[0] % 2 == 0 or ucm.shape[1] % 2 == 0 or min(ucm.shape) < 3:
-        raise InputError(f"a UCM must be a 2D array of odd sizes (2H+1, 2W+1); got shape {ucm.shape}")
-    t = np.float32(min(max(float(threshold), 0.0), 1.0))
-    return label(ucm.astype(np.float32, copy=False) <= t, connectivity=2)[1::2, 1::2].astype(np.int32)
-
-
-def _monotone(tree: hg.Tree, altitudes: np.ndarray) -> np.ndarray:
-    """Raise each node to at least the altitude of its children (leaves at 0)."""
-    leaves = np.zeros(tree.num_leaves(), altitudes.dtype)
-    return hg.accumulate_and_max_sequential(tree, altitudes, leaves, hg.Accumulators.max)
-
-
-def tree_cut_leaves(tree: hg.Tree, altitudes: np.ndarray, threshold: float) -> tuple[np.ndarray, int]:
-    """Cut a tree with non-decreasing float32 altitudes: leaf -> region (0..n-1), n.
-
-    Two leaves share a region when their lowest common ancestor has altitude
-    <= ``threshold`` (compared in float32). Regions are numbered in leaf order.
-    """
-    t = np.float32(threshold)
-    parents = tree.parents()
-    merge = altitudes[parents] <= t
-    nodes = hg.propagate_sequential(tree, np.arange(tree.num_vertices(), dtype=np.int64), merge)
-    return _number_by_first(nodes[: tree.num_leaves()], tree.num_vertices())
-
-
-def _number_by_first(values: np.ndarray, n_values: int) -> tuple[np.ndarray, int]:
-    """Renumber ``values`` 0..n-1 in order of first appearance."""
-    size = len(values)
-    first = np.full(n_values, size, np.int64)
-    np.minimum.at(first, values, np.arange(size))
-    mark = np.zeros(size + 1, np.int64)
-    mark[first[first < size]] = 1
-    rank = np.cumsum(mark) - 1
-    return rank[first[values]], int(mark[:size].sum())
-
-
 def _n_children(tree: hg.Tree) -> np.ndarray:
     return tree.num_children(np.arange(tree.num_leaves(), tree.num_vertices()))
 
@@ -259,7 +186,7 @@ class Hierarchy:
         t = np.float32(min(max(float(threshold), 0.0), 1.0))
         region, n = tree_cut_leaves(self.tree, self.altitudes, t)
         # renumber in raster order of each region's first pixel
-        ranked, n = _number_by_first(region[self._leaf_order], n)
+        ranked, n = number_by_first(region[self._leaf_order], n)
         lut = np.empty(self.num_leaves, np.int32)
         lut[self._leaf_order] = ranked + 1
         return lut, n
@@ -332,77 +259,6 @@ class Hierarchy:
 
 
 # ----------------------------------------------------------------------------------------
-# From a UCM back to a tree
-
-
-def ucm_is_consistent(ucm: np.ndarray, pixel_max: float = 0.0) -> bool:
-    """Whether 4-connected cuts of the UCM edges equal :func:`labels_at`.
-
-    True when every corner holds at least the maximum of its incident interior edges and
-    every pixel element is at most ``pixel_max``.
-    """
-    ucm = np.asarray(ucm, np.float32)
-    if ucm[1::2, 1::2].max() > np.float32(pixel_max):
-        return False
-    padded = np.pad(ucm, 1, constant_values=-np.inf)
-    # interior edge elements: odd rows at even interior columns, even interior rows at odd columns
-    edges = np.full_like(padded, -np.inf)
-    edges[2:-2:2, 3:-3:2] = padded[2:-2:2, 3:-3:2]
-    edges[3:-3:2, 2:-2:2] = padded[3:-3:2, 2:-2:2]
-    corners = padded[1:-1:2, 1:-1:2]
-    up = edges[0:-2:2, 1:-1:2]
-    down = edges[2::2, 1:-1:2]
-    left = edges[1:-1:2, 0:-2:2]
-    right = edges[1:-1:2, 2::2]
-    need = np.maximum(np.maximum(up, down), np.maximum(left, right))
-    return bool(np.all(corners >= need))
-
-
-def _ucm_edge_weights(ucm: np.ndarray, graph) -> np.ndarray:
-    from .hierarchy_volume import edge_positions
-
-    shape = tuple((n - 1) // 2 for n in ucm.shape)
-    src, dst = graph.edge_list()
-    return np.ascontiguousarray(ucm[edge_positions(src, dst, shape)], np.float32)
-
-
-def grid_graph(shape: tuple[int, ...]):
-    """The 4-adjacency pixel graph of an image, the 6-adjacency voxel graph of a volume."""
-    return hg.get_4_adjacency_graph(shape) if len(shape) == 2 else hg.get_6_adjacency_graph(shape)
-
-
-def ucm_to_tree(ucm: np.ndarray, base_threshold: float = 0.0, check: bool = True):
-    """Single-linkage tree of a UCM's regions above ``base_threshold``.
-
-    Returns ``(leaf_map, tree, altitudes, rag)``: ``leaf_map`` (H, W) holds the region
-    index (0..n-1) of every pixel at ``base_threshold``; cutting ``(tree, altitudes)`` at
-    any t >= base_threshold gives :func:`labels_at` ``(ucm, t)`` when
-    :func:`ucm_is_consistent` holds. With ``check`` an inconsistent UCM raises ValueError.
-    """
-    ucm = np.asarray(ucm, np.float32)
-    if ucm.ndim not in (2, 3) or any(n % 2 == 0 or n < 3 for n in ucm.shape):
-        raise InputError(f"a UCM must be a 2D or 3D array of odd sizes (2H+1, 2W+1); got shape {ucm.shape}")
-    if check and ucm.ndim == 2 and not ucm_is_consistent(ucm, base_threshold):
-        raise ValueError("the UCM's corners or pixel elements do not follow the doubleSize layout")
-    shape = tuple((n - 1) // 2 for n in ucm.shape)
-    graph = grid_graph(shape)
-    weights = _ucm_edge_weights(ucm, graph)
-    base = weights <= np.float32(base_threshold)
-    src, dst = graph.edge_list()
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    n_pix = int(np.prod(shape))
-    adjacency = coo_matrix((np.ones(int(base.sum()), np.int8), (src[base], dst[base])), shape=(n_pix, n_pix))
-    _, comp = connected_components(adjacency, directed=False)
-    rag = hg.make_region_adjacency_graph_from_labelisation(graph, comp.reshape(shape))
-    rag_weights = hg.rag_accumulate_on_edges(rag, hg.Accumulators.min, weights).astype(np.float32)
-    tree, altitudes = hg.bpt_canonical(rag, rag_weights)
-    leaf_map = rag.vertex_map.reshape(shape).astype(np.int32)
-    return leaf_map, tree, np.asarray(altitudes, np.float32), rag
-
-
-# ----------------------------------------------------------------------------------------
 # Merging
 
 
@@ -451,66 +307,7 @@ def _merge_tree(rag, pixel_weights: np.ndarray, feats: np.ndarray, leaf_map: np.
             tree, alt = hg.watershed_hierarchy_by_area(rag, mean_w, vertex_area=area)
         else:
             tree, alt = hg.watershed_hierarchy_by_volume(rag, mean_w, vertex_area=area)
-    return tree, _monotone(tree, np.asarray(alt, np.float64))
-
-
-# ----------------------------------------------------------------------------------------
-# Scribble constraints
-
-
-def _split_by_scribbles(labels: np.ndarray, scribbles: np.ndarray) -> np.ndarray:
-    """Split every connected region that holds several scribble classes.
-
-    Each pixel of such a region goes to the class of its nearest scribbled pixel, so
-    every resulting region holds at most one class.
-    """
-    from scipy.ndimage import distance_transform_edt
-    from skimage.measure import label
-
-    comps = label(labels, connectivity=1, background=labels.min() - 1)
-    marked = scribbles > 0
-    cls_min = np.full(comps.max() + 1, np.iinfo(np.int32).max, np.int64)
-    cls_max = np.zeros(comps.max() + 1, np.int64)
-    np.minimum.at(cls_min, comps[marked], scribbles[marked])
-    np.maximum.at(cls_max, comps[marked], scribbles[marked])
-    mixed = cls_max > cls_min
-    if not mixed.any():
-        return comps
-    _, nearest_index = distance_transform_edt(~marked, return_indices=True)
-    nearest = scribbles[tuple(nearest_index)]
-    inside = mixed[comps]
-    key = comps.astype(np.int64) * (int(scribbles.max()) + 1)
-    key[inside] += nearest[inside]
-    return label(key, connectivity=1, background=-1)
-
-
-def _constrain(tree: hg.Tree, altitudes: np.ndarray, leaf_class: np.ndarray) -> np.ndarray:
-    """Set to 1 the altitude of every node whose subtree holds more than one class."""
-    big = np.iinfo(np.int64).max
-    leaf_min = np.where(leaf_class > 0, leaf_class, big).astype(np.int64)
-    lo = hg.accumulate_sequential(tree, leaf_min, hg.Accumulators.min)
-    hi = hg.accumulate_sequential(tree, leaf_class.astype(np.int64), hg.Accumulators.max)
-    out = altitudes.copy()
-    out[(hi > 0) & (lo < hi)] = 1.0
-    return out
-
-
-def _spread(altitudes: np.ndarray, n_leaves: int) -> np.ndarray:
-    """Give the merges below 1 evenly spaced altitudes in (0, 1), in their order.
-
-    With scribbles, the slider then removes about one region per step over its whole range
-    (measured before: almost all merges fell between 0.25 and 0.75, then nothing until the
-    classes met at 1).
-    """
-    out = np.asarray(altitudes, np.float32).copy()
-    internal = out[n_leaves:]
-    free = internal < 1.0
-    if free.any():
-        values = internal[free]
-        ranks = np.searchsorted(np.sort(values), values, side="right")  # ties keep one altitude
-        internal[free] = ranks / (free.sum() + 1.0)
-    out[n_leaves:] = internal
-    return out
+    return tree, monotone(tree, np.asarray(alt, np.float64))
 
 
 # ----------------------------------------------------------------------------------------
@@ -573,7 +370,7 @@ def build_hierarchy(
     if scribbles is not None:
         scribbles = validate_scribbles(scribbles, shape, require_class=False)
         if scribbles.any():
-            labels = _split_by_scribbles(labels, scribbles)
+            labels = split_by_scribbles(labels, scribbles)
         else:
             scribbles = None
     graph = grid_graph(shape)
@@ -597,5 +394,5 @@ def build_hierarchy(
         leaf_class = np.zeros(tree.num_leaves(), np.int64)
         marked = scribbles > 0
         np.maximum.at(leaf_class, leaf_map[marked], scribbles[marked])
-        altitudes = _spread(_constrain(tree, altitudes, leaf_class), tree.num_leaves())
+        altitudes = spread_merges(keep_classes_apart(tree, altitudes, leaf_class), tree.num_leaves())
     return Hierarchy(tree, altitudes, leaf_map, rag=rag, graph=graph)

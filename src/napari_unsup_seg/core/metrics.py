@@ -235,7 +235,7 @@ def _partitions_from_ucm(ucm: np.ndarray, thresholds: np.ndarray) -> tuple[np.nd
     lowest threshold and each threshold is a cut of their single-linkage tree; any other
     UCM is labelled pixel by pixel with :func:`~napari_unsup_seg.core.hierarchy.labels_at`.
     """
-    from .hierarchy import labels_at, tree_cut_leaves, ucm_is_consistent, ucm_to_tree
+    from .ucm import labels_at, tree_cut_leaves, ucm_is_consistent, ucm_to_tree
 
     ucm = np.asarray(ucm, np.float32)
     if ucm_is_consistent(ucm, float(thresholds[0])):
