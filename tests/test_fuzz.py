@@ -116,7 +116,7 @@ SPECIALS = st.sampled_from([None, "nan", "inf", "-inf", "huge", "negative", "con
 
 def _array(shape, dtype, special, rng) -> np.ndarray:
     dtype = np.dtype(dtype)
-    if dtype == bool:
+    if dtype.kind == "b":
         array = rng.random(shape) > 0.5
     elif dtype.kind in "fc":
         array = (rng.random(shape) * 255).astype(dtype)
@@ -127,7 +127,7 @@ def _array(shape, dtype, special, rng) -> np.ndarray:
         flat = array.reshape(-1)
         if special in ("nan", "inf", "-inf") and dtype.kind in "fc":
             flat[: max(1, flat.size // 7)] = float(special)
-        elif special == "huge" and dtype != bool:
+        elif special == "huge" and dtype.kind != "b":
             flat[0] = np.finfo(dtype).max if dtype.kind in "fc" else np.iinfo(dtype).max
         elif special == "negative" and dtype.kind in "fci":
             flat[0] = -3

@@ -19,7 +19,8 @@ from collections.abc import Generator
 import numpy as np
 import torch
 
-from .cluster import ClusterResult, _cudnn, checked_classes, _load_warm_start, _scribble_targets, _state, _stepper, _train
+from .cluster_training import (ClusterResult, checked_classes, cudnn_for, load_warm_start, model_state,
+                               scribble_targets, stepper, train)
 from .cluster_assign import Labeller
 from .cluster_net import ClusterNet, build_features, resize_chw
 from .cluster_params import ClusterParams
@@ -119,19 +120,19 @@ def fit_volume(
     optimizer = MomentumSGD(model.parameters(), lr=params.lr, momentum=params.momentum)
     signature = {"shape": (n_z, height, width), "in_channels": image.shape[0], "n_channels": params.n_channels,
                  "n_blocks": params.n_blocks, "features": tuple(params.features), "xy_weight": params.xy_weight}
-    message = _load_warm_start(warm_start, signature, model, optimizer)
+    message = load_warm_start(warm_start, signature, model, optimizer)
     model.train()
     k = len(classes)
     targets = {}
     if k:
         index_map = np.where(scribbles > 0, np.searchsorted(classes, scribbles) + 1, 0).astype(np.int32)
-        targets = _scribble_targets(index_map[chosen], {size}, dev)
+        targets = scribble_targets(index_map[chosen], {size}, dev)
     labeller = Labeller(classes, "anchor")
     middle = len(chosen) // 2
-    with _cudnn(dev):
+    with cudnn_for(dev):
         train_input = resize_chw(feats[torch.as_tensor(chosen, device=dev)], size)
-        n_iter, stopped, reason, _ = yield from _train(
-            _stepper(model, optimizer, params, targets, fmt), [(train_input, size, params.max_iter)], params, k,
+        n_iter, stopped, reason, _ = yield from train(
+            stepper(model, optimizer, params, targets, fmt), [(train_input, size, params.max_iter)], params, k,
             lambda r: labeller.preview(r[middle:middle + 1], params.preview_size), message, t0, stop)
         with torch.no_grad():
             response = model(resize_chw(feats, size).contiguous(memory_format=fmt)).detach().float()
@@ -142,4 +143,4 @@ def fit_volume(
         labels[keep] = scribbles[keep]
     reason = "stopped" if stopped else reason or "max_iter"
     return ClusterResult(labels, clusters, soft, values, n_iter, stopped, time.perf_counter() - t0,
-                         _state(signature, model, optimizer), reason, features)
+                         model_state(signature, model, optimizer), reason, features)

@@ -239,12 +239,14 @@ class LargeSegmentation:
         return self._full(self.coarse.classes_with_regions(n))
 
 
-def segment_large(image: np.ndarray, scribbles: np.ndarray | None, params, *,
+def segment_large(image: np.ndarray, scribbles: np.ndarray | None, params, *, segment,
                   stop: threading.Event | None = None, warm_start: dict | None = None
                   ) -> ProgressGen[LargeSegmentation]:
-    """Segment a large (C, H, W) image (see the module notes); yields Progress."""
-    from .pipeline import segment
+    """Segment a large (C, H, W) image (see the module notes); yields Progress.
 
+    ``segment`` is :func:`core.pipeline.segment`, which runs on the working-resolution
+    image (passed in, as the pipeline is the module that calls this one).
+    """
     large = params.large
     shape = working_shape(image.shape[1:], large.work_pixels)
     yield Progress(0, 1, stage="shrink", message=f"working resolution {shape[0]}x{shape[1]}")

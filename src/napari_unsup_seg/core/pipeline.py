@@ -241,7 +241,7 @@ def segment(
     if image.ndim == 3 and image.shape[1] * image.shape[2] > params.large.work_pixels:
         from .large import segment_large
 
-        return (yield from segment_large(image, scribbles, params, stop=stop, warm_start=warm_start))
+        return (yield from segment_large(image, scribbles, params, segment=segment, stop=stop, warm_start=warm_start))
     uncertainty = None
     one_class = scribbles is not None and len(scribble_classes(scribbles)) == 1
     if scribbles is not None:

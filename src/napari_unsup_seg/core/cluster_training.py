@@ -1,0 +1,195 @@
+"""What clustering an image and clustering a volume share: the result, the training loop, its steps.
+
+:func:`core.cluster.fit` (an image) and :func:`core.cluster_volume.fit_volume` (a volume,
+slices as a batch) set up their inputs and network, then train with :func:`train` and
+:func:`stepper`, seed it from a warm start with :func:`load_warm_start`, and return a
+:class:`ClusterResult` whose ``state`` (:func:`model_state`) warm-starts a later run.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .cluster_net import resize_scribbles, total_loss
+from .cluster_params import ClusterParams
+from .errors import InputError
+from .progress import Progress, is_stopped
+from .scribbles import scribble_classes
+
+
+@dataclass
+class ClusterResult:
+    """Outcome of :func:`fit`.
+
+    Attributes
+    ----------
+    labels : ndarray
+        (H, W) int32. With scribbles: scribble class values (scribbled pixels keep
+        theirs). Without: consecutive cluster numbers 1..n.
+    clusters : ndarray
+        (H, W) int32 raw argmax cluster ids: an over-segmentation (for the UCM).
+    soft : ndarray
+        (L, H, W) float32 probabilities, summing to 1 per pixel; ``soft[k]`` is the
+        probability of label ``label_values[k]``.
+    label_values : ndarray
+        (L,) int32.
+    n_iter : int
+        Iterations run by this call.
+    stopped : bool
+        True when the stop event ended the run.
+    elapsed : float
+        Seconds, input checks to result.
+    state : dict
+        CPU tensors to warm-start a later run on the same image (picklable).
+    stop_reason : str
+        "converged" (few enough clusters), "stable" (labels stopped changing),
+        "max_iter", "time_budget" or "stopped".
+    features : ndarray or None
+        (q, h, w) float32 response of the network at its working scale: the features it
+        learned on this image (for the scribble walk's edges).
+    """
+
+    labels: np.ndarray
+    clusters: np.ndarray
+    soft: np.ndarray
+    label_values: np.ndarray
+    n_iter: int
+    stopped: bool
+    elapsed: float
+    state: dict = field(default_factory=dict, repr=False)
+    stop_reason: str = ""
+    features: np.ndarray | None = field(default=None, repr=False)
+
+
+def to_cpu(obj):
+    if torch.is_tensor(obj):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [to_cpu(v) for v in obj]
+    return copy.deepcopy(obj)
+
+
+def checked_classes(scribbles, params: ClusterParams) -> np.ndarray:
+    """The scribble classes, refused when there are more than the network has clusters."""
+    classes = scribble_classes(scribbles)
+    if len(classes) > params.n_channels:
+        raise InputError(
+            f"{len(classes)} scribble classes need at least as many clusters, but n_channels is "
+            f"{params.n_channels}; raise n_channels"
+        )
+    return classes
+
+
+def load_warm_start(warm_start, signature, model, optimizer):
+    """Load a previous state if it fits; return a message saying what happened."""
+    if warm_start is None:
+        return ""
+    if not isinstance(warm_start, dict) or warm_start.get("signature") != signature:
+        return "warm start ignored: it was made for another image size, channel count or network"
+    try:
+        model.load_state_dict(warm_start["model"])
+        optimizer.load_state_dict(warm_start["optimizer"])
+    except (KeyError, RuntimeError, ValueError) as err:
+        return f"warm start ignored: it does not fit this network ({err})"
+    return "warm start: continuing from the previous weights"
+
+
+def train(step, stages, params: ClusterParams, k: int, preview, message: str, t0: float, stop):
+    """The training loop shared by images and volumes; yields Progress.
+
+    ``stages`` lists ``(input, shape, budget)``; ``step(x, shape)`` runs one iteration and
+    returns ``(response, loss)``; ``preview(response)`` makes a small label image.
+    Returns ``(n_iter, stopped, reason, response)``.
+    """
+    min_labels = k if k else params.min_labels
+    n_iter, loss_value, n_labels, stopped, reason = 0, None, None, False, ""
+    response = previous = None
+    for x, shape, budget in stages:
+        for i in range(budget):
+            if is_stopped(stop):
+                stopped = True
+                break
+            response, loss = step(x, shape)
+            n_iter += 1
+            last = i == budget - 1
+            converged = False
+            if n_iter % params.check_every == 0 or n_iter == 1 or last:
+                loss_value = float(loss.detach())
+                ids = response.detach().argmax(1)
+                n_labels = int(torch.unique(ids).numel())
+                current = response.detach()[:, :k].argmax(1) if k else ids
+                changed = 1.0 if previous is None or previous.shape != current.shape else float((current != previous).float().mean())
+                previous = current
+                converged = n_iter >= params.min_iter and (
+                    n_labels <= min_labels or changed < params.stable_tol
+                )
+            shown = None
+            if n_iter == 1 or n_iter % params.preview_every == 0 or converged:
+                shown = preview(response)
+            yield Progress(
+                n_iter, params.max_iter, "cluster", loss_value, n_labels, shown,
+                message if n_iter == 1 else "",
+            )
+            over_time = params.time_budget is not None and time.perf_counter() - t0 > params.time_budget
+            if converged or over_time:
+                reason = ("converged" if n_labels <= min_labels else "stable") if converged else "time_budget"
+                break
+        if stopped or reason == "time_budget":
+            break  # a converged coarse stage still gets its full-resolution iterations
+    if message and n_iter == 0:
+        yield Progress(0, params.max_iter, "cluster", message=message)
+    return n_iter, stopped, reason, response
+
+
+def stepper(model, optimizer, params: ClusterParams, targets: dict, fmt):
+    """One training iteration: ``step(x, shape) -> (response, loss)``."""
+
+    def step(x, shape):
+        optimizer.zero_grad(set_to_none=True)
+        response = model(x.contiguous(memory_format=fmt))
+        tgt, mask = targets.get(shape, (None, None))
+        loss = total_loss(
+            response,
+            w_similarity=params.w_similarity,
+            w_continuity=params.w_continuity,
+            w_scribble=params.w_scribble,
+            scribble_target=tgt,
+            scribble_mask=mask,
+        )
+        loss.backward()
+        optimizer.step()
+        return response, loss
+
+    return step
+
+
+def scribble_targets(index_map: np.ndarray, shapes, dev) -> dict:
+    """(target, mask) tensors of the scribbles (class indices 1..k, 0 = none) at each 2D shape.
+
+    ``index_map`` is (H, W) or a stack (N, H, W) of slices; the tensors are (N, h, w).
+    """
+    stack = index_map[None] if index_map.ndim == 2 else index_map
+    targets = {}
+    for shape in shapes:
+        small = np.stack([resize_scribbles(plane, shape) for plane in stack])
+        mask = torch.from_numpy(small > 0).to(dev)
+        targets[shape] = (torch.from_numpy(np.maximum(small - 1, 0).astype(np.int64)).to(dev), mask)
+    return targets
+
+
+def cudnn_for(dev):
+    if dev.type == "cuda":
+        return torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True)
+    return nullcontext()
+
+
+def model_state(signature: dict, model, optimizer) -> dict:
+    return {"signature": signature, "model": to_cpu(model.state_dict()), "optimizer": to_cpu(optimizer.state_dict())}
