@@ -232,14 +232,10 @@ def _check_slice(args) -> None:
 
 
 def run(args) -> int:
-    from ..core.progress import resolve_device
+    from ..core.segmenters import segmenter
 
-    resolve_device(args.device)
     params = _params(args)
-    if args.method == "wnet":  # the weights file is checked once, before any image is read
-        from ..core.wnet import load_model
-
-        load_model(args.weights)
+    segmenter(params.method).check(params)  # the device and weights files, before any image is read
     options = options_from(args)
     if args.workers or args.scheduler:
         outcomes = _run_on_cluster(args, params, options)

@@ -181,16 +181,12 @@ def _worker_problem(client_version: str, params, outdir: str) -> str | None:
     from importlib.metadata import version
 
     from .export import ensure_writable_dir
-    from .progress import resolve_device
+    from .segmenters import segmenter
 
     if version("napari-unsup-seg") != client_version:
         return f"it has napari-unsup-seg {version('napari-unsup-seg')}, the client {client_version}"
     try:
-        resolve_device(params.device)
-        if params.method == "wnet":
-            from .wnet import load_model
-
-            load_model(params.wnet.weights)
+        segmenter(params.method).check(params)
         if not Path(outdir).is_dir():
             return f"it sees no folder {outdir} (give an output folder every worker sees)"
         ensure_writable_dir(outdir)

@@ -14,7 +14,6 @@ regions that hold no scribble seed "everything else", which comes out as 0.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,8 +23,8 @@ import numpy as np
 
 from . import cluster, crf, hierarchy, wnet
 from .errors import InputError
-from .progress import Progress, ProgressGen
 from .large import LargeParams
+from .progress import Progress, ProgressGen
 from .recipe import make_recipe
 from .scribble_classes import (
     PropagationParams,
@@ -37,8 +36,9 @@ from .scribble_classes import (
     with_rest_class,
 )
 from .scribbles import scribble_classes, validate_scribbles
+from .segmenters import SEGMENTERS, segmenter
 
-METHODS = ("cluster", "wnet")
+METHODS = tuple(SEGMENTERS)
 
 
 @dataclass(frozen=True)
@@ -121,34 +121,6 @@ def _check_image(image: np.ndarray) -> None:
                          "replace them (with a warning)")
 
 
-def _wnet_volume(image, params: SegmentParams, stop):
-    """The W-Net on every slice of a (C, Z, H, W) volume, with one model: classes agree across slices."""
-    wparams = params.wnet
-    if wparams.adapt_steps:
-        yield Progress(0, 1, stage="wnet", message="W-Net adaptation works on single images: "
-                                                    "the volume uses the weights unchanged")
-        wparams = dataclasses.replace(wparams, adapt_steps=0)
-    from .progress import resolve_device
-    from .wnet.infer import load_model
-
-    model = load_model(wparams.weights, resolve_device(params.device))
-    results, n_z = [], image.shape[1]
-    for z in range(n_z):
-        res = yield from wnet.predict(image[:, z], wparams, device=params.device, seed=params.seed, stop=stop,
-                                      model=model)
-        results.append(res)
-        yield Progress(z + 1, n_z, stage="wnet", message=f"slice {z + 1}/{n_z}")
-        if res.stopped or (stop is not None and stop.is_set()):
-            break
-    soft = np.stack([r.soft for r in results], axis=1)
-    if len(results) < n_z:  # stopped: the slices not reached keep a uniform soft output
-        missing = np.full((soft.shape[0], n_z - len(results)) + soft.shape[2:], 1.0 / soft.shape[0], np.float32)
-        soft = np.concatenate([soft, missing], axis=1)
-    labels = (np.argmax(soft, axis=0) + 1).astype(np.int32)
-    elapsed = sum(r.elapsed for r in results)
-    return labels, soft, len(results) < n_z, elapsed, results[0].weights_sha256 if results else ""
-
-
 def _crf(image: np.ndarray, soft: np.ndarray, params: crf.CRFParams) -> np.ndarray:
     """The dense CRF of an image, or of each slice of a volume."""
     if image.ndim == 3:
@@ -162,35 +134,6 @@ def _enlarge_labels(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return labels
     index = np.ix_(*[np.minimum((np.arange(n) * m) // n, m - 1) for n, m in zip(shape, labels.shape)])
     return labels[index]
-
-
-def _run_segmenter(image, scribbles, params: SegmentParams, stop, warm_start):
-    """Yield the segmenter's progress; return (labels, soft, label_values, overseg, stopped, state, info, features)."""
-    if params.method == "cluster":
-        cparams = params.cluster
-        if scribbles is not None:
-            # the walk needs features at its coarse scale only: no need to train at a finer one
-            coarse = params.propagation.max_side / max(image.shape[1:])
-            cparams = cparams.replace(assign="anchor", max_iter=min(cparams.max_iter, params.propagation.cluster_iter),
-                                      scale=min(cparams.scale, max(coarse, 0.05)))
-        res = yield from cluster.fit(
-            image, scribbles, cparams, device=params.device, seed=params.seed,
-            stop=stop, warm_start=warm_start,
-        )
-        info = {"n_iter": res.n_iter, "segmenter_seconds": round(res.elapsed, 3), "stop_reason": res.stop_reason}
-        return (res.labels, res.soft, res.label_values, res.clusters, res.stopped, res.state, info,
-                res.features)
-    if params.method == "wnet" and image.ndim == 4:
-        labels, soft, stopped, elapsed, digest = yield from _wnet_volume(image, params, stop)
-        values = np.arange(1, soft.shape[0] + 1, dtype=np.int32)
-        info = {"segmenter_seconds": round(elapsed, 3), "weights_sha256": digest}
-        return labels, soft, values, labels, stopped, None, info, soft
-    if params.method == "wnet":
-        res = yield from wnet.predict(image, params.wnet, device=params.device, seed=params.seed, stop=stop)
-        values = np.arange(1, res.soft.shape[0] + 1, dtype=np.int32)
-        info = {"segmenter_seconds": round(res.elapsed, 3), "weights_sha256": res.weights_sha256}
-        return res.labels, res.soft, values, res.labels, res.stopped, None, info, res.soft
-    raise InputError(f"unknown method {params.method!r}; choose one of {', '.join(METHODS)}")
 
 
 def _without_rest(labels: np.ndarray, rest: int) -> np.ndarray:
@@ -253,9 +196,10 @@ def segment(
         first = _without_rest(_enlarge_labels(first_walk.labels(), image.shape[1:]), rest)
         yield Progress(0, 1, stage="propagate", result=first, message="first mask",
                        n_labels=len(np.unique(first)))
-    labels, soft, values, overseg, stopped, state, info, features = yield from _run_segmenter(
-        image, scribbles, params, stop, warm_start
-    )
+    out = yield from segmenter(params.method).run(image, scribbles, params, stop, warm_start)
+    labels, soft, values, overseg, stopped, state = (out.labels, out.soft, out.label_values, out.overseg,
+                                                     out.stopped, out.state)
+    info, features = dict(out.info), out.features
     if scribbles is not None:
         yield Progress(0, 1, stage="propagate", message="walk on learned features")
         seeds, rest = with_rest_class(scribbles, rest_seeds_from_regions(scribbles, overseg)) if one_class else (scribbles, 0)
