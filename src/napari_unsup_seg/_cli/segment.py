@@ -16,6 +16,7 @@ from ..core.cluster_params import SCRIBBLE_MAX_ITER
 from ..core.errors import InputError
 from ..core.image import read_array
 from ..core.progress import Progress, drain
+from ..core.segmenters import SEGMENTERS
 from ..core.series import SCOPES
 from .common import SEED_MAX, number, stop_on_sigint
 
@@ -30,7 +31,7 @@ def add_parser(sub) -> None:
                    help="one scribble file per image, or one folder holding <stem>.* / <stem>_scribbles.*")
     p.add_argument("--png-scribbles", action="store_true",
                    help="scribbles use the paper's PNG convention: 255 = unlabeled, 0..254 = classes")
-    p.add_argument("--method", choices=("cluster", "wnet"), default="cluster")
+    p.add_argument("--method", choices=tuple(SEGMENTERS), default="cluster", help="the segmenter (default cluster)")
     p.add_argument("--preset", choices=("fast", "paper"), default="fast", help="clustering preset")
     p.add_argument("--max-iter", type=number(int, 1, 1_000_000), help=f"clustering: maximum number of iterations (default: the preset's; with scribbles "
                         f"{SCRIBBLE_MAX_ITER})")
