@@ -8,7 +8,6 @@ import time
 import numpy as np
 
 from napari_unsup_seg._napari.runner import (
-    RunSpec,
     StackInput,
     prepare_input,
     preview_shape,
@@ -17,6 +16,7 @@ from napari_unsup_seg._napari.runner import (
 )
 from napari_unsup_seg.core import pipeline
 from napari_unsup_seg.core.progress import Progress
+from napari_unsup_seg.core.settings import RunSettings
 
 
 def _drain(gen):
@@ -38,7 +38,7 @@ def test_events_and_previews_are_throttled(monkeypatch):
 
     monkeypatch.setattr(pipeline, "segment", chatty_segment)
     image = np.zeros((8, 10, 3), np.uint8)
-    events, outcome = _drain(run_segmentation(image, None, RunSpec(), threading.Event(), preview_size=(8, 10)))
+    events, outcome = _drain(run_segmentation(image, None, RunSettings(), threading.Event(), preview_size=(8, 10)))
     assert outcome.segmentation == "the segmentation" and outcome.error is None
     seconds = events[-1][0] - events[0][0]
     assert len(events) <= seconds / 0.05 + 3  # <= 20 events/s, plus stage changes
@@ -54,9 +54,9 @@ def test_errors_come_back_as_outcomes(monkeypatch):
         raise ValueError("boom")
 
     monkeypatch.setattr(pipeline, "segment", broken_segment)
-    _, outcome = _drain(run_segmentation(np.zeros((8, 10)), None, RunSpec(), threading.Event()))
+    _, outcome = _drain(run_segmentation(np.zeros((8, 10)), None, RunSettings(), threading.Event()))
     assert isinstance(outcome.error, ValueError) and outcome.segmentation is None
-    _, outcome = _drain(run_segmentation(np.zeros((2, 3, 8, 10)), None, RunSpec(), threading.Event()))
+    _, outcome = _drain(run_segmentation(np.zeros((2, 3, 8, 10)), None, RunSettings(), threading.Event()))
     assert "2D image is needed" in str(outcome.error)
 
 
@@ -96,8 +96,34 @@ def test_a_whole_volume_run_shows_its_first_mask_but_no_slice_previews(monkeypat
         return "the segmentation"
 
     monkeypatch.setattr(pipeline, "segment", volume_segment)
-    events, outcome = _drain(run_segmentation(np.zeros((3, 8, 10)), None, RunSpec(), threading.Event(),
+    events, outcome = _drain(run_segmentation(np.zeros((3, 8, 10)), None, RunSettings(), threading.Event(),
                                               stack=StackInput("ZYX", (2.0, 1.0, 1.0))))
     assert outcome.segmentation == "the segmentation" and seen == {"shape": (1, 3, 8, 10), "spacing": (2.0, 1.0, 1.0)}
     previews = [e.preview.shape for _, e in events if e.preview is not None]
     assert previews == [(3, 8, 10)]
+
+
+def test_the_widget_and_the_cli_make_the_same_params_from_the_same_choices(qtbot):
+    """Each front end once translated its inputs itself, and they drifted apart."""
+    from napari_unsup_seg._cli import build_parser
+    from napari_unsup_seg._cli.segment import _params
+    from napari_unsup_seg._napari.params_form import ParamsForm
+    from napari_unsup_seg._napari.runner import build_params
+
+    form = ParamsForm()
+    qtbot.addWidget(form)
+    form.preset.setCurrentText("paper")
+    form.iterations.setValue(7)
+    form.seed.setValue(3)
+    form.set_device("cpu")
+    form.use_crf.setChecked(False)
+    cli = _params(build_parser().parse_args(["segment", "x.png", "-o", "out", "--preset", "paper", "--max-iter", "7",
+                                             "--seed", "3", "--device", "cpu", "--no-crf", "--ucm"]))
+    assert build_params(form.spec()) == cli
+    assert cli.cluster.max_iter == 7 and cli.propagation.cluster_iter == 7 and not cli.use_crf
+
+    form.set_method("wnet")
+    form.iterations.setValue(2)
+    wnet = _params(build_parser().parse_args(["segment", "x.png", "-o", "out", "--method", "wnet", "--preset", "paper",
+                                              "--adapt", "2", "--seed", "3", "--device", "cpu", "--no-crf", "--ucm"]))
+    assert build_params(form.spec()) == wnet and wnet.wnet.adapt_steps == 2

@@ -10,8 +10,6 @@ from pathlib import Path
 
 from ..core.errors import InputError
 
-SEED_MAX = 2**32 - 1  # numpy's and torch's seeds
-
 
 def number(kind, low=None, high=None):
     """An argparse type: a finite number of ``kind`` within [low, high] (None: open)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -12,13 +11,12 @@ from tqdm import tqdm
 
 from ..core import batch, batch_image, export, resume
 from ..core.batch_image import BatchOptions, Outcome
-from ..core.cluster_params import SCRIBBLE_MAX_ITER
 from ..core.errors import InputError
 from ..core.image import read_array
 from ..core.progress import Progress, drain
-from ..core.segmenters import SEGMENTERS
 from ..core.series import SCOPES
-from .common import SEED_MAX, number, stop_on_sigint
+from .common import number, stop_on_sigint
+from .settings_flags import add_settings_flags, settings_from
 
 
 def add_parser(sub) -> None:
@@ -31,16 +29,7 @@ def add_parser(sub) -> None:
                    help="one scribble file per image, or one folder holding <stem>.* / <stem>_scribbles.*")
     p.add_argument("--png-scribbles", action="store_true",
                    help="scribbles use the paper's PNG convention: 255 = unlabeled, 0..254 = classes")
-    p.add_argument("--method", choices=tuple(SEGMENTERS), default="cluster", help="the segmenter (default cluster)")
-    p.add_argument("--preset", choices=("fast", "paper"), default="fast", help="clustering preset")
-    p.add_argument("--max-iter", type=number(int, 1, 1_000_000), help=f"clustering: maximum number of iterations (default: the preset's; with scribbles "
-                        f"{SCRIBBLE_MAX_ITER})")
-    p.add_argument("--time-budget", type=number(float, 0.001), help="clustering: seconds per image at most (default: no limit, so that a seed gives the same result "
-                        "on a busy machine; a run stopped by it says so in its recipe, stop_reason)")
-    p.add_argument("--min-labels", type=number(int, 1, 10_000), help="clustering without scribbles: stop at this many labels")
-    p.add_argument("--weights", type=Path, help="W-Net: a weights file of your own (default: shipped)")
-    p.add_argument("--adapt", type=number(int, 0, 100_000), default=0, metavar="N", help="W-Net: N adaptation steps on each image")
-    p.add_argument("--crf", action=argparse.BooleanOptionalAction, default=True, help="dense CRF refinement")
+    add_settings_flags(p.add_argument_group("run settings"))
     p.add_argument("--ucm", action="store_true", help="also write <stem>_ucm.tif")
     p.add_argument("--uncertainty", action="store_true",
                    help="with scribbles: also write <stem>_uncertainty.tif, 1 minus the margin between the "
@@ -63,17 +52,12 @@ def add_parser(sub) -> None:
     stacks.add_argument("--spacing", type=_spacing_flag, metavar="Z,Y,X",
                         help="voxel size along Z, Y and X in any unit, for example 2,0.5,0.5 (default: what a "
                              "TIFF file says, else 1,1,1): the walks tie voxels less across larger gaps")
-    p.add_argument("--work-pixels", type=number(int, 4096), default=1024 * 1024, metavar="N",
-                   help="images of more pixels are fitted at a working resolution of at most N pixels and "
-                        "brought to full resolution by tiles (default 1048576, 1024x1024)")
     zarr = p.add_argument_group("OME-Zarr inputs")
     zarr.add_argument("--level", type=number(int, 0, 64), default=0, metavar="N",
                       help="the resolution level to read and segment (default 0, full resolution)")
     zarr.add_argument("--zarr-labels", metavar="NAME", type=_labels_name,
                       help="also write the labels as the labels group NAME of each input image, at every level, "
                            "with the recipe (a group of that name not written by us needs --overwrite)")
-    p.add_argument("--seed", type=number(int, 0, SEED_MAX), default=0, help="random seed (0 to 2**32-1; default 0)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     dist = p.add_argument_group("batch on a dask.distributed cluster (one task per image; the workers read the "
@@ -120,16 +104,6 @@ def _spacing_flag(text: str) -> tuple[float, float, float]:
     if len(values) != 3 or not all(np.isfinite(v) and v > 0 for v in values):
         raise argparse.ArgumentTypeError(f"{text!r}: give three positive numbers (Z,Y,X), for example 2,0.5,0.5")
     return values
-
-
-def cluster_params_from(args):
-    """ClusterParams from the preset and the flags that override it."""
-    from ..core.cluster import ClusterParams
-
-    params = ClusterParams.preset(args.preset)
-    overrides = {k: v for k, v in (("max_iter", args.max_iter), ("time_budget", args.time_budget),
-                                   ("min_labels", args.min_labels)) if v is not None}
-    return dataclasses.replace(params, **overrides)
 
 
 def options_from(args) -> BatchOptions:
@@ -179,16 +153,8 @@ def _named(stem: str, func, *args):
 
 
 def _params(args):
-    from ..core.large import LargeParams
-    from ..core.pipeline import PropagationParams, SegmentParams
-    from ..core.wnet import WNetParams
-
-    wnet = WNetParams(weights=str(args.weights) if args.weights else None, adapt_steps=args.adapt)
-    propagation = PropagationParams() if args.max_iter is None else PropagationParams(cluster_iter=args.max_iter)
-    return SegmentParams(method=args.method, cluster=cluster_params_from(args), wnet=wnet, propagation=propagation,
-                         use_crf=args.crf, seed=args.seed, device=args.device,
-                         large=LargeParams(work_pixels=args.work_pixels),
-                         build_ucm=args.ucm or args.threshold is not None or args.regions is not None)
+    """The core's SegmentParams of the flags."""
+    return settings_from(args).params(build_ucm=args.ucm or args.threshold is not None or args.regions is not None)
 
 
 def _bar_callback(bar: tqdm):
@@ -224,7 +190,7 @@ def _plan(args, prepared, settings) -> list[tuple[str, np.ndarray, np.ndarray | 
 def _input_paths(args) -> list[Path]:
     """The files a batch reads: its images, scribble files and weights."""
     inputs = list(args.images or []) + [p for p in (args.scribbles or []) if not p.is_dir()]
-    return inputs + ([args.weights] if args.weights else [])
+    return inputs + ([Path(args.weights)] if args.weights else [])
 
 
 def _check_slice(args) -> None:

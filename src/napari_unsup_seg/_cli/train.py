@@ -10,7 +10,8 @@ from tqdm import tqdm
 
 from ..core.errors import InputError
 from ..core.progress import Progress, drain
-from .common import SEED_MAX, number, stop_on_sigint
+from ..core.settings import SEED_MAX
+from .common import number, stop_on_sigint
 
 
 def add_parser(sub) -> None:

@@ -1,7 +1,8 @@
 """The parameter panel: method, preset, iterations, seed, device, W-Net weights, dense CRF.
 
-It mirrors the core's parameter dataclasses (the CRF fields are read from
-``core.crf.CRFParams``) and produces a :class:`~.runner.RunSpec` of plain values.
+It produces a :class:`core.settings.RunSettings`, the model behind the CLI's flags too; its
+tooltips and ranges come from that model's metadata, the CRF fields from
+``core.crf.CRFParams``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..core.cluster_params import PRESETS, SCRIBBLE_MAX_ITER, ClusterParams
-from .runner import METHOD_LABELS, RunSpec
+from ..core.settings import RunSettings, describe
+from .runner import METHOD_LABELS
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -76,7 +78,7 @@ class ParamsForm(QWidget):
 
         self.preset = QComboBox()
         self.preset.addItems(list(PRESETS))
-        self.preset.setToolTip("fast: tuned to run at the screen; paper: Kanezaki's settings (slow)")
+        self.preset.setToolTip(describe("preset")["help"])
         form.addRow("Preset", self.preset)
 
         self.iterations = QSpinBox()
@@ -85,11 +87,13 @@ class ParamsForm(QWidget):
         self._iterations_label = form.labelForField(self.iterations)
 
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setRange(0, min(describe("seed")["high"], 2**31 - 1))  # a QSpinBox holds a C int
+        self.seed.setToolTip(describe("seed")["help"])
         form.addRow("Seed", self.seed)
 
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))
+        self.device.setToolTip(describe("device")["help"])
         form.addRow("Device", self.device)
 
         self.weights = QLineEdit()
@@ -106,7 +110,7 @@ class ParamsForm(QWidget):
         self._weights_label = form.labelForField(self._weights_row)
 
         self.use_crf = QCheckBox("Dense CRF refinement (without scribbles)")
-        self.use_crf.setChecked(True)
+        self.use_crf.setChecked(describe("use_crf")["default"])
         form.addRow(self.use_crf)
         self.crf_box = QGroupBox("CRF parameters")
         crf_form = QFormLayout(self.crf_box)
@@ -157,12 +161,14 @@ class ParamsForm(QWidget):
     def crf_values(self) -> dict:
         return {name: _widget_value(w) for name, w in self._crf_fields.items()}
 
-    def spec(self) -> RunSpec:
-        """The current settings as plain values."""
-        return RunSpec(
-            method=self.method_key(),
+    def spec(self) -> RunSettings:
+        """The current settings (plain values: no torch needed)."""
+        method, iterations = self.method_key(), self.iterations.value()
+        return RunSettings(
+            method=method,
             preset=self.preset.currentText(),
-            iterations=self.iterations.value(),
+            max_iter=iterations if method == "cluster" and iterations > 0 else None,
+            adapt=iterations if method == "wnet" else 0,
             seed=self.seed.value(),
             device=self.device.currentText(),
             use_crf=self.use_crf.isChecked(),

@@ -1,7 +1,7 @@
 """Worker adapter: runs :func:`core.pipeline.segment` (or, over time points,
 :func:`core.series.segment_stack`) on a napari generator worker.
 
-The GUI thread only builds a :class:`RunSpec` (plain values) and, for anything more than
+The GUI thread only builds a :class:`core.settings.RunSettings` (plain values) and, for anything more than
 a 2D image, a :class:`StackInput`. Everything that needs torch (importing the pipeline,
 building the parameters, normalising the image or stack, training) happens on the worker
 thread. Progress events are throttled there, so a segmenter that yields very often
@@ -14,34 +14,16 @@ import importlib
 import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from napari.qt.threading import GeneratorWorker, create_worker
 
 from ..core.progress import Progress
+from ..core.settings import RunSettings
 
 METHOD_LABELS = {"cluster": "Clustering", "wnet": "W-Net"}
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """What the widget asks for, in plain values (no torch needed to build it).
-
-    ``iterations`` is ``max_iter`` of the clustering, with or without scribbles (0 keeps
-    the defaults: the preset's, and fewer with scribbles) or the number of W-Net
-    adaptation steps (0 = none).
-    """
-
-    method: str = "cluster"
-    preset: str = "fast"
-    iterations: int = 0
-    seed: int = 0
-    device: str = "auto"
-    use_crf: bool = True
-    crf: dict = field(default_factory=dict)
-    weights: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,30 +53,9 @@ class RunOutcome:
     seconds: float = 0.0
 
 
-def build_params(spec: RunSpec):
-    """Turn a :class:`RunSpec` into ``core.pipeline.SegmentParams`` (imports torch)."""
-    from ..core import crf, pipeline
-    from ..core.cluster_params import ClusterParams
-    from ..core.wnet import WNetParams
-
-    cluster = ClusterParams.preset(spec.preset)
-    if spec.iterations > 0:
-        cluster = replace(cluster, max_iter=int(spec.iterations))
-    wnet = WNetParams(weights=spec.weights or None, adapt_steps=int(spec.iterations) if spec.method == "wnet" else 0)
-    propagation = pipeline.PropagationParams()
-    if spec.iterations > 0:  # asked for: with scribbles too
-        propagation = replace(propagation, cluster_iter=int(spec.iterations))
-    return pipeline.SegmentParams(
-        method=spec.method,
-        propagation=propagation,
-        cluster=cluster,
-        wnet=wnet,
-        crf=crf.CRFParams(**spec.crf),
-        use_crf=spec.use_crf,
-        build_ucm=True,
-        seed=int(spec.seed),
-        device=spec.device,
-    )
+def build_params(spec: RunSettings):
+    """The core's ``SegmentParams`` of the widget's settings (imports torch: call it on the worker)."""
+    return spec.params(build_ucm=True)
 
 
 def warm_up() -> threading.Event:
@@ -190,7 +151,7 @@ def _segmentation(image, scribbles, stack: StackInput | None, params, stop, warm
 def run_segmentation(
     image: np.ndarray,
     scribbles: np.ndarray | None,
-    spec: RunSpec,
+    spec: RunSettings,
     stop: threading.Event,
     warm_start: dict | None = None,
     *,
@@ -276,7 +237,7 @@ class RunController:
     def running(self) -> bool:
         return self._worker is not None
 
-    def start(self, image, scribbles, spec: RunSpec, warm_start: dict | None = None,
+    def start(self, image, scribbles, spec: RunSettings, warm_start: dict | None = None,
               preview_size: tuple[int, int] | None = None, stack: StackInput | None = None) -> None:
         if self.running:
             raise RuntimeError("a run is already going on")

@@ -49,13 +49,14 @@ from ..core.errors import InputError
 from ..core.large import shrink_scribbles
 from ..core.progress import Progress
 from ..core.scribbles import validate_scribbles
+from ..core.settings import RunSettings
 from . import notify, parts, results
 from . import layer_axes as LA
 from . import layers as L
 from .live import LiveMode
 from .merge import MergePanel, MergeState
 from .params_form import ParamsForm
-from .runner import RunController, RunOutcome, RunSpec, StackInput, preview_shape, warm_up
+from .runner import RunController, RunOutcome, StackInput, preview_shape, warm_up
 from .save_panel import SavePanel
 from .sources import SourcePanel
 from .stack_panel import StackPanel
@@ -89,7 +90,7 @@ class _Run:
 
     image: Image
     scribbles: Labels | None  # None: unsupervised run
-    spec: RunSpec
+    spec: RunSettings
     warm: bool
     scope: tuple = (None, None)  # (depth scope, time scope): see StackPanel
     slice_index: int | None = None

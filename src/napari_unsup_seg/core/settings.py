@@ -1,0 +1,88 @@
+"""The settings a person chooses for a run: one model behind the CLI's flags and the widget's fields.
+
+:class:`RunSettings` holds them as plain values, so the GUI thread can build one without
+importing torch. Each field carries its help text, its range or choices, and its flag in
+the field's metadata (:func:`setting`). The CLI makes one flag per field from them
+(``_cli.settings_flags``); the widget's form returns a ``RunSettings`` and takes its ranges
+and tooltips from the same metadata. :meth:`RunSettings.params` is the one translation into
+the core's :class:`~.pipeline.SegmentParams`, whose serialisation is the recipe.
+
+Adding a user-facing option is a field here plus its use in :meth:`RunSettings.params`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cluster_params import PRESETS, SCRIBBLE_MAX_ITER
+from .segmenters import SEGMENTERS
+
+SEED_MAX = 2**32 - 1  # numpy's and torch's seeds
+
+
+def setting(default: Any, help: str, *, low: float | None = None, high: float | None = None,
+            choices: tuple | None = None, flag: str | None = None, metavar: str | None = None,
+            path: bool = False):
+    """A :class:`RunSettings` field: its default and what the front ends show of it.
+
+    ``flag`` is the CLI's name of it (default: the field's name with dashes); ``path``: the
+    value names a file.
+    """
+    meta = {"help": help, "low": low, "high": high, "choices": choices, "flag": flag, "metavar": metavar,
+            "path": path}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What a person sets for a run, in the CLI or the widget."""
+
+    method: str = setting("cluster", "the segmenter", choices=tuple(SEGMENTERS))
+    preset: str = setting("fast", "clustering preset: fast is tuned to run at the screen, paper is "
+                                  "Kanezaki's settings (slow)", choices=tuple(PRESETS))
+    max_iter: int | None = setting(None, "clustering: maximum number of iterations (default: the preset's; "
+                                         f"with scribbles {SCRIBBLE_MAX_ITER})", low=1, high=1_000_000)
+    time_budget: float | None = setting(None, "clustering: seconds per image at most (default: no limit, so "
+                                              "that a seed gives the same result on a busy machine; a run "
+                                              "stopped by it says so in its recipe, stop_reason)", low=0.001)
+    min_labels: int | None = setting(None, "clustering without scribbles: stop at this many labels",
+                                     low=1, high=10_000)
+    weights: str | None = setting(None, "W-Net: a weights file of your own (default: shipped)", path=True)
+    adapt: int = setting(0, "W-Net: N adaptation steps on each image", low=0, high=100_000, metavar="N")
+    use_crf: bool = setting(True, "dense CRF refinement of a run without scribbles", flag="crf")
+    crf: dict = setting({}, "dense CRF parameters that differ from core.crf.CRFParams' defaults")
+    seed: int = setting(0, "random seed, 0 to 2**32-1", low=0, high=SEED_MAX)
+    device: str = setting("auto", "auto, cpu, cuda, cuda:N or mps")
+    work_pixels: int = setting(1024 * 1024, "images of more pixels are fitted at a working resolution of at "
+                                            "most N pixels and brought to full resolution by tiles",
+                               low=4096, metavar="N")
+
+    def params(self, *, build_ucm: bool = True):
+        """The core's :class:`~.pipeline.SegmentParams` for these settings (imports torch)."""
+        from .cluster_params import ClusterParams
+        from .crf import CRFParams
+        from .large import LargeParams
+        from .pipeline import SegmentParams
+        from .scribble_classes import PropagationParams
+        from .wnet import WNetParams
+
+        overrides = {name: getattr(self, name) for name in ("max_iter", "time_budget", "min_labels")
+                     if getattr(self, name) is not None}
+        cluster = dataclasses.replace(ClusterParams.preset(self.preset), **overrides)
+        # asked for, the iterations hold with scribbles too
+        propagation = PropagationParams() if self.max_iter is None else PropagationParams(cluster_iter=self.max_iter)
+        return SegmentParams(method=self.method, cluster=cluster, propagation=propagation,
+                             wnet=WNetParams(weights=self.weights or None, adapt_steps=self.adapt),
+                             crf=CRFParams(**self.crf), use_crf=self.use_crf, build_ucm=build_ucm,
+                             seed=self.seed, device=self.device, large=LargeParams(work_pixels=self.work_pixels))
+
+
+def describe(name: str) -> dict:
+    """The metadata of the field ``name`` of :class:`RunSettings`, with its ``default``."""
+    f = next(f for f in dataclasses.fields(RunSettings) if f.name == name)
+    default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+    return dict(f.metadata, default=default)
