@@ -41,12 +41,6 @@ def is_volume(layer: Image) -> bool:
     return "Z" in LA.layer_axes(layer)
 
 
-def is_stack(layer: Image) -> bool:
-    """Whether an Image layer has a depth or a time axis (not a plain 2D image)."""
-    axes = LA.layer_axes(layer)
-    return "Z" in axes or "T" in axes
-
-
 def image_array(layer: Image, level: int = 0) -> np.ndarray:
     """The data of an Image layer (level ``level`` when multiscale: only that one is read)."""
     return np.asarray(layer.data[level] if layer.multiscale else layer.data)
@@ -60,16 +54,6 @@ def spatial_shape(layer: Image) -> tuple[int, ...]:
 def image_hw(layer: Image) -> tuple[int, int]:
     """(H, W) of an image layer, or of the slices of a volume."""
     return spatial_shape(layer)[-2:]
-
-
-def spacing(layer: Image) -> tuple[float, float, float] | None:
-    """(z, y, x) voxel size of a volume layer (its scale); None without a Z axis."""
-    return LA.spacing(layer)
-
-
-def current_slice(viewer, layer: Image) -> int:
-    """The slice of a volume layer that the viewer shows."""
-    return LA.shown_index(viewer, layer, "Z")
 
 
 def geometry(layer: Image) -> dict:
