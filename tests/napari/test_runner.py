@@ -127,3 +127,19 @@ def test_the_widget_and_the_cli_make_the_same_params_from_the_same_choices(qtbot
     wnet = _params(build_parser().parse_args(["segment", "x.png", "-o", "out", "--method", "wnet", "--preset", "paper",
                                               "--adapt", "2", "--seed", "3", "--device", "cpu", "--no-crf", "--ucm"]))
     assert build_params(form.spec()) == wnet and wnet.wnet.adapt_steps == 2
+
+
+def test_the_crf_fields_are_those_of_crfparams_and_reach_the_run(qtbot):
+    from dataclasses import asdict
+
+    from napari_unsup_seg._napari.params_form import ParamsForm
+    from napari_unsup_seg._napari.runner import build_params
+    from napari_unsup_seg.core.crf import CRFParams
+
+    form = ParamsForm()
+    qtbot.addWidget(form)
+    numbers = {k: v for k, v in asdict(CRFParams()).items() if isinstance(v, int | float | bool)}
+    assert form.crf_values() == numbers
+    name = next(k for k, v in numbers.items() if isinstance(v, int) and not isinstance(v, bool))
+    form._crf[name].value = numbers[name] + 1
+    assert getattr(build_params(form.spec()).crf, name) == numbers[name] + 1

@@ -12,7 +12,6 @@ import dataclasses
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -20,6 +19,7 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -42,25 +42,18 @@ def _crf_defaults() -> dict:
     }
 
 
-def _number_widget(value) -> QWidget:
-    if isinstance(value, bool):
-        box = QCheckBox()
-        box.setChecked(value)
-        return box
-    if isinstance(value, int):
-        box = QSpinBox()
-        box.setRange(0, 10_000)
-        box.setValue(value)
-        return box
-    box = QDoubleSpinBox()
-    box.setDecimals(2)
-    box.setRange(0.0, 10_000.0)
-    box.setValue(float(value))
-    return box
+def _crf_container():
+    """The CRF fields as a magicgui container: one typed widget per CRFParams number."""
+    from magicgui.widgets import Container, create_widget
 
-
-def _widget_value(widget: QWidget):
-    return widget.isChecked() if isinstance(widget, QCheckBox) else widget.value()
+    widgets = []
+    for name, value in _crf_defaults().items():
+        options = {} if isinstance(value, bool) else {"min": 0, "max": 10_000}
+        if isinstance(value, float):
+            options["step"] = 0.01
+        widgets.append(create_widget(value=value, annotation=type(value), name=name, label=name.replace("_", " "),
+                                     options=options))
+    return Container(widgets=widgets)
 
 
 class ParamsForm(QWidget):
@@ -113,12 +106,9 @@ class ParamsForm(QWidget):
         self.use_crf.setChecked(describe("use_crf")["default"])
         form.addRow(self.use_crf)
         self.crf_box = QGroupBox("CRF parameters")
-        crf_form = QFormLayout(self.crf_box)
-        self._crf_fields: dict[str, QWidget] = {}
-        for name, value in _crf_defaults().items():
-            widget = _number_widget(value)
-            self._crf_fields[name] = widget
-            crf_form.addRow(name.replace("_", " "), widget)
+        self._crf = _crf_container()
+        self._crf.margins = (0, 0, 0, 0)
+        QVBoxLayout(self.crf_box).addWidget(self._crf.native)
         form.addRow(self.crf_box)
 
         self.method.currentIndexChanged.connect(self._sync)
@@ -159,7 +149,7 @@ class ParamsForm(QWidget):
         self.device.setCurrentText(name)
 
     def crf_values(self) -> dict:
-        return {name: _widget_value(w) for name, w in self._crf_fields.items()}
+        return {widget.name: widget.value for widget in self._crf}
 
     def spec(self) -> RunSettings:
         """The current settings (plain values: no torch needed)."""
