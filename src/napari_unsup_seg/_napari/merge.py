@@ -1,10 +1,15 @@
 """Merge slider over the UCM threshold and click-to-assign on the result layer.
 
 The hierarchy is built once per result (by the core); moving the slider only cuts it.
-Whatever differs on the layer from what the panel last drew is a user's edit (a paint
-stroke, a fill, a click-to-assign) and is kept at every threshold, so painting still
-works for corrections. Every change goes through ``Labels.data_setitem`` and is
-therefore undoable with the layer's Ctrl+Z.
+Whatever differs on the layer from the cut at the slider's threshold is a user's edit
+(a paint stroke, a fill, a click-to-assign), kept on top of every other cut, so painting
+still works for corrections; a region given a class by a click stays whole. That
+difference is also the count of hand-edited pixels the recipe records.
+
+Undo: each release of the slider (a whole drag, one key press) is one step of the
+result layer's history, like a stroke, and Ctrl+Z of it puts the slider back where it
+was with the data (:mod:`.merge_history` reads the history); Ctrl+Z of an edit takes it
+out of the edits.
 
 Volumes work the same, in 3D: a cut and a click-to-assign region span slices. A cut of
 a 256x256x64 volume takes a few hundred milliseconds, so on volumes the slider draws
@@ -18,12 +23,14 @@ stack's shape.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from napari.layers import Labels
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from .merge_history import MergeHistory
 
 STEPS = 1000
 VOLUME_DELAY_MS = 200
@@ -34,13 +41,13 @@ SLOW_PIXELS = 2048 * 2048  # a larger image's cut is brought to full resolution 
 class MergeState:
     """What the panel knows about one result layer; kept per image by the widget."""
 
-    shown: np.ndarray  # what the panel last drew
-    edited: np.ndarray  # bool: pixels changed by hand, kept at every threshold
-    threshold: float = 0.0
+    shape: tuple[int, ...]  # of the part of the layer that shows the segmentation
+    threshold: float = 0.0  # of the cut the layer shows
+    history: MergeHistory = field(default_factory=MergeHistory)
 
     @classmethod
     def fresh(cls, labels: np.ndarray) -> MergeState:
-        return cls(np.array(labels, copy=True), np.zeros(np.shape(labels), bool))
+        return cls(tuple(np.shape(labels)))
 
 
 class MergePanel(QWidget):
@@ -69,6 +76,8 @@ class MergePanel(QWidget):
         self._regions_cache: tuple[float, np.ndarray] | None = None
         self._pending: int | None = None
         self._where: tuple | None = None
+        self._cuts: dict[float, np.ndarray] = {}  # the latest cuts, by threshold
+        self._draft: tuple[np.ndarray, float] | None = None  # (data, threshold) before a drag
         self._slow = False  # a volume: draw on release or rest, not at every move
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -95,7 +104,7 @@ class MergePanel(QWidget):
         layout.addLayout(row)
 
         self.slider.valueChanged.connect(self._on_slider)
-        self.slider.sliderReleased.connect(self._flush)
+        self.slider.sliderReleased.connect(self._on_released)
         self.assign.toggled.connect(self._on_assign_toggled)
         self.setEnabled(False)
 
@@ -106,6 +115,8 @@ class MergePanel(QWidget):
 
     @property
     def threshold(self) -> float:
+        """That of the cut the layer shows."""
+        self._follow_history()
         return 0.0 if self._state is None else self._state.threshold
 
     @property
@@ -122,34 +133,34 @@ class MergePanel(QWidget):
         """
         self.detach()
         self._layer, self._where = layer, where
-        if state is None or state.shown.shape != self._view().shape:
+        if state is None or state.shape != self._view().shape:
             state = MergeState.fresh(self._view())
         self._seg, self._state = segmentation, state
         self._slow = np.ndim(segmentation.labels) >= 3 or np.size(segmentation.labels) > SLOW_PIXELS
         self._regions_cache = None
         layer.mouse_drag_callbacks.append(self._on_mouse)
-        self.slider.blockSignals(True)
-        self.slider.setValue(int(round(state.threshold * STEPS)))
-        self.slider.blockSignals(False)
+        layer.events.set_data.connect(self._follow_history)  # also after Ctrl+Z
         self.slider.setEnabled(segmentation.hierarchy is not None)
         self.setEnabled(True)
-        self._update_counter()
+        self._follow_history()  # it may have been undone while another image was shown
+        self._show_threshold()
         return state
 
     def detach(self) -> None:
-        if self._layer is not None and self._on_mouse in self._layer.mouse_drag_callbacks:
-            self._layer.mouse_drag_callbacks.remove(self._on_mouse)
+        if self._layer is not None:
+            if self._on_mouse in self._layer.mouse_drag_callbacks:
+                self._layer.mouse_drag_callbacks.remove(self._on_mouse)
+            self._layer.events.set_data.disconnect(self._follow_history)
         self._timer.stop()
-        self._layer = self._seg = self._state = self._pending = self._where = None
+        self._layer = self._seg = self._state = self._pending = self._where = self._draft = None
         self._regions_cache = None
+        self._cuts = {}
         self.counter.setText("no result yet")
         self.setEnabled(False)
 
     def set_threshold(self, threshold: float) -> None:
-        """Cut the hierarchy at ``threshold`` and show it now (the slider follows)."""
-        self.slider.blockSignals(True)
-        self.slider.setValue(int(round(threshold * STEPS)))
-        self.slider.blockSignals(False)
+        """Cut the hierarchy at ``threshold`` and show it now (the slider follows; one undo step)."""
+        self._set_slider(threshold)
         self._render(float(threshold))
 
     def regions(self) -> np.ndarray:
@@ -177,22 +188,24 @@ class MergePanel(QWidget):
                 return 0
             position = tuple(p for p, w in zip(position, self._where) if isinstance(w, slice)) + \
                 tuple(position[len(self._where):])
-        shape = self._state.shown.shape
+        shape = self._state.shape
         if len(position) != len(shape) or not all(0 <= p < n for p, n in zip(position, shape)):
             return 0
         value = self._current_class() if value is None else int(value)
         regions = self.regions()
         mask = regions == regions[tuple(position)]
-        self._state.edited |= mask
         index = np.nonzero(mask & (self._view() != value))
         if index[0].size:
-            self._set(index, value)
+            t = self._state.threshold
+            with self._state.history.step(self._layer, t, t, region=mask):
+                self._set(index, value)
         return int(mask.sum())
 
     def edited_pixels(self) -> int:
-        """Number of pixels the user changed by hand (kept at every threshold)."""
-        self._absorb_edits()
-        return 0 if self._state is None else int(self._state.edited.sum())
+        """Number of pixels that differ from the cut at the current threshold (the user's edits)."""
+        if self._layer is None:
+            return 0
+        return int(np.count_nonzero(self._view() != self._cut(self.threshold)))
 
     # -- internals --------------------------------------------------------------
     def _on_slider(self, value: int) -> None:
@@ -203,6 +216,11 @@ class MergePanel(QWidget):
             self._timer.start(VOLUME_DELAY_MS)
         elif not self._timer.isActive():
             self._timer.start(0)
+
+    def _on_released(self) -> None:
+        if self._pending is None and self._draft is not None:  # drawn already: make it one step
+            self._pending = self.slider.value()
+        self._flush()
 
     def _flush(self) -> None:
         self._timer.stop()
@@ -228,37 +246,66 @@ class MergePanel(QWidget):
             index = (*full, *free)
         self._layer.data_setitem(index, values)
 
-    def _absorb_edits(self) -> None:
-        if self._layer is not None:
-            current = self._view()
-            if current.shape == self._state.shown.shape:
-                self._state.edited |= current != self._state.shown
-
-    def _base(self, threshold: float) -> np.ndarray:
+    def _cut(self, threshold: float) -> np.ndarray:
         """What the segmentation shows at ``threshold`` (scribbled pixels keep their class)."""
-        seg = self._seg
-        if threshold <= 0 or seg.hierarchy is None:
-            return seg.labels
-        if seg.scribbles is None:
-            return np.asarray(seg.regions(threshold), dtype=np.int32)
-        return seg.classes(threshold)
+        if threshold not in self._cuts:
+            seg = self._seg
+            if threshold <= 0 or seg.hierarchy is None:
+                cut = seg.labels
+            elif seg.scribbles is None:
+                cut = np.asarray(seg.regions(threshold), dtype=np.int32)
+            else:
+                cut = seg.classes(threshold)
+            self._cuts = {t: c for t, c in self._cuts.items() if t == self._state.threshold}
+            self._cuts[threshold] = cut
+        return self._cuts[threshold]
+
+    def _follow_history(self, event=None) -> None:
+        """After Ctrl+Z (or Shift+Ctrl+Z) of a slider step: the threshold, and the slider, follow the data."""
+        state = self._state
+        if state is None or self._draft is not None or not state.history.moved(self._layer):
+            return
+        state.threshold = state.history.threshold(self._layer, state.threshold)
+        self._show_threshold()
 
     def _render(self, threshold: float) -> None:
-        layer = self._layer
+        layer, state = self._layer, self._state
         if layer is None:
             return
         current = self._view()
-        state = self._state
-        if current.shape != state.shown.shape:  # the data was replaced from outside
+        if current.shape != state.shape:  # the data was replaced from outside
             self.detach()
             return
-        self._absorb_edits()
+        self._follow_history()
+        before = state.threshold
+        edits = (current != self._cut(before)) | state.history.assigned(layer, state.shape)
+        target = np.where(edits, current, self._cut(threshold)).astype(current.dtype)
+        if self.slider.isSliderDown():  # drawn now, one undo step at the release
+            if self._draft is None:
+                self._draft = (np.array(current, copy=True), before)
+            np.copyto(current, target)
+            layer.refresh()
+        else:
+            drafted = self._draft is not None
+            if drafted:
+                np.copyto(current, self._draft[0])  # the data the step starts from
+                before, self._draft = self._draft[1], None
+            index = np.nonzero(target != current)
+            if index[0].size:
+                with state.history.step(layer, before, threshold):
+                    self._set(index, target[index])
+            if drafted:
+                layer.refresh()
         state.threshold = threshold
-        target = np.where(state.edited, current, self._base(threshold)).astype(current.dtype)
-        index = np.nonzero(target != current)
-        if index[0].size:
-            self._set(index, target[index])
-        state.shown = target
+        self._update_counter()
+
+    def _set_slider(self, threshold: float) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(round(threshold * STEPS)))
+        self.slider.blockSignals(False)
+
+    def _show_threshold(self) -> None:
+        self._set_slider(self._state.threshold)
         self._update_counter()
 
     def _update_counter(self, threshold: float | None = None) -> None:
@@ -268,7 +315,7 @@ class MergePanel(QWidget):
         if seg.hierarchy is None:
             self.counter.setText("no hierarchy: merging is off")
             return
-        threshold = self.threshold if threshold is None else threshold
+        threshold = self._state.threshold if threshold is None else threshold
         n = seg.hierarchy.n_regions(threshold)
         self.counter.setText(f"threshold {threshold:.3f}: {n} regions")
 
