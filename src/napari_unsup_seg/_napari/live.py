@@ -39,7 +39,10 @@ class LiveMode(QObject):
         self.timer.timeout.connect(self.trigger)
         for layer in viewer.layers:
             self.watch(layer)
-        viewer.layers.events.inserted.connect(lambda e: self.watch(e.value))
+        viewer.layers.events.inserted.connect(self._on_inserted)  # a method: disconnected by image_state.let_go
+
+    def _on_inserted(self, event) -> None:
+        self.watch(event.value)
 
     def watch(self, layer) -> None:
         if isinstance(layer, Labels):

@@ -15,7 +15,7 @@ from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..core.errors import InputError
-from . import dialogs, notify
+from . import dialogs, image_state, notify
 from . import layers as L
 from .legend import ClassLegend
 
@@ -43,7 +43,7 @@ class SourcePanel(QWidget):
         super().__init__(parent)
         self.viewer = viewer
         self.allow_new_scribbles = True  # the widget turns it off while a run goes on
-        self._scribbles_of: weakref.WeakKeyDictionary[Image, Labels] = weakref.WeakKeyDictionary()
+        self._scribbles_of: weakref.WeakKeyDictionary[Image, Labels] = image_state.SCRIBBLES
         self._syncing = False
         self._sync_pending = False
 

@@ -2,7 +2,9 @@
 
 It only assembles inputs, starts :class:`~.runner.RunController` and shows results;
 the work happens in ``core`` on a worker thread. Per-image state (last result, the
-network to warm-start from, the merge state) lives in this widget instance.
+network to warm-start from, the merge state) stays with the image layer
+(:mod:`.image_state`): a widget closed and opened again finds it. Closing the dock
+stops a run (its result is dropped) and the widget stops listening to the viewer.
 
 Live mode (on by default) runs again each time a stroke on the scribbles layer ends,
 after a short pause; a stroke made during a run stops that run and starts a new one.
@@ -50,7 +52,7 @@ from ..core.large import shrink_scribbles
 from ..core.progress import Progress
 from ..core.scribbles import validate_scribbles
 from ..core.settings import RunSettings
-from . import notify, parts, results
+from . import image_state, notify, parts, results
 from . import layer_axes as LA
 from . import layers as L
 from .live import LiveMode
@@ -137,7 +139,7 @@ class SegmentationWidget(QWidget):
         # napari hands plugins a PublicOnlyProxy whose every attribute access makes a new
         # proxy; layers are compared by identity and kept as weak keys here, so unwrap it
         self.viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
-        self._sessions: weakref.WeakKeyDictionary[Image, _Session] = weakref.WeakKeyDictionary()
+        self._sessions: weakref.WeakKeyDictionary[Image, _Session] = image_state.SESSIONS
         self._run: _Run | None = None
         self._controller = RunController(self._on_progress, self._on_done)
         self.core_ready = warm_up()  # set once torch and the pipeline are imported
@@ -207,7 +209,22 @@ class SegmentationWidget(QWidget):
         self.sources.message.connect(self.status.setText)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.destroyed.connect(self._controller.shutdown)
-        self._update_scope_controls()
+        self._on_image_changed(self.image_layer())  # its result, if a widget closed before made one
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.ParentChange and self.parent() is None:  # its dock was closed
+            self._close_down()
+
+    def _close_down(self) -> None:
+        """End the run (dropping its result) and let go of the viewer; the per-image state stays."""
+        self._controller.shutdown()
+        if self._run is not None:
+            self._run.drop_preview(self.viewer)
+            self._run = None
+        self.merge.detach()
+        self.live.timer.stop()
+        image_state.let_go(self.viewer, self, self.sources, self.legend, self.live, self.merge)
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.LayoutRequest and obj is self.scroll.widget():
