@@ -56,3 +56,14 @@ def test_unwritable_folder(tmp_path):
     blocker.write_text("")
     with pytest.raises(InputError, match="cannot create|not a folder"):
         write_outputs(blocker / "sub", "x", _labels())
+
+
+@pytest.mark.parametrize("values", [
+    np.array([[0, 3], [3, 7]], np.int32), np.array([5, 2, 2], np.uint8), np.array([-4, 2, 9]),
+    np.array([10**9, 0], np.int64), np.zeros(0, np.int32), np.array([True, False]),
+])
+def test_present_values_are_those_of_np_unique(values):
+    from napari_unsup_seg.core.export import present_values
+
+    got = present_values(values)
+    assert got.tolist() == np.unique(values).tolist() and got.dtype == np.unique(values).dtype

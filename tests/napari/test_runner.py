@@ -143,3 +143,16 @@ def test_the_crf_fields_are_those_of_crfparams_and_reach_the_run(qtbot):
     name = next(k for k, v in numbers.items() if isinstance(v, int) and not isinstance(v, bool))
     form._crf[name].value = numbers[name] + 1
     assert getattr(build_params(form.spec()).crf, name) == numbers[name] + 1
+
+
+def test_the_worker_builds_the_ucm_and_the_class_votes_so_the_gui_thread_does_not():
+    image = np.zeros((16, 20, 3), np.uint8)
+    image[:, 10:] = 200
+    scribbles = np.zeros((16, 20), np.uint8)
+    scribbles[8, 2:6], scribbles[8, 14:18] = 1, 2
+    settings = RunSettings(max_iter=3)
+    _, outcome = _drain(run_segmentation(image, scribbles, settings, threading.Event()))
+    seg = outcome.segmentation
+    assert outcome.error is None and seg.hierarchy is not None
+    # cached_property values sit in the instance dict once built
+    assert "ucm" in vars(seg.hierarchy) and "_votes" in vars(seg)

@@ -109,6 +109,14 @@ def remove(viewer, layer: Labels | None) -> None:
         viewer.layers.remove(layer)
 
 
+def _dress(viewer, layer: Labels, colours: Labels | None) -> None:
+    """The scribbles' colours, and shown (even where the user hid the last result)."""
+    if colours is not None and colours in viewer.layers:
+        L.copy_colormap(colours, layer)
+    if not layer.visible:
+        layer.visible = True
+
+
 def place_result(
     viewer,
     image: Image,
@@ -135,6 +143,8 @@ def place_result(
     with keep_active(viewer):
         if replace is not None and replace in viewer.layers and replace.data.shape == labels.shape:
             remove(viewer, preview)
+            layer = replace
+            _dress(viewer, layer, colours)
             current = np.asarray(replace.data)
             index = np.nonzero(current != labels)
             if index[0].size:
@@ -143,18 +153,18 @@ def place_result(
             replace.metadata[L.META_KEY] = meta
             if replace.name != name:  # another slice's result before
                 replace.name = L.unique_name(viewer, name)
-            layer = replace
         elif preview is not None and preview in viewer.layers:
             layer = preview
             layer.metadata[L.META_KEY] = meta
-            layer.data = labels
-            layer.scale, layer.translate = geometry["scale"], geometry["translate"]
+            # everything that redraws the layer is set while it holds the small preview
+            if tuple(layer.scale) != tuple(geometry["scale"]) or tuple(layer.translate) != tuple(geometry["translate"]):
+                layer.scale, layer.translate = geometry["scale"], geometry["translate"]
             layer.opacity = 0.7
             layer.name = L.unique_name(viewer, name)
+            _dress(viewer, layer, colours)
+            layer.data = labels
         else:
             layer = viewer.add_labels(labels, name=name,
                                       metadata={L.META_KEY: meta}, **geometry)
-        if colours is not None and colours in viewer.layers:
-            L.copy_colormap(colours, layer)
-        layer.visible = True  # a new result is shown, even where the user hid the last one
+            _dress(viewer, layer, colours)
     return layer

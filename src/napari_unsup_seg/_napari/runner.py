@@ -181,6 +181,10 @@ def run_segmentation(
             try:
                 event = next(gen)
             except StopIteration as done:
+                from ..core.pipeline import Segmentation
+
+                if isinstance(done.value, Segmentation):
+                    done.value.precompute()  # here, not on the GUI thread at the first slider move
                 return RunOutcome(done.value, None, time.perf_counter() - start)
             now = time.perf_counter()
             first_mask = event.result is not None

@@ -48,6 +48,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..core.errors import InputError
+from ..core.export import present_values
 from ..core.large import shrink_scribbles
 from ..core.progress import Progress
 from ..core.scribbles import validate_scribbles
@@ -480,7 +481,7 @@ class SegmentationWidget(QWidget):
             words = ["stopped" if seg.stopped else "done", f"in {outcome.seconds:.1f} s"]
         if n_iter is not None and info.get("stop_reason") != "time_budget":
             words.append(f"· {n_iter} iterations{' (warm start)' if run.warm else ''}")
-        words.append(f"· {len(np.unique(seg.labels))} {'classes' if seg.scribbles is not None else 'segments'}")
+        words.append(f"· {len(present_values(seg.labels))} {'classes' if seg.scribbles is not None else 'segments'}")
         if where is not None:
             words.insert(0, f"{part}:")
         self.status.setText(" ".join(words))
@@ -512,7 +513,7 @@ class SegmentationWidget(QWidget):
         if scribbles is None:
             return {}
         names = L.plugin_meta_get(scribbles, "class_names", {}) or {}
-        present = set(np.unique(labels).tolist())
+        present = set(present_values(labels).tolist())
         return {int(k): v for k, v in names.items() if int(k) in present}
 
     def _save_target(self):

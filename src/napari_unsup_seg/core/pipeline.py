@@ -80,6 +80,16 @@ class Segmentation:
     def ucm(self) -> np.ndarray | None:
         return None if self.hierarchy is None else self.hierarchy.ucm
 
+    def precompute(self) -> None:
+        """Build now what is otherwise built at first use: an image's UCM and the per-leaf
+        scribble votes of class cuts (so a GUI thread does not wait for them)."""
+        if self.hierarchy is None:
+            return
+        if np.ndim(self.labels) == 2:
+            self.hierarchy.ucm
+        if self.scribbles is not None:
+            self._votes
+
     def regions(self, threshold: float) -> np.ndarray:
         """(H, W) (volumes: (Z, H, W)) region ids 1..n at a UCM threshold."""
         if self.hierarchy is None:
