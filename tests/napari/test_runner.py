@@ -123,10 +123,25 @@ def test_the_widget_and_the_cli_make_the_same_params_from_the_same_choices(qtbot
     assert cli.cluster.max_iter == 7 and cli.propagation.cluster_iter == 7 and not cli.use_crf
 
     form.set_method("wnet")
-    form.iterations.setValue(2)
+    form.adapt.setValue(2)
     wnet = _params(build_parser().parse_args(["segment", "x.png", "-o", "out", "--method", "wnet", "--preset", "paper",
                                               "--adapt", "2", "--seed", "3", "--device", "cpu", "--no-crf", "--ucm"]))
     assert build_params(form.spec()) == wnet and wnet.wnet.adapt_steps == 2
+    # the clustering's preset and iterations do not reach a W-Net run, from either front end
+    assert wnet.cluster == _params(build_parser().parse_args(["segment", "x.png", "-o", "o"])).cluster
+
+
+def test_the_form_shows_the_fields_of_the_chosen_segmenter_only(qtbot):
+    from napari_unsup_seg._napari.params_form import ParamsForm
+
+    form = ParamsForm()
+    qtbot.addWidget(form)
+    form.show()
+    cluster_only, wnet_only = (form.preset, form.iterations), (form.adapt, form._weights_row)
+    assert all(w.isVisible() for w in cluster_only) and not any(w.isVisible() for w in wnet_only)
+    form.set_method("wnet")
+    assert not any(w.isVisible() for w in cluster_only) and all(w.isVisible() for w in wnet_only)
+    assert [form.method.itemText(i) for i in range(form.method.count())] == ["Clustering", "W-Net"]
 
 
 def test_the_crf_fields_are_those_of_crfparams_and_reach_the_run(qtbot):

@@ -24,8 +24,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..core.cluster_params import PRESETS, SCRIBBLE_MAX_ITER, ClusterParams
-from ..core.settings import RunSettings, describe
-from .runner import METHOD_LABELS
+from ..core.segmenters import SEGMENTERS
+from ..core.settings import RunSettings, applies, describe
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -61,12 +61,12 @@ class ParamsForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        form = QFormLayout(self)
+        self._form = form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
 
         self.method = QComboBox()
-        for key, label in METHOD_LABELS.items():
-            self.method.addItem(label, key)
+        for key, segmenter in SEGMENTERS.items():
+            self.method.addItem(segmenter.label, key)
         form.addRow("Method", self.method)
 
         self.preset = QComboBox()
@@ -75,9 +75,17 @@ class ParamsForm(QWidget):
         form.addRow("Preset", self.preset)
 
         self.iterations = QSpinBox()
-        self.iterations.setRange(0, 100_000)
+        self.iterations.setRange(0, describe("max_iter")["high"])
+        self.iterations.setToolTip(
+            f"0 keeps the defaults: the preset's maximum, {SCRIBBLE_MAX_ITER} with scribbles (the scribbles' random "
+            "walks decide the classes; the network only learns features for them)")
         form.addRow("Max iterations", self.iterations)
-        self._iterations_label = form.labelForField(self.iterations)
+
+        self.adapt = QSpinBox()
+        self.adapt.setRange(0, describe("adapt")["high"])
+        self.adapt.setSpecialValueText("none")
+        self.adapt.setToolTip("steps of the W-Net losses on this image before predicting")
+        form.addRow("Adaptation steps", self.adapt)
 
         self.seed = QSpinBox()
         self.seed.setRange(0, min(describe("seed")["high"], 2**31 - 1))  # a QSpinBox holds a C int
@@ -100,7 +108,6 @@ class ParamsForm(QWidget):
         row.addWidget(self.weights)
         row.addWidget(browse)
         form.addRow("W-Net weights", self._weights_row)
-        self._weights_label = form.labelForField(self._weights_row)
 
         self.use_crf = QCheckBox("Dense CRF refinement (without scribbles)")
         self.use_crf.setChecked(describe("use_crf")["default"])
@@ -112,27 +119,23 @@ class ParamsForm(QWidget):
         form.addRow(self.crf_box)
 
         self.method.currentIndexChanged.connect(self._sync)
-        self.preset.currentIndexChanged.connect(self._sync)
+        self.preset.currentIndexChanged.connect(self._sync)  # the default iterations follow the preset
         self.use_crf.toggled.connect(self.crf_box.setVisible)
         self._sync()
 
+    def _rows(self) -> dict[str, QWidget]:
+        """The fields of the settings that apply to some segmenters only."""
+        return {"preset": self.preset, "max_iter": self.iterations, "adapt": self.adapt,
+                "weights": self._weights_row}
+
     def _sync(self) -> None:
-        wnet = self.method_key() == "wnet"
-        self.preset.setEnabled(not wnet)
-        self._weights_row.setVisible(wnet)
-        self._weights_label.setVisible(wnet)
-        if wnet:
-            self._iterations_label.setText("Adaptation steps")
-            self.iterations.setSpecialValueText("none")
-            self.iterations.setToolTip("steps of the W-Net losses on this image before predicting")
-        else:
-            default = ClusterParams.preset(self.preset.currentText()).max_iter
-            self._iterations_label.setText("Max iterations")
-            scribbled = SCRIBBLE_MAX_ITER
-            self.iterations.setSpecialValueText(f"default ({default}; {scribbled} with scribbles)")
-            self.iterations.setToolTip(
-                f"0 keeps the defaults: the preset's maximum, {scribbled} with scribbles (the scribbles' random "
-                "walks decide the classes; the network only learns features for them)")
+        method = self.method_key()
+        for name, widget in self._rows().items():
+            shown = applies(name, method)
+            widget.setVisible(shown)
+            self._form.labelForField(widget).setVisible(shown)
+        default = ClusterParams.preset(self.preset.currentText()).max_iter
+        self.iterations.setSpecialValueText(f"default ({default}; {SCRIBBLE_MAX_ITER} with scribbles)")
 
     def _browse_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "W-Net weights", "", "Weights (*.pt *.pth);;All files (*)")
@@ -153,12 +156,11 @@ class ParamsForm(QWidget):
 
     def spec(self) -> RunSettings:
         """The current settings (plain values: no torch needed)."""
-        method, iterations = self.method_key(), self.iterations.value()
         return RunSettings(
-            method=method,
+            method=self.method_key(),
             preset=self.preset.currentText(),
-            max_iter=iterations if method == "cluster" and iterations > 0 else None,
-            adapt=iterations if method == "wnet" else 0,
+            max_iter=self.iterations.value() or None,
+            adapt=self.adapt.value(),
             seed=self.seed.value(),
             device=self.device.currentText(),
             use_crf=self.use_crf.isChecked(),

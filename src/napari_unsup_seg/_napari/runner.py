@@ -23,8 +23,6 @@ from napari.qt.threading import GeneratorWorker, create_worker
 from ..core.progress import Progress
 from ..core.settings import RunSettings
 
-METHOD_LABELS = {"cluster": "Clustering", "wnet": "W-Net"}
-
 
 @dataclass(frozen=True)
 class StackInput:

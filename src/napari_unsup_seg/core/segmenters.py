@@ -45,6 +45,8 @@ class SegmenterOutput:
 
 
 class Segmenter(Protocol):
+    label: str  # what a person picks it by in the widget
+
     def check(self, params: SegmentParams) -> None:
         """Raise :class:`InputError` for what is wrong before any image is read (device, files)."""
 
@@ -55,6 +57,8 @@ class Segmenter(Protocol):
 
 class ClusterSegmenter:
     """Differentiable feature clustering (:mod:`core.cluster`), images and volumes."""
+
+    label = "Clustering"
 
     def check(self, params: SegmentParams) -> None:
         resolve_device(params.device)
@@ -77,6 +81,8 @@ class ClusterSegmenter:
 
 class WNetSegmenter:
     """The pretrained W-Net (:mod:`core.wnet`); a volume slice by slice with one model."""
+
+    label = "W-Net"
 
     def check(self, params: SegmentParams) -> None:
         from .wnet import load_model
