@@ -95,3 +95,27 @@ def test_coco_flag_has_help_with_its_default(capsys):
     text = " ".join(capsys.readouterr().out.split())
     entry = text[text.rindex("--coco "):][:300]
     assert entry.startswith("--coco also write <stem>_coco_instances.json") and "(default off)" in entry
+
+
+def test_a_volume_is_one_coco_image_per_slice(tmp_path):
+    z, y, x = np.indices((4, 20, 20))
+    ball = ((z - 2) / 2) ** 2 + ((y - 10) / 6) ** 2 + ((x - 10) / 6) ** 2 < 1
+    rng = np.random.default_rng(0)
+    image = (np.clip(0.3 + 0.4 * ball + rng.normal(0, 0.05, ball.shape), 0, 1) * 65535).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "vol.tif", image, metadata={"axes": "ZYX"})
+    scribbles = np.zeros(ball.shape, np.uint8)
+    scribbles[2, 10, 7:13] = 2
+    scribbles[2, 1, 1:-1] = 1
+    tifffile.imwrite(tmp_path / "vol_scribbles.tif", scribbles, metadata={"axes": "ZYX"})
+    out = tmp_path / "out"
+    assert main(["segment", str(tmp_path / "vol.tif"), "--scribbles", str(tmp_path / "vol_scribbles.tif"),
+                 "-o", str(out), "--coco", "--device", "cpu", "-q", "--max-iter", "8"]) == 0
+    labels = tifffile.imread(out / "vol_labels.tif")
+    api = COCO(str(out / "vol_coco_instances.json"))
+    images = api.loadImgs(api.getImgIds())
+    assert [i["file_name"] for i in images] == [f"vol_z{k:04d}.png" for k in range(4)]
+    for image_id, plane in zip(api.getImgIds(), labels):
+        rebuilt_plane = np.zeros(plane.shape, np.uint16)
+        for annotation in api.loadAnns(api.getAnnIds(imgIds=[image_id])):
+            rebuilt_plane[api.annToMask(annotation) > 0] = annotation["category_id"]
+        np.testing.assert_array_equal(rebuilt_plane, plane)
