@@ -82,10 +82,10 @@ def instances_coco(classes: np.ndarray, class_names: dict[int, str] | None = Non
         regions = _check(regions, "regions")
         if regions.shape != classes.shape:
             raise ValueError(f"regions of shape {regions.shape} do not fit classes of shape {classes.shape}")
+    region_planes = None if regions is None else _flat_planes(regions)
     annotations = []
     for image_id, plane in _planes(classes):
-        where = None if regions is None else regions[np.unravel_index(image_id - 1, classes.shape[:-2])]
-        for value, rle in _instances(plane, where):
+        for value, rle in _instances(plane, None if region_planes is None else region_planes[image_id - 1]):
             annotations.append(_annotation(len(annotations) + 1, image_id, value, rle, iscrowd=0))
     return _document(classes, class_names, annotations, file_name, axes, "instances")
 
@@ -125,9 +125,13 @@ def _check(labels: np.ndarray, what: str = "classes") -> np.ndarray:
 
 def _planes(labels: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     """(image id from 1, 2D plane) over the leading axes, in C order."""
-    flat = labels.reshape(-1, *labels.shape[-2:])
-    for index, plane in enumerate(flat):
+    for index, plane in enumerate(_flat_planes(labels)):
         yield index + 1, plane
+
+
+def _flat_planes(labels: np.ndarray) -> np.ndarray:
+    """(N, H, W): the planes of (..., H, W) labels in C order."""
+    return labels.reshape(int(np.prod(labels.shape[:-2])), *labels.shape[-2:])
 
 
 def _class_values(plane: np.ndarray) -> np.ndarray:
@@ -137,6 +141,8 @@ def _class_values(plane: np.ndarray) -> np.ndarray:
 
 def _instances(plane: np.ndarray, regions: np.ndarray | None) -> Iterator[tuple[int, dict]]:
     """(class value, RLE) of each instance of a plane, in the order of their first pixel (row-major)."""
+    if not plane.size:
+        return
     if regions is None:
         pieces = connected(plane, background=0, connectivity=2)  # numbered in raster order
     else:  # one id per (class, region) pair present, both non-zero
