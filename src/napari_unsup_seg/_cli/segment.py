@@ -38,6 +38,10 @@ def add_parser(sub) -> None:
     cut.add_argument("--threshold", type=number(float, 0.0, 1.0), help="write the regions of the UCM cut at this threshold")
     cut.add_argument("--regions", type=number(int, 1), help="write the UCM cut with this many regions")
     p.add_argument("--masks", action="store_true", help="also write one binary mask per class")
+    p.add_argument("--coco", action="store_true",
+                   help="also write <stem>_coco_instances.json (one RLE mask per connected region of each class) "
+                        "and <stem>_coco_semantic.json (one per class), COCO files that CVAT, Label Studio and "
+                        "pycocotools import (default off)")
     stacks = p.add_argument_group("stacks (volumes, time-lapses, channels)")
     stacks.add_argument("--axes", type=_axes_flag, metavar="AXES",
                         help="the axes of the input, in order, from T (time), Z (slices), C (channels), Y, X: "
@@ -108,7 +112,8 @@ def _spacing_flag(text: str) -> tuple[float, float, float]:
 
 def options_from(args) -> BatchOptions:
     """The :class:`core.batch_image.BatchOptions` of the flags."""
-    return BatchOptions(ucm=args.ucm, masks=args.masks, uncertainty=args.uncertainty, threshold=args.threshold,
+    return BatchOptions(ucm=args.ucm, masks=args.masks, uncertainty=args.uncertainty, coco=args.coco,
+                        threshold=args.threshold,
                         regions=args.regions, axes=args.axes, channels=args.channels, scope=args.scope,
                         slice=args.slice, spacing=args.spacing, png_scribbles=args.png_scribbles,
                         overwrite=args.overwrite, level=args.level, zarr_labels=args.zarr_labels)

@@ -20,7 +20,7 @@ ZARR_LABELS = "napari-unsup-seg"
 
 
 class SavePanel(QWidget):
-    """"Save result...", its "with the volume's UCM" box, and "Save into OME-Zarr".
+    """"Save result...", its "with the volume's UCM" and "with COCO JSON" boxes, and "Save into OME-Zarr".
 
     Parameters
     ----------
@@ -44,6 +44,10 @@ class SavePanel(QWidget):
         self.ucm_box.setToolTip("a volume's UCM is a (2Z+1, 2H+1, 2W+1) float32 saliency volume (136 MB for "
                                 "256x256x64), made when saved; an image's UCM is always saved")
         self.ucm_box.setEnabled(False)
+        self.coco_box = QCheckBox("with COCO JSON")
+        self.coco_box.setToolTip("also <name>_coco_instances.json (one mask per connected region of each class) and "
+                                 "<name>_coco_semantic.json (one per class): COCO files that CVAT, Label Studio "
+                                 "and pycocotools import")
         self.zarr_button = QPushButton("Save into OME-Zarr")
         self.zarr_button.setToolTip("write the result as a labels group of the OME-Zarr image it was made "
                                     "from (every level, with the recipe), beside the image")
@@ -53,6 +57,7 @@ class SavePanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.save_button)
         row.addWidget(self.ucm_box)
+        row.addWidget(self.coco_box)
         layout.addLayout(row)
         layout.addWidget(self.zarr_button)
         self.save_button.clicked.connect(lambda: self.save())
@@ -85,7 +90,8 @@ class SavePanel(QWidget):
             written = saving.export_result(
                 folder, saving.safe_stem(image.name), labels, ucm=ucm, recipe=recipe,
                 class_names=self._class_names(session.scribbles, labels) or None, parent=self,
-                axes=parts.result_axes(image, where),
+                axes=parts.result_axes(image, where), coco=self.coco_box.isChecked(),
+                image_file=image_file(image) if where is None else None,
             )
         except Exception as err:  # shown to the user; the layers are untouched
             notify.show_exception(err, "saving")
@@ -126,6 +132,12 @@ class SavePanel(QWidget):
         attached = self._merge.layer is layer
         return {"merge_threshold": round(self._merge.threshold, 4) if attached else None,
                 "pixels_edited_by_hand": self._merge.edited_pixels() if attached else None}
+
+
+def image_file(image) -> str | None:
+    """The file name of the image a layer was opened from, for the COCO files (None: not from one file)."""
+    path = getattr(getattr(image, "source", None), "path", None)
+    return Path(path).name if path and Path(path).is_file() else None
 
 
 def zarr_source(image) -> Path | None:

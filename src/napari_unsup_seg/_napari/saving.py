@@ -44,23 +44,26 @@ def export_result(
     class_names: dict[int, str] | None = None,
     parent=None,
     axes: str | None = None,
+    coco: bool = False,
+    image_file: str | None = None,
 ) -> list[Path] | None:
     """Write a result with ``core.export.write_outputs``; None when the user keeps old files.
 
     A stack's labels go to TIFFs with their ``axes`` (default: ZYX for a (Z, H, W)
-    volume) and its voxel size (no PNG).
+    volume) and its voxel size (no PNG). ``coco``: also the two COCO JSON files, whose
+    image is named ``image_file`` (default ``<stem>.png``).
     """
     labels = np.asarray(labels)
     axes = axes or ("ZYX" if labels.ndim == 3 else None)
     if axes is not None and len(axes) != labels.ndim:
         raise InputError(f"labels of shape {labels.shape} do not have the axes {axes}")
-    planned = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None)
+    planned = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None, coco=coco)
     existing = [p for p in planned if p.exists()]
     if existing and not _confirm(parent, existing):
         return None
     return write_outputs(
         outdir, stem, labels, ucm=ucm, recipe=recipe, class_names=class_names, overwrite=bool(existing),
-        axes=axes, spacing=_spacing(recipe) if axes and "Z" in axes else None,
+        axes=axes, spacing=_spacing(recipe) if axes and "Z" in axes else None, coco=coco, image_file=image_file,
     )
 
 

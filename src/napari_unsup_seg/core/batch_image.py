@@ -33,8 +33,9 @@ class BatchOptions:
 
     Attributes
     ----------
-    ucm, masks, uncertainty : bool
-        Also write ``<stem>_ucm.tif``, the per-class masks, ``<stem>_uncertainty.tif``.
+    ucm, masks, uncertainty, coco : bool
+        Also write ``<stem>_ucm.tif``, the per-class masks, ``<stem>_uncertainty.tif``,
+        ``<stem>_coco_instances.json`` and ``<stem>_coco_semantic.json``.
     threshold, regions : float or int, optional
         Write the UCM cut at this threshold, or with this many regions, as the labels.
     axes, channels, scope, slice, spacing
@@ -52,6 +53,7 @@ class BatchOptions:
     ucm: bool = False
     masks: bool = False
     uncertainty: bool = False
+    coco: bool = False
     threshold: float | None = None
     regions: int | None = None
     axes: str | None = None
@@ -85,6 +87,8 @@ def settings(params, options: BatchOptions) -> dict:
 
     outputs = {"ucm": options.ucm, "masks": options.masks, "threshold": options.threshold,
                "regions": options.regions, "uncertainty": options.uncertainty}
+    if options.coco:  # absent when not asked for: fingerprints of runs without it stay as they were
+        outputs["coco"] = True
     stacks = {"axes": options.axes, "channels": options.channels, "scope": options.scope, "slice": options.slice,
               "spacing": options.spacing}
     if options.level or options.zarr_labels:  # absent before: older fingerprints stay valid
@@ -213,7 +217,7 @@ def write_result(outdir: Path, stem: str, result, fp: dict, state: str, options:
             f"{'x'.join(map(str, result.recipe['large']['working_shape']))}); --threshold and --regions still cut it")
     ucm = single(result.ucm) if options.ucm else None
     planned = export.planned_outputs(outdir, stem, labels, ucm=ucm is not None, masks=options.masks,
-                                     uncertainty=uncertainty is not None)
+                                     uncertainty=uncertainty is not None, coco=options.coco)
     recipe = dict(result.recipe, input=stem, fingerprint=fp, outputs=[p.name for p in planned])
     old = _earlier_outputs(outdir, stem, state)
     resume.mark_unfinished(outdir, stem)
@@ -221,7 +225,8 @@ def write_result(outdir: Path, stem: str, result, fp: dict, state: str, options:
     paths = export.write_outputs(outdir, stem, labels, ucm=ucm,
                                  uncertainty=uncertainty, recipe=recipe, masks=options.masks,
                                  overwrite=state != "new", axes=axes,
-                                 spacing=getattr(result, "spacing", None) if axes and "Z" in axes else None)
+                                 spacing=getattr(result, "spacing", None) if axes and "Z" in axes else None,
+                                 coco=options.coco, image_file=_image_file(image_path))
     for path in set(old) - set(paths):  # not part of this result (never an input: those are refused)
         path.unlink(missing_ok=True)
     if say:
@@ -234,6 +239,11 @@ def write_result(outdir: Path, stem: str, result, fp: dict, state: str, options:
             say(f"{stem}: wrote the labels group {target}")
     resume.mark_finished(outdir, stem)
     return "done", ""
+
+
+def _image_file(image_path: Path | None) -> str | None:
+    """The file name the COCO files give the image: the input's, when it is one file."""
+    return Path(image_path).name if image_path is not None and Path(image_path).is_file() else None
 
 
 def _earlier_outputs(outdir: Path, stem: str, state: str) -> list[Path]:

@@ -1,4 +1,4 @@
-"""Writing results: label images, per-class masks, the UCM and the recipe.
+"""Writing results: label images, per-class masks, the UCM, COCO JSON and the recipe.
 
 Nothing is overwritten unless asked: :func:`write_outputs` checks every planned
 path first and writes nothing when one exists. Each file is written atomically
@@ -15,6 +15,8 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import InputError
+
+COCO_KINDS = ("instances", "semantic")  # <stem>_coco_<kind>.json
 
 
 def label_dtype(labels: np.ndarray) -> np.dtype:
@@ -61,7 +63,7 @@ def class_values(labels: np.ndarray) -> np.ndarray:
 
 def planned_outputs(
     outdir: str | Path, stem: str, labels: np.ndarray, *, ucm: bool = False, recipe: bool = True,
-    masks: bool = True, uncertainty: bool = False,
+    masks: bool = True, uncertainty: bool = False, coco: bool = False,
 ) -> list[Path]:
     """The files :func:`write_outputs` would write, in order (no PNG for stacks)."""
     outdir = Path(outdir)
@@ -77,6 +79,8 @@ def planned_outputs(
         paths.append(outdir / f"{stem}_ucm.tif")
     if uncertainty:
         paths.append(outdir / f"{stem}_uncertainty.tif")
+    if coco:
+        paths += [outdir / f"{stem}_coco_{kind}.json" for kind in COCO_KINDS]
     if recipe:
         paths.append(outdir / f"{stem}_recipe.json")
     return paths
@@ -116,6 +120,8 @@ def write_outputs(
     overwrite: bool = False,
     axes: str | None = None,
     spacing: tuple[float, float, float] | None = None,
+    coco: bool = False,
+    image_file: str | None = None,
 ) -> list[Path]:
     """Write a result and return the written paths.
 
@@ -129,8 +135,10 @@ def write_outputs(
     Files: ``<stem>_labels.tif`` (uint16, or uint32 when values need it), ``<stem>_labels.png``
     (16-bit, when values fit), ``<stem>_masks.tif`` (K, H, W) and ``<stem>_class_<k>.png``
     binary masks, ``<stem>_ucm.tif`` (float32, BSDS doubleSize), ``<stem>_uncertainty.tif``
-    (float32 in [0, 1], 1 minus the margin between the two likeliest classes) and
-    ``<stem>_recipe.json``.
+    (float32 in [0, 1], 1 minus the margin between the two likeliest classes),
+    ``<stem>_coco_instances.json`` and ``<stem>_coco_semantic.json`` (with ``coco``: the
+    COCO files of :mod:`core.coco`, their images named ``image_file``, by default
+    ``<stem>.png``; a stack's planes after it) and ``<stem>_recipe.json``.
 
     Raises
     ------
@@ -142,7 +150,7 @@ def write_outputs(
     labels = np.asarray(labels)
     check_stem(stem)
     paths = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None, masks=masks,
-                            uncertainty=uncertainty is not None)
+                            uncertainty=uncertainty is not None, coco=coco)
     existing = [p for p in paths if p.exists()]
     if existing and not overwrite:
         names = ", ".join(p.name for p in existing)
@@ -154,7 +162,7 @@ def write_outputs(
     for path in paths:
         with atomic_path(path) as tmp:
             _write_one(tmp, path.name[len(stem) + 1:], out, ucm=ucm, uncertainty=uncertainty, recipe=recipe,
-                       class_names=class_names, axes=axes, spacing=spacing)
+                       class_names=class_names, axes=axes, spacing=spacing, image_file=image_file or f"{stem}.png")
     return paths
 
 
@@ -184,7 +192,7 @@ def read_label_tiff(path: str | Path) -> tuple[np.ndarray, str | None, tuple[flo
 
 
 def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, recipe, class_names,
-               axes=None, spacing=None) -> None:
+               axes=None, spacing=None, image_file=None) -> None:
     """Write the output named ``<stem>_<suffix>`` to ``tmp``."""
     import imageio.v3 as iio
     import tifffile
@@ -214,6 +222,12 @@ def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, 
         tifffile.imwrite(tmp, np.asarray(ucm, np.float32), **named)
     elif suffix == "uncertainty.tif":
         tifffile.imwrite(tmp, np.asarray(uncertainty, np.float32), compression="zlib", **sized)
+    elif suffix.startswith("coco_"):
+        from . import coco
+
+        kind = suffix[len("coco_"):-len(".json")]
+        make = coco.instances_coco if kind == "instances" else coco.semantic_coco
+        tmp.write_text(coco.to_json(make(labels, class_names, file_name=image_file, axes=axes and axes[:-2])))
     elif suffix == "recipe.json":
         full = dict(recipe)
         if class_names:

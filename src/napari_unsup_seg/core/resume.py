@@ -25,7 +25,8 @@ import numpy as np
 
 from .atomic import write_text
 
-FIXED_OUTPUTS = ("labels.tif", "labels.png", "masks.tif", "ucm.tif", "uncertainty.tif", "recipe.json")
+FIXED_OUTPUTS = ("labels.tif", "labels.png", "masks.tif", "ucm.tif", "uncertainty.tif", "coco_instances.json",
+                 "coco_semantic.json", "recipe.json")
 OUTPUT_SUFFIX = re.compile("(" + "|".join(map(re.escape, FIXED_OUTPUTS)) + r"|class_\d+\.png)")
 STATES = ("new", "done", "unfinished", "occupied")
 
