@@ -165,3 +165,10 @@ def test_large_class_values_and_negative_values():
     result[0, 2] = result[1, 2] = 2
     new, _ = commit_labels(target, result, classes=[2, 5])  # by a table; a negative value is no class
     np.testing.assert_array_equal(new, [[0, 5, 2], [0, 5, 2]])
+
+
+def test_summary_sentences():
+    assert commit.CommitSummary({7: 1234}, 56).describe() == "wrote 1,234 px as label 7; kept 56 px already labelled"
+    assert commit.CommitSummary({1: 2, 3: 4}, 0, 1).describe("GT") == "wrote 6 px as labels 1, 3 into GT (1 px relabelled)"
+    assert commit.CommitSummary({k: 1 for k in range(5, 30)}, 0).describe() == "wrote 25 px as 25 labels (5-29)"
+    assert "tick Overwrite" in commit.CommitSummary({}, 3).describe()

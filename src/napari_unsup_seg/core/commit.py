@@ -52,6 +52,27 @@ class CommitSummary:
     def total(self) -> int:
         return sum(self.written.values())
 
+    def describe(self, into: str | None = None) -> str:
+        """One line for a status bar: "wrote 1,234 px as label 7; kept 56 px already labelled"."""
+        if not self.written:
+            if self.kept:
+                return (f"nothing written: the {self.kept:,} px of the chosen classes are labelled already "
+                        "(tick Overwrite to replace them)")
+            return "nothing written: the chosen classes have no pixels"
+        labels = sorted(self.written)
+        if len(labels) == 1:
+            as_what = f"as label {labels[0]}"
+        elif len(labels) <= 4:
+            as_what = f"as labels {', '.join(map(str, labels))}"
+        else:
+            as_what = f"as {len(labels):,} labels ({labels[0]}-{labels[-1]})"
+        words = f"wrote {self.total:,} px {as_what}" + (f" into {into}" if into else "")
+        if self.replaced:
+            words += f" ({self.replaced:,} px relabelled)"
+        if self.kept:
+            words += f"; kept {self.kept:,} px already labelled"
+        return words
+
 
 @dataclass(frozen=True)
 class CommitPlan:
