@@ -152,3 +152,37 @@ def test_only_labels_of_the_results_shape_are_offered_and_overflow_is_refused(lo
 
     widget.set_image_layer(other)  # no result there: nothing to commit
     qtbot.waitUntil(lambda: not panel.isEnabled(), timeout=5000)
+
+
+def test_a_volume_result_is_committed_in_3d(plugin, qtbot, run_and_wait):
+    viewer, widget = plugin
+    zz, yy, xx = np.mgrid[:8, :32, :32]
+    inside = ((zz - 3.5) / 3.2) ** 2 + ((yy - 16) / 10.5) ** 2 + ((xx - 16) / 9) ** 2 < 1
+    rng = np.random.default_rng(0)
+    volume = (0.25 + 0.5 * inside + rng.normal(0, 0.06, inside.shape)).astype(np.float32)
+    viewer.add_image(volume, name="vol", scale=(2.0, 1.0, 1.0))
+    qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=5000)
+    strokes = np.zeros(inside.shape, np.int32)
+    strokes[2, 15:17, 10:22] = strokes[5, 15:17, 10:22] = 1  # inside
+    strokes[2, 2:4, 4:28] = strokes[5, 2:4, 4:28] = 2  # outside
+    widget.scribbles_layer().data = strokes
+    widget.params.iterations.setValue(5)
+    widget.params.use_crf.setChecked(False)
+    qtbot.waitUntil(widget.core_ready.is_set, timeout=60_000)
+    assert widget.scope() == "volume"
+    run_and_wait(widget)
+    shown = np.asarray(widget.result_layer().data)
+    assert shown.shape == (8, 32, 32)
+
+    panel = widget.committer
+    _choose(panel.target_combo, NEW_LAYER)
+    panel.set_classes(1)
+    panel.set_way("instances")
+    qtbot.mouseClick(panel.commit_button, Qt.MouseButton.LeftButton)
+    new = viewer.layers["vol labels"]
+    assert new.data.shape == (8, 32, 32) and tuple(new.scale) == (2.0, 1.0, 1.0)
+    np.testing.assert_array_equal(new.data > 0, shown == 1)
+    ellipsoid = new.data[4, 16, 16]
+    assert ellipsoid > 0 and (new.data[2:6] == ellipsoid).any(axis=(1, 2)).all()  # one object over slices
+    _ctrl_z(viewer, qtbot)
+    assert not np.any(new.data)

@@ -15,6 +15,7 @@ offered; nor are layers of another shape than the result, nor multiscale ones.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -70,6 +71,7 @@ class CommitPanel(QWidget):
         super().__init__(parent)
         self.viewer = viewer
         self._image, self._result, self._scribbles = image_layer, result_layer, scribbles_layer
+        self._classes_of = lambda: None  # (a weak reference to) the result layer the class list is of
 
         self.target_combo = _FreshCombo(self.refresh)
         self.target_combo.setToolTip("the Labels layer to write into (your ground truth), or a new one")
@@ -164,7 +166,8 @@ class CommitPanel(QWidget):
         index = self._index(self.target_combo, current) if current is not None else -1
         self.target_combo.setCurrentIndex(index if index >= 0 else 0)
         self.target_combo.blockSignals(False)
-        self._fill_classes()
+        if result is not self._classes_of():  # else when the list opens: counting the classes takes a pass
+            self._fill_classes()
         if result is None:
             self.status.setText("run a segmentation first")
 
@@ -192,8 +195,13 @@ class CommitPanel(QWidget):
         if target is None:
             target = self._new_layer(result)
         if plan.index[0].size:
-            with target.block_history():  # one Ctrl+Z step, whatever napari does inside
-                target.data_setitem(plan.index, plan.values)
+            try:
+                with target.block_history():  # one Ctrl+Z step, whatever napari does inside
+                    target.data_setitem(plan.index, plan.values)
+            except Exception as err:  # a layer napari cannot write into (read-only, lazy): shown
+                notify.show_exception(err, "committing")
+                self.status.setText(notify.describe(err, "committing"))
+                return None
         self.set_target(target)
         self.viewer.layers.selection.active = target  # Ctrl+Z acts on the selected layer
         self.status.setText(plan.summary.describe(f"'{target.name}'"))
@@ -207,6 +215,7 @@ class CommitPanel(QWidget):
 
     def _fill_classes(self) -> None:
         result = self._result()
+        self._classes_of = weakref.ref(result) if result is not None else (lambda: None)
         current = self.class_combo.currentData()
         self.class_combo.blockSignals(True)
         self.class_combo.clear()

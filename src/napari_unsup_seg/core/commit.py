@@ -164,14 +164,27 @@ def plan_commit(target, result, *, classes: Iterable[int] | None = None, values:
     else:
         new_values = _instance_values(result, picked, free, first, connectivity, target.dtype)
     index = np.nonzero(free)
-    before = target[index]
-    change = before != new_values
-    index, new_values, before = tuple(i[change] for i in index), new_values[change], before[change]
-    kept = int(np.count_nonzero(picked)) - int(change.sum())
-    labels, counts = np.unique(new_values, return_counts=True)
-    summary = CommitSummary({int(v): int(n) for v, n in zip(labels, counts)}, kept,
-                            int(np.count_nonzero(before)))
-    return CommitPlan(index, new_values, summary)
+    replaced = 0
+    if overwrite:  # keep only the pixels that change (without overwrite, 0 -> a label >= 1: all do)
+        before = target[free]
+        change = before != new_values
+        index, new_values = tuple(i[change] for i in index), new_values[change]
+        replaced = int(np.count_nonzero(before[change]))
+    kept = int(np.count_nonzero(picked)) - new_values.size
+    return CommitPlan(index, new_values, CommitSummary(_counts(new_values), kept, replaced))
+
+
+def _counts(values: np.ndarray) -> dict[int, int]:
+    """{value: how many times}, by a count table when the values span a small range."""
+    if values.size == 0:
+        return {}
+    low, high = int(values.min()), int(values.max())
+    if high - low < _LUT_LIMIT:
+        counts = np.bincount((values - low).astype(np.intp, copy=False))
+        present = np.flatnonzero(counts)
+        return {int(v) + low: int(n) for v, n in zip(present, counts[present])}
+    labels, counts = np.unique(values, return_counts=True)
+    return {int(v): int(n) for v, n in zip(labels, counts)}
 
 
 def _check_arrays(target: np.ndarray, result: np.ndarray) -> None:
