@@ -42,6 +42,7 @@ LABELS_SUFFIX = " labels"
 WAYS = (("keep class numbers", "semantic"), ("as one object, label", "object"),
         ("as instances, from label", "instances"))
 MAX_LABEL = 2**31 - 1
+NO_RESULT = "run a segmentation first"
 
 
 class _FreshCombo(QComboBox):
@@ -92,10 +93,13 @@ class CommitPanel(QWidget):
                                       "into unlabelled pixels, 0)")
         self.commit_button = QPushButton("Commit")
         self.commit_button.setToolTip("write the result into the layer; Ctrl+Z on that layer undoes it")
-        self.status = QLabel("run a segmentation first")
+        self.status = QLabel(NO_RESULT)
         self.status.setWordWrap(True)
         self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # never widens the dock
 
+        for combo in (self.target_combo, self.class_combo):  # a long layer name must not widen the dock
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(QLabel("Into"), 0, 0)
@@ -103,10 +107,11 @@ class CommitPanel(QWidget):
         grid.addWidget(QLabel("Classes"), 1, 0)
         grid.addWidget(self.class_combo, 1, 1, 1, 2)
         grid.addWidget(QLabel("Write"), 2, 0)
-        grid.addWidget(self.way_combo, 2, 1)
-        grid.addWidget(self.value_spin, 2, 2)
-        grid.addWidget(self.overwrite_box, 3, 0, 1, 2)
-        grid.addWidget(self.commit_button, 3, 2)
+        grid.addWidget(self.way_combo, 2, 1, 1, 2)
+        grid.addWidget(QLabel("Label"), 3, 0)
+        grid.addWidget(self.value_spin, 3, 1)
+        grid.addWidget(self.overwrite_box, 4, 0, 1, 2)
+        grid.addWidget(self.commit_button, 4, 2)
         grid.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -169,7 +174,9 @@ class CommitPanel(QWidget):
         if result is not self._classes_of():  # else when the list opens: counting the classes takes a pass
             self._fill_classes()
         if result is None:
-            self.status.setText("run a segmentation first")
+            self.status.setText(NO_RESULT)
+        elif self.status.text() == NO_RESULT:
+            self.status.setText("")
 
     def commit(self) -> CommitSummary | None:
         """Write the result into the chosen layer (one undo step there); the counts, or None."""
