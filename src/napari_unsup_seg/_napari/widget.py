@@ -56,6 +56,7 @@ from ..core.settings import RunSettings
 from . import image_state, notify, parts, results
 from . import layer_axes as LA
 from . import layers as L
+from .commit_panel import CommitPanel
 from .live import LiveMode
 from .merge import MergePanel, MergeState
 from .params_form import ParamsForm
@@ -176,6 +177,7 @@ class SegmentationWidget(QWidget):
         self.saver = SavePanel(self, self._save_target, self.merge, self._class_names, self.status.setText)
         self.save_button, self.save_ucm_box = self.saver.save_button, self.saver.ucm_box
         self.save_zarr_button = self.saver.zarr_button
+        self.committer = CommitPanel(self.viewer, self.image_layer, self.result_layer, self.scribbles_layer)
 
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -187,6 +189,7 @@ class SegmentationWidget(QWidget):
                                 self.progress, self.status))
         layout.addWidget(_group("Merge regions", self.merge))
         layout.addWidget(self.saver)
+        layout.addWidget(_group("Commit to labels", self.committer))
         layout.addStretch(1)
         self.scroll = QScrollArea()  # a small window scrolls the dock instead of squeezing it
         self.scroll.setWidgetResizable(True)
@@ -225,7 +228,7 @@ class SegmentationWidget(QWidget):
             self._run = None
         self.merge.detach()
         self.live.timer.stop()
-        image_state.let_go(self.viewer, self, self.sources, self.legend, self.live, self.merge)
+        image_state.let_go(self.viewer, self, self.sources, self.legend, self.live, self.merge, self.committer)
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.LayoutRequest and obj is self.scroll.widget():
@@ -282,6 +285,7 @@ class SegmentationWidget(QWidget):
         session = self._current_session()
         seg = session.segmentation if session is not None and self.result_layer() is not None else None
         self.saver.update_enabled(seg, self.image_layer())
+        self.committer.refresh()
 
     def _on_image_changed(self, image) -> None:
         self.stack.set_image(image)
