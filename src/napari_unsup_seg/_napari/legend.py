@@ -31,6 +31,7 @@ from . import class_colours, dialogs
 from .layers import DEFAULT_CLASSES, plugin_meta
 
 _NUMBER, _COLOUR, _NAME, _SHOWN = range(4)  # _SHOWN is shown first
+HIDDEN_ALPHA = 0.3  # of a hidden class's swatch
 
 
 def _present_classes(layer: Labels) -> set[int]:
@@ -46,8 +47,8 @@ def _css(rgba) -> str:
 def _swatch(rgba, k: int) -> QPushButton:
     """A button in the class's colour (it keeps it when the row is highlighted)."""
     swatch = QPushButton()
-    swatch.setStyleSheet(f"QPushButton {{ background-color: {_css(rgba)}; border: 1px solid palette(mid);"
-                         " border-radius: 2px; margin: 4px; }")
+    swatch.setStyleSheet(f"QPushButton {{ background-color: {_css(rgba)}; border: none; border-radius: 2px;"
+                         " margin: 4px; }")
     swatch.setMinimumWidth(32)
     swatch.setCursor(Qt.PointingHandCursor)
     swatch.setToolTip(f"class {k}: click to choose its colour")
@@ -214,14 +215,15 @@ class ClassLegend(QWidget):
             item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
         for col, item in ((_NUMBER, number), (_COLOUR, colour), (_NAME, label), (_SHOWN, shown)):
             self.table.setItem(row, col, item)
-        rgba = self.class_colour(k)
+        rgba, visible = self.class_colour(k), self.is_class_visible(k)
         if rgba is not None:
+            rgba = rgba if visible else (*rgba[:3], HIDDEN_ALPHA)  # a hidden class's colour, faint
             colour.setBackground(QColor.fromRgbF(*[float(c) for c in rgba]))
             swatch = _swatch(rgba, k)
             swatch.clicked.connect(lambda _=False, k=k: self.pick_colour(k))
             self.table.setCellWidget(row, _COLOUR, swatch)
         box = QCheckBox()
-        box.setChecked(self.is_class_visible(k))
+        box.setChecked(visible)
         box.setToolTip(f"show class {k} in the scribbles and results")
         box.toggled.connect(lambda on, k=k: self.set_class_visible(k, on))
         self.table.setCellWidget(row, _SHOWN, _centred(box))
@@ -237,6 +239,7 @@ class ClassLegend(QWidget):
     def _select_row_of(self, k: int) -> None:
         for row in range(self.table.rowCount()):
             if self.table.item(row, _NUMBER).data(Qt.UserRole) == k:
+                self.table.setCurrentCell(row, _NAME)  # the focus frame, if any, on the editable cell
                 self.table.selectRow(row)
                 return
         self.table.clearSelection()
