@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtWidgets import QFileDialog, QMessageBox, QWidget
+from qtpy.QtGui import QColor
+from qtpy.QtWidgets import QColorDialog, QFileDialog, QMessageBox, QWidget
 
 from ..core.image import READABLE_SUFFIXES
 
@@ -33,3 +34,9 @@ def confirm_overwrite(parent: QWidget | None, paths: list[Path]) -> bool:
         QMessageBox.No,
     )
     return answer == QMessageBox.Yes
+
+
+def pick_colour(parent: QWidget | None, rgba, title: str) -> tuple[float, float, float, float] | None:
+    """Ask for a colour, starting from ``rgba`` (floats in [0, 1]); None when cancelled."""
+    colour = QColorDialog.getColor(QColor.fromRgbF(*(float(c) for c in rgba)), parent, title)
+    return tuple(float(c) for c in colour.getRgbF()) if colour.isValid() else None

@@ -209,7 +209,3 @@ def preview_geometry(image: Image, preview_shape: tuple[int, int], slice_index: 
         out = {"scale": (sz, *out["scale"]), "translate": (tz + sz * slice_index, *out["translate"])}
     return out
 
-
-def copy_colormap(source: Labels, target: Labels) -> None:
-    """Give ``target`` the colours of ``source`` (so class k looks the same in both)."""
-    target.colormap = source.colormap.model_copy(deep=True)

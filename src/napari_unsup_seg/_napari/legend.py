@@ -1,9 +1,12 @@
-"""Class legend of a scribbles layer: number, colour and an editable name per class.
+"""Class legend of a scribbles layer: shown or not, number, colour and an editable name per class.
 
 Selecting a row makes that class the layer's paint label (and the class used by
 click-to-assign); "Add class" adds the next number and selects it. Painting can only
-add the layer's selected label, which is listed as soon as it is selected. Names live in the
-scribbles layer's metadata, so they travel with the layer.
+add the layer's selected label, which is listed as soon as it is selected. Clicking a
+swatch picks that class's colour; unticking a row's box hides the class. Both apply to
+the scribbles layer and to the results and previews made from it (:mod:`.class_colours`).
+Names, colours and hidden classes live in the scribbles layer's metadata, so they travel
+with the layer.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -24,9 +27,11 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from . import class_colours, dialogs
 from .layers import DEFAULT_CLASSES, plugin_meta
 
-_NUMBER, _COLOUR, _NAME = range(3)
+_NUMBER, _COLOUR, _NAME, _SHOWN = range(4)  # _SHOWN is shown first
+HIDDEN_ALPHA = 0.3  # of a hidden class's swatch
 
 
 def _present_classes(layer: Labels) -> set[int]:
@@ -34,12 +39,28 @@ def _present_classes(layer: Labels) -> set[int]:
     return {int(v) for v in values if v > 0}
 
 
-def _swatch(rgba) -> QLabel:
-    swatch = QLabel()
+def _css(rgba) -> str:
     r, g, b, a = (int(round(255 * float(c))) for c in rgba)
-    swatch.setStyleSheet(f"background-color: rgba({r}, {g}, {b}, {a}); margin: 3px;")
-    swatch.setMinimumWidth(24)
+    return f"rgba({r}, {g}, {b}, {a})"
+
+
+def _swatch(rgba, k: int) -> QPushButton:
+    """A button in the class's colour (it keeps it when the row is highlighted)."""
+    swatch = QPushButton()
+    swatch.setStyleSheet(f"QPushButton {{ background-color: {_css(rgba)}; border: none; border-radius: 2px;"
+                         " margin: 4px; }")
+    swatch.setMinimumWidth(32)
+    swatch.setCursor(Qt.PointingHandCursor)
+    swatch.setToolTip(f"class {k}: click to choose its colour")
     return swatch
+
+
+def _centred(widget: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QHBoxLayout(box)
+    layout.setContentsMargins(4, 0, 4, 0)
+    layout.addWidget(widget, 0, Qt.AlignCenter)
+    return box
 
 
 class ClassLegend(QWidget):
@@ -51,13 +72,16 @@ class ClassLegend(QWidget):
         super().__init__(parent)
         self._layer: Labels | None = None
         self._updating = False
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["#", "", "Class name"])
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["#", "Colour", "Class name", "Show"])
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(_NUMBER, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(_COLOUR, QHeaderView.ResizeToContents)
+        for col in (_SHOWN, _NUMBER, _COLOUR):
+            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
         header.setSectionResizeMode(_NAME, QHeaderView.Stretch)
+        header.moveSection(_SHOWN, 0)  # the tick box comes first, as the eye of napari's layer list
+        self.table.horizontalHeaderItem(_SHOWN).setToolTip("untick to hide the class in the scribbles and results")
+        self.table.horizontalHeaderItem(_COLOUR).setToolTip("click a colour to change it")
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.add_button = QPushButton("Add class")
@@ -96,6 +120,7 @@ class ClassLegend(QWidget):
             wanted |= set(range(1, DEFAULT_CLASSES + 1))
             for k in wanted:
                 names.setdefault(k, f"class {k}")
+            class_colours.ensure(layer, names)
         self._rebuild()
 
     def classes(self) -> list[int]:
@@ -117,11 +142,32 @@ class ClassLegend(QWidget):
         if self._layer is None:
             return 0
         k = max(set(self.classes()) | _present_classes(self._layer), default=0) + 1
-        self._names_store()[k] = f"class {k}"
-        self._rebuild()
+        self._list({k})
         self.select_class(k)
-        self.names_changed.emit()
         return k
+
+    def class_colour(self, k: int) -> tuple[float, ...] | None:
+        """RGBA of class ``k`` (None when not listed); a hidden class keeps its colour."""
+        return class_colours.colours(self._layer).get(int(k)) if self._layer is not None else None
+
+    def set_class_colour(self, k: int, rgba) -> None:
+        """Show class ``k`` in ``rgba`` in the scribbles and in the results and previews made from them."""
+        if self._layer is not None:
+            class_colours.set_colour(self._layer, k, rgba)
+
+    def is_class_visible(self, k: int) -> bool:
+        return self._layer is None or int(k) not in class_colours.hidden(self._layer)
+
+    def set_class_visible(self, k: int, visible: bool) -> None:
+        """Show or hide class ``k`` in the scribbles and in the results made from them (data untouched)."""
+        if self._layer is not None:
+            class_colours.set_visible(self._layer, k, visible)
+
+    def pick_colour(self, k: int) -> None:
+        """Ask for the colour of class ``k`` (what a click on its swatch does)."""
+        rgba = dialogs.pick_colour(self, self.class_colour(k), f"Colour of {self.names().get(k, f'class {k}')}")
+        if rgba is not None:
+            self.set_class_colour(k, rgba)
 
     # -- internals --------------------------------------------------------------
     def _connections(self, layer: Labels):
@@ -136,26 +182,21 @@ class ClassLegend(QWidget):
             return {}
         return plugin_meta(self._layer).setdefault("class_names", {})
 
+    def _list(self, new: set[int]) -> None:
+        """List the classes ``new`` (default names, palette colours) and tell the widget."""
+        for k in new:
+            self._names_store()[k] = f"class {k}"
+        class_colours.ensure(self._layer, new)
+        self._rebuild()
+        self.names_changed.emit()
+
     def _rebuild(self) -> None:
         self._updating = True
         try:
             names = self.names()
             self.table.setRowCount(len(names))
             for row, (k, name) in enumerate(names.items()):
-                number = QTableWidgetItem(str(k))
-                number.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
-                number.setData(Qt.UserRole, k)
-                colour = QTableWidgetItem("")
-                colour.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
-                rgba = self._layer.get_color(k) if self._layer is not None else None
-                if rgba is not None:
-                    colour.setBackground(QColor.fromRgbF(*[float(c) for c in rgba]))
-                    # a swatch widget keeps its colour when the row is highlighted
-                    self.table.setCellWidget(row, _COLOUR, _swatch(rgba))
-                label = QTableWidgetItem(name)
-                label.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)
-                for col, item in ((_NUMBER, number), (_COLOUR, colour), (_NAME, label)):
-                    self.table.setItem(row, col, item)
+                self._fill_row(row, k, name)
             self._select_row_of(self.current_class())
             rows = min(max(len(names), 2), 6)
             height = self.table.horizontalHeader().height() + rows * self.table.verticalHeader().defaultSectionSize()
@@ -163,9 +204,42 @@ class ClassLegend(QWidget):
         finally:
             self._updating = False
 
+    def _fill_row(self, row: int, k: int, name: str) -> None:
+        number = QTableWidgetItem(str(k))
+        number.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
+        number.setData(Qt.UserRole, k)
+        label = QTableWidgetItem(name)
+        label.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable)
+        colour, shown = QTableWidgetItem(""), QTableWidgetItem("")
+        for item in (colour, shown):
+            item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled)
+        for col, item in ((_NUMBER, number), (_COLOUR, colour), (_NAME, label), (_SHOWN, shown)):
+            self.table.setItem(row, col, item)
+        rgba, visible = self.class_colour(k), self.is_class_visible(k)
+        if rgba is not None:
+            rgba = rgba if visible else (*rgba[:3], HIDDEN_ALPHA)  # a hidden class's colour, faint
+            colour.setBackground(QColor.fromRgbF(*[float(c) for c in rgba]))
+            swatch = _swatch(rgba, k)
+            swatch.clicked.connect(lambda _=False, k=k: self.pick_colour(k))
+            self.table.setCellWidget(row, _COLOUR, swatch)
+        box = QCheckBox()
+        box.setChecked(visible)
+        box.setToolTip(f"show class {k} in the scribbles and results")
+        box.toggled.connect(lambda on, k=k: self.set_class_visible(k, on))
+        self.table.setCellWidget(row, _SHOWN, _centred(box))
+
+    def shown_box(self, row: int) -> QCheckBox:
+        """The tick box of a row (shown or hidden)."""
+        return self.table.cellWidget(row, _SHOWN).findChild(QCheckBox)
+
+    def swatch(self, row: int) -> QPushButton:
+        """The colour button of a row."""
+        return self.table.cellWidget(row, _COLOUR)
+
     def _select_row_of(self, k: int) -> None:
         for row in range(self.table.rowCount()):
             if self.table.item(row, _NUMBER).data(Qt.UserRole) == k:
+                self.table.setCurrentCell(row, _NAME)  # the focus frame, if any, on the editable cell
                 self.table.selectRow(row)
                 return
         self.table.clearSelection()
@@ -187,9 +261,7 @@ class ClassLegend(QWidget):
     def _on_layer_selected_label(self, event=None) -> None:
         k = self.current_class()
         if k > 0 and k not in self._names_store():
-            self._names_store()[k] = f"class {k}"
-            self._rebuild()
-            self.names_changed.emit()
+            self._list({k})
             return
         self._updating = True
         try:
@@ -198,13 +270,12 @@ class ClassLegend(QWidget):
             self._updating = False
 
     def _on_colormap(self, event=None) -> None:
+        # set from outside (napari's controls, a script): those colours become the classes'
+        class_colours.adopt(self._layer, self.classes())
         self._rebuild()
 
     def _on_data(self, event=None) -> None:
         # the whole data was replaced (not a paint stroke): list the classes it holds
         new = _present_classes(self._layer) - set(self._names_store())
         if new:
-            for k in new:
-                self._names_store()[k] = f"class {k}"
-            self._rebuild()
-            self.names_changed.emit()
+            self._list(new)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 from napari.layers import Image, Labels
 
+from . import class_colours
 from . import layers as L
 
 
@@ -28,7 +29,7 @@ def keep_active(viewer):
 
 def add_preview(viewer, image: Image, size: tuple[int, ...], colours: Labels | None,
                 slice_index: int | None = None, geometry: dict | None = None) -> Labels:
-    """An empty preview layer laid over ``image`` (colours from ``colours``).
+    """An empty preview layer laid over ``image`` (following the colours of ``colours``).
 
     ``size``: (h, w) of the previews of an image, or of one slice of a volume
     (``slice_index``: the layer is (1, h, w) over that slice); a volume's (Z, H, W), laid
@@ -46,7 +47,7 @@ def add_preview(viewer, image: Image, size: tuple[int, ...], colours: Labels | N
             metadata={L.META_KEY: {"role": "preview", "image": image.name}}, **geometry,
         )
         if colours is not None:
-            L.copy_colormap(colours, layer)
+            class_colours.follow(layer, colours)
     return layer
 
 
@@ -110,9 +111,9 @@ def remove(viewer, layer: Labels | None) -> None:
 
 
 def _dress(viewer, layer: Labels, colours: Labels | None) -> None:
-    """The scribbles' colours, and shown (even where the user hid the last result)."""
-    if colours is not None and colours in viewer.layers:
-        L.copy_colormap(colours, layer)
+    """The scribbles' colours (napari's own without scribbles), and shown (even where the
+    user hid the last result)."""
+    class_colours.follow(layer, colours if colours is not None and colours in viewer.layers else None)
     if not layer.visible:
         layer.visible = True
 
@@ -134,7 +135,8 @@ def place_result(
     With ``replace`` (a previous result of the same shape) its data is replaced as one
     undo step and ``preview`` is removed; otherwise ``preview`` (or a new layer) becomes
     the result layer ``name`` (default "<image> segmentation"). ``colours``: the scribbles
-    layer whose colours the result takes, so class k looks the same in both. ``geometry``:
+    layer whose colours the result takes and keeps following, so class k looks the same in
+    both (None: napari's default colours, for segments). ``geometry``:
     scale and translate of the result (default: the image's; a coarser level's differ).
     """
     geometry = geometry or L.geometry(image)
