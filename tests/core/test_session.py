@@ -52,7 +52,7 @@ def _write(folder, pixels, scribbles, seg, threshold=0.4, **kwargs):
                          scope=[None, None])
     return write_session(folder, pixels, scribbles, {1: "coffee", 2: "cup", 3: "table"},
                          {1: (1.0, 0.0, 0.0, 1.0), 2: (0.0, 0.5, 1.0, 1.0)}, shown, seg.ucm, record, seg.recipe,
-                         layer={"name": "tiny", "rgb": True, "scale": (2.0, 1.0)}, **kwargs), shown, assigned
+                         layers={"image": {"name": "tiny", "rgb": True, "scale": (2.0, 1.0)}}, **kwargs), shown, assigned
 
 
 def test_round_trip_is_exact(tmp_path):
@@ -71,7 +71,7 @@ def test_round_trip_is_exact(tmp_path):
     assert got.class_names == {1: "coffee", 2: "cup", 3: "table"}
     assert got.colours == {1: (1.0, 0.0, 0.0, 1.0), 2: (0.0, 0.5, 1.0, 1.0)}
     assert got.merge.threshold == 0.4 and got.merge.scope == [None, None]
-    assert got.recipe == seg.recipe and got.name == "tiny" and got.layer["scale"] == [2.0, 1.0]
+    assert got.recipe == seg.recipe and got.name == "tiny" and got.layers["image"]["scale"] == [2.0, 1.0]
 
 
 def test_rebuilt_hierarchy_cuts_as_the_original(tmp_path):

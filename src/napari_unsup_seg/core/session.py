@@ -15,7 +15,7 @@ folder (``<name>.unsupseg/`` by convention) holds::
 
 Every file but the manifest is optional (listed in it when present). The manifest also
 holds the class names and colours, the merge threshold, the part of a stack the result
-covers (``where``), the image layer's name and geometry, and the run's recipe. A session
+covers (``where``), the layers' names and geometry, and the run's recipe. A session
 is written to a hidden temporary folder and renamed into place in one step
 (:func:`core.atomic.atomic_folder`), so a folder is a whole session or absent; an
 existing one is never replaced unless asked.
@@ -83,28 +83,38 @@ class Session:
     ucm: np.ndarray | None
     merge: MergeRecord
     recipe: dict
-    layer: dict = field(default_factory=dict)  # the image layer: name, rgb, scale, translate, metadata
+    layers: dict = field(default_factory=dict)  # {"image"|"scribbles"|"result": that layer's name, geometry...}
     uncertainty: np.ndarray | None = None
 
     @property
     def name(self) -> str:
-        return self.layer.get("name") or self.folder.name.removesuffix(SUFFIX)
+        """The image's name."""
+        return self.layers.get("image", {}).get("name") or self.folder.name.removesuffix(SUFFIX)
 
     def segmentation(self):
-        """The run's :class:`core.pipeline.Segmentation` again, its hierarchy rebuilt from the UCM (None without a run)."""
-        from .hierarchy import Hierarchy
-        from .pipeline import Segmentation
+        """The run's :class:`core.pipeline.Segmentation` again (None without a run)."""
+        return rebuild_segmentation(self.merge.run_labels, self.merge.run_scribbles, self.ucm, self.recipe,
+                                    self.uncertainty)
 
-        labels = self.merge.run_labels
-        if labels is None:
-            return None
-        hierarchy = Hierarchy.from_ucm(self.ucm) if self.ucm is not None else None
-        if hierarchy is not None and hierarchy.shape != labels.shape:
-            raise InputError(f"the session's UCM is of a {'x'.join(map(str, hierarchy.shape))} image but its "
-                             f"labels are {'x'.join(map(str, labels.shape))}")
-        return Segmentation(labels=labels, hierarchy=hierarchy, scribbles=self.merge.run_scribbles,
-                            stopped=bool(self.recipe.get("run", {}).get("stopped", False)), state=None,
-                            recipe=self.recipe, uncertainty=self.uncertainty)
+
+def rebuild_segmentation(labels, scribbles, ucm, recipe, uncertainty=None):
+    """A :class:`core.pipeline.Segmentation` from saved arrays, its hierarchy rebuilt from the UCM.
+
+    Its cuts are those of the run's hierarchy: both equal the UCM's (``Hierarchy.from_ucm``).
+    No network state: the next run on the reopened image starts from new weights.
+    """
+    from .hierarchy import Hierarchy
+    from .pipeline import Segmentation
+
+    if labels is None:
+        return None
+    hierarchy = Hierarchy.from_ucm(ucm) if ucm is not None else None
+    if hierarchy is not None and hierarchy.shape != np.shape(labels):
+        raise InputError(f"the session's UCM is of a {'x'.join(map(str, hierarchy.shape))} image but its "
+                         f"labels are {'x'.join(map(str, np.shape(labels)))}")
+    return Segmentation(labels=labels, hierarchy=hierarchy, scribbles=scribbles,
+                        stopped=bool(recipe.get("run", {}).get("stopped", False)), state=None,
+                        recipe=recipe, uncertainty=uncertainty)
 
 
 def session_path(folder: str | Path, name: str) -> Path:
@@ -129,7 +139,7 @@ def write_session(
     merge_state: MergeRecord,
     recipe: dict | None,
     *,
-    layer: dict | None = None,
+    layers: dict | None = None,
     uncertainty: np.ndarray | None = None,
     overwrite: bool = False,
 ) -> Path:
@@ -156,7 +166,7 @@ def write_session(
     manifest = {
         "format": FORMAT,
         "version": VERSION,
-        "layer": jsonable(layer or {}),
+        "layers": jsonable(layers or {}),
         "classes": [{"value": int(k), "name": str(class_names.get(k, f"class {k}")),
                      "colour": [float(c) for c in colours[k]] if k in colours else None}
                     for k in sorted({*map(int, class_names), *map(int, colours)})],
@@ -205,7 +215,7 @@ def read_session(folder: str | Path) -> Session:
             class_names={int(c["value"]): str(c["name"]) for c in classes},
             colours={int(c["value"]): tuple(float(v) for v in c["colour"]) for c in classes if c.get("colour")},
             labels=arrays.get("result"), ucm=arrays.get("ucm"), merge=record, recipe=dict(manifest.get("recipe", {})),
-            layer=dict(manifest.get("layer", {})), uncertainty=arrays.get("uncertainty"),
+            layers=dict(manifest.get("layers", {})), uncertainty=arrays.get("uncertainty"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         if isinstance(err, InputError):
