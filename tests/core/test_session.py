@@ -181,3 +181,18 @@ def test_a_partial_or_damaged_session_says_what_is_wrong(tmp_path, damage, words
 def test_session_path():
     assert session_path("/data/day1", "tiny").as_posix() == "/data/day1/tiny.unsupseg"
     assert session_path("/data/mine.unsupseg", "tiny").as_posix() == "/data/mine.unsupseg"
+
+
+def test_a_volume_session_rebuilds_its_hierarchy(tmp_path):
+    rng = np.random.default_rng(3)
+    volume = np.zeros((1, 6, 12, 14), np.float32)
+    volume[0, :, :, 7:] = 0.8
+    volume += rng.normal(0, 0.03, volume.shape).astype(np.float32)
+    hierarchy = build_hierarchy(volume, rng.integers(0, 4, (6, 12, 14)))
+    labels = hierarchy.cut(0.0)
+    seg = Segmentation(labels, hierarchy, None, False, None, {})
+    folder = write_session(tmp_path / "v.unsupseg", volume[0], np.zeros(labels.shape, np.uint8), {}, {},
+                           seg.regions(0.3), seg.ucm, MergeRecord(0.3, run_labels=labels), {})
+    again = read_session(folder).segmentation()
+    for t in (0.0, 0.2, 0.5, 0.9):
+        np.testing.assert_array_equal(again.regions(t), seg.regions(t))

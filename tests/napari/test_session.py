@@ -77,7 +77,7 @@ def test_a_session_saved_with_the_button_reopens_with_its_names_result_and_slide
     assert widget._save_target() is not None  # Save result... has it too
 
 
-def _synthetic_session(folder, name, seed, threshold=0.3):
+def _synthetic_session(folder, name, seed, threshold=0.3, colours=None):
     """Write a session of the tiny image with a hierarchy built here (no run: fast)."""
     pixels, scribbles = make_image(), make_scribbles()
     rng = np.random.default_rng(seed)
@@ -87,7 +87,7 @@ def _synthetic_session(folder, name, seed, threshold=0.3):
     labels = np.where(chw[0] > 0.5, 1, 2).astype(np.int32)
     seg = Segmentation(labels, hierarchy, scribbles.astype(np.int32), False, None, {"seed": seed})
     names = {1: f"{name} one", 2: f"{name} two", 3: f"{name} three"}
-    write_session(folder, pixels, scribbles, names, {}, seg.classes(threshold), seg.ucm,
+    write_session(folder, pixels, scribbles, names, colours or {}, seg.classes(threshold), seg.ucm,
                   MergeRecord(threshold, seg.labels, seg.scribbles, scope=[None, None]), seg.recipe,
                   layers={"image": {"name": name, "rgb": True}})
     return seg, scribbles, names
@@ -110,13 +110,13 @@ def test_a_session_opened_without_the_dock_is_picked_up_when_it_opens(make_napar
     np.testing.assert_array_equal(result.data, seg.classes(0.6))
 
 
-@pytest.mark.parametrize("second", ["right", "left"], ids=["two names", "one name twice"])
+@pytest.mark.parametrize("second", ["right", "left", None], ids=["two names", "one name twice", "one session twice"])
 def test_two_images_sessions_reopen_each_with_its_own_scribbles(plugin, qtbot, tmp_path, second):
     viewer, widget = plugin
     left = _synthetic_session(tmp_path / "left.unsupseg", "left", seed=1)
-    right = _synthetic_session(tmp_path / "right.unsupseg", second, seed=2)
+    right = left if second is None else _synthetic_session(tmp_path / "right.unsupseg", second, seed=2)
     viewer.open(tmp_path / "left.unsupseg", plugin=PLUGIN)
-    viewer.open(tmp_path / "right.unsupseg", plugin=PLUGIN)
+    viewer.open(tmp_path / ("left.unsupseg" if second is None else "right.unsupseg"), plugin=PLUGIN)
     assert len(viewer.layers) == 6  # nothing added: each image has its scribbles
     for first, (seg, painted, names) in zip((0, 3), (left, right)):
         image, scribbles, result = viewer.layers[first:first + 3]
@@ -126,7 +126,11 @@ def test_two_images_sessions_reopen_each_with_its_own_scribbles(plugin, qtbot, t
         assert widget.legend.names() == names
         np.testing.assert_array_equal(result.data, seg.classes(0.3))
         assert widget.merge.segmentation.recipe == seg.recipe
+        assert widget.result_layer() is result
     assert len(viewer.layers) == 6
+    scribbles = viewer.layers[1]
+    scribbles.data_setitem((np.array([0]), np.array([0])), 2)  # a stroke on the first image's scribbles
+    assert viewer.layers[4].data[0, 0] == right[1][0, 0]  # not on the second's
 
 
 def test_an_existing_session_is_replaced_only_when_the_user_says_yes(loaded, qtbot, run_and_wait, tmp_path,
@@ -151,3 +155,15 @@ def test_a_damaged_session_says_what_is_missing(make_napari_viewer, tmp_path):
     with pytest.raises(Exception, match="misses its file ucm.npy"):
         viewer.open(tmp_path / "a.unsupseg", plugin=PLUGIN)
     assert len(viewer.layers) == 0
+
+
+def test_class_colours_come_back(make_napari_viewer, tmp_path):
+    red = (1.0, 0.0, 0.0, 1.0)
+    _synthetic_session(tmp_path / "a.unsupseg", "tiny", seed=1, colours={2: red})
+    viewer = make_napari_viewer()
+    viewer.open(tmp_path / "a.unsupseg", plugin=PLUGIN)
+    default = Labels(np.zeros((1, 1), np.uint8))
+    for layer in viewer.layers[1:]:
+        np.testing.assert_allclose(layer.get_color(2), red)
+        for k in (1, 3, 7):  # the other classes, and those added later, keep napari's colours
+            np.testing.assert_allclose(layer.get_color(k), default.get_color(k))

@@ -6,12 +6,14 @@ turns a session read from disk into the reader's layer data: the image, its scri
 result layer's metadata carries what rebuilds its merge slider (``"reopened"``: the
 run's labels and scribbles, the UCM, the threshold, the click-assigned pixels), so the
 layers open without the dock; when the dock sees the image, :func:`reopened` makes the
-widget's state for it from them. The three layers share the session's path in their
-metadata (``"session"``), which ties them together whatever napari names them.
+widget's state for it from them. The three layers share a tag in their metadata
+(``"session"``: the session's path and a token of this opening), which ties them
+together whatever napari names them, even when one session is opened twice.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,24 +90,24 @@ def _result_of(session, threshold: float):
 
 def layer_tuples(session: Session) -> list[tuple]:
     """The reader's layer data of a session: image, scribbles, result (those it has)."""
-    path = str(session.folder)
+    tag = {"path": str(session.folder), "opened": uuid.uuid4().hex}
     spec = session.layers
     image = spec.get("image", {})
     name = session.name
     kwargs = {"name": name, "rgb": bool(image.get("rgb", False)),
-              "metadata": {META_KEY: {**image.get("metadata", {}), "session": path}}}
+              "metadata": {META_KEY: {**image.get("metadata", {}), "session": tag}}}
     for key in ("scale", "translate", "contrast_limits"):
         if image.get(key) is not None:
             kwargs[key] = tuple(image[key])
     out = [(session.image, kwargs, "image")]
     colormap = _colormap(session.colours)
     if session.scribbles is not None:
-        meta = {"role": "scribbles", "image": name, "class_names": dict(session.class_names), "session": path}
+        meta = {"role": "scribbles", "image": name, "class_names": dict(session.class_names), "session": tag}
         out.append((session.scribbles, _labels_kwargs(spec.get("scribbles"), f"{name}{L.SCRIBBLES_SUFFIX}",
                                                       meta, colormap), "labels"))
     if session.labels is not None:
         out.append((session.labels, _labels_kwargs(spec.get("result"), f"{name}{L.RESULT_SUFFIX}",
-                                                   _result_meta(session, name), colormap), "labels"))
+                                                   _result_meta(session, name, tag), colormap), "labels"))
     return out
 
 
@@ -122,10 +124,10 @@ def _labels_kwargs(spec: dict | None, name: str, meta: dict, colormap) -> dict:
     return kwargs
 
 
-def _result_meta(session: Session, name: str) -> dict:
+def _result_meta(session: Session, name: str, tag: dict) -> dict:
     merge = session.merge
     present = set(np.unique(session.labels).tolist())
-    meta = {"role": "result", "image": name, "recipe": session.recipe, "session": str(session.folder),
+    meta = {"role": "result", "image": name, "recipe": session.recipe, "session": tag,
             "class_names": {k: v for k, v in session.class_names.items() if k in present},
             "ucm": session.ucm if session.ucm is not None and session.ucm.ndim == 2 and merge.where is None else None,
             "reopened": {"threshold": merge.threshold, "run_labels": merge.run_labels,
@@ -156,12 +158,12 @@ def reopened(viewer, image: Image, taken) -> Reopened | None:
 
     ``taken``: result layers that another image's state holds already.
     """
-    path = L.plugin_meta_get(image, "session")
-    if not path:
+    tag = L.plugin_meta_get(image, "session")
+    if not tag:
         return None
     found = scribbles = None
     for layer in viewer.layers:
-        if not isinstance(layer, Labels) or L.plugin_meta_get(layer, "session") != path:
+        if not isinstance(layer, Labels) or L.plugin_meta_get(layer, "session") != tag:
             continue
         if L.role(layer) == "result" and found is None and not any(layer is t for t in taken):
             found = layer
