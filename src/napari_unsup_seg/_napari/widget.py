@@ -177,8 +177,8 @@ class SegmentationWidget(QWidget):
         self.saver = SavePanel(self, self._save_target, self.merge, self._class_names, self.status.setText)
         self.save_button, self.save_ucm_box = self.saver.save_button, self.saver.ucm_box
         self.save_zarr_button = self.saver.zarr_button
-        self.session_saver = SessionPanel(self, self.image_layer, self.scribbles_layer, self.result_layer,
-                                          self._current_session, self.merge, self.status.setText)
+        self.session_saver = SessionPanel(self, self.viewer, self.image_layer, self.scribbles_layer,
+                                          self.result_layer, self._current_session, self.merge, self.status.setText)
 
         content = QWidget()
         layout = QVBoxLayout(content)

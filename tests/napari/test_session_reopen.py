@@ -162,8 +162,27 @@ def test_class_colours_come_back(make_napari_viewer, tmp_path):
     _synthetic_session(tmp_path / "a.unsupseg", "tiny", seed=1, colours={2: red})
     viewer = make_napari_viewer()
     viewer.open(tmp_path / "a.unsupseg", plugin=PLUGIN)
+    assert [layer.name for layer in viewer.layers] == ["tiny", "tiny scribbles", "tiny segmentation"]
     default = Labels(np.zeros((1, 1), np.uint8))
     for layer in viewer.layers[1:]:
         np.testing.assert_allclose(layer.get_color(2), red)
         for k in (1, 3, 7):  # the other classes, and those added later, keep napari's colours
             np.testing.assert_allclose(layer.get_color(k), default.get_color(k))
+
+
+def test_open_session_button_opens_it_and_names_what_is_wrong_with_a_damaged_one(plugin, qtbot, tmp_path, notes,
+                                                                                    monkeypatch):
+    viewer, widget = plugin
+    seg, painted, names = _synthetic_session(tmp_path / "a.unsupseg", "tiny", seed=1)
+    _synthetic_session(tmp_path / "b.unsupseg", "other", seed=2)
+    (tmp_path / "b.unsupseg" / "result.tif").unlink()
+    monkeypatch.setattr(dialogs, "choose_session", lambda *a: tmp_path / "a.unsupseg")
+    widget.session_saver.open_button.click()
+    image, scribbles, result = _layers(viewer, "tiny")
+    qtbot.waitUntil(lambda: widget.merge.layer is result, timeout=5000)
+    assert widget.legend.names() == names and "opened the session a.unsupseg" in widget.status.text()
+
+    monkeypatch.setattr(dialogs, "choose_session", lambda *a: tmp_path / "b.unsupseg")
+    widget.session_saver.open_button.click()
+    assert len(viewer.layers) == 3
+    assert "misses its file result.tif" in notes[-1].message
