@@ -23,6 +23,12 @@ def choose_folder(parent: QWidget | None = None, start: str = "") -> Path | None
     return Path(path) if path else None
 
 
+def choose_session(parent: QWidget | None = None) -> Path | None:
+    """Ask for a saved session folder (``<name>.unsupseg``); None when cancelled."""
+    path = QFileDialog.getExistingDirectory(parent, "Open a session (a .unsupseg folder)", "")
+    return Path(path) if path else None
+
+
 def confirm_overwrite(parent: QWidget | None, paths: list[Path]) -> bool:
     """Ask before replacing existing files; True only when the user says yes."""
     names = "\n".join(p.name for p in paths[:12]) + ("\n..." if len(paths) > 12 else "")

@@ -148,8 +148,13 @@ def fits_image(labels: Labels, image: Image) -> bool:
 
 
 def find_scribbles(viewer, image: Image) -> Labels | None:
-    """The scribbles layer of ``image``: the one named "<image> scribbles" that fits it."""
-    name = scribbles_name(image)
+    """The scribbles layer of ``image``: the one of its saved session, else the one named
+    "<image> scribbles" that fits it."""
+    name, session = scribbles_name(image), plugin_meta_get(image, "session")
+    for layer in viewer.layers if session else ():
+        if (isinstance(layer, Labels) and role(layer) == "scribbles" and plugin_meta_get(layer, "session") == session
+                and fits_image(layer, image)):
+            return layer
     for layer in viewer.layers:
         if isinstance(layer, Labels) and layer.name == name and fits_image(layer, image):
             return layer

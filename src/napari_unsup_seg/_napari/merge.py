@@ -44,10 +44,16 @@ class MergeState:
     shape: tuple[int, ...]  # of the part of the layer that shows the segmentation
     threshold: float = 0.0  # of the cut the layer shows
     history: MergeHistory = field(default_factory=MergeHistory)
+    kept: np.ndarray | None = None  # click-assigned pixels of a reopened session (not in the undo history)
 
     @classmethod
     def fresh(cls, labels: np.ndarray) -> MergeState:
         return cls(tuple(np.shape(labels)))
+
+    def assigned(self, layer: Labels) -> np.ndarray:
+        """Pixels given a class by a click (kept whole at every threshold), bool of :attr:`shape`."""
+        mask = self.history.assigned(layer, self.shape)
+        return mask if self.kept is None or self.kept.shape != mask.shape else mask | self.kept
 
 
 class MergePanel(QWidget):
@@ -278,7 +284,7 @@ class MergePanel(QWidget):
             return
         self._follow_history()
         before = state.threshold
-        edits = (current != self._cut(before)) | state.history.assigned(layer, state.shape)
+        edits = (current != self._cut(before)) | state.assigned(layer)
         target = np.where(edits, current, self._cut(threshold)).astype(current.dtype)
         if self.slider.isSliderDown():  # drawn now, one undo step at the release
             if self._draft is None:

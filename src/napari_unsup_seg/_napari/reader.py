@@ -1,4 +1,5 @@
-"""npe2 reader: an OME-Zarr image as a multiscale layer (lazy), with its labels groups as Labels layers.
+"""npe2 reader: an OME-Zarr image as a multiscale layer (lazy), with its labels groups as Labels layers;
+a saved session (``<name>.unsupseg``) as its image, scribbles and result.
 
 The image keeps its axes in the plugin's metadata (so the widget knows time, channel and
 depth) and its level-0 scale on the spatial axes; each labels group (ours or another
@@ -14,18 +15,29 @@ from .layer_axes import META_KEY
 
 
 def get_reader(path):
-    """The reader for ``path`` when it is an OME-Zarr image or a label TIFF of ours, else None
+    """The reader for ``path`` when it is a session, an OME-Zarr image or a label TIFF of ours, else None
     (napari tries other readers)."""
     from ..core import zarr_io
     from ..core.export import read_label_tiff
+    from ..core.session import SUFFIX, is_session
 
     if isinstance(path, list):
         return None
+    if is_session(path) or str(path).rstrip("/\\").endswith(SUFFIX):
+        return read_session
     if zarr_io.is_ome_zarr(path):
         return read_ome_zarr
     if str(path).lower().endswith((".tif", ".tiff")) and read_label_tiff(path) is not None:
         return read_labels
     return None
+
+
+def read_session(path) -> list[tuple]:
+    """A session folder as its image, scribbles and result layers (see ``core.session``)."""
+    from ..core.session import read_session as read
+    from .session_layers import layer_tuples
+
+    return layer_tuples(read(path))
 
 
 def read_labels(path) -> list[tuple]:

@@ -201,6 +201,8 @@ class SourcePanel(QWidget):
         chosen = self._scribbles_of.get(image)
         if chosen is not None and chosen in self.viewer.layers:
             return chosen is scribbles
+        if L.plugin_meta_get(scribbles, "session") not in (None, L.plugin_meta_get(image, "session")):
+            return False  # another saved session's
         owner = L.plugin_meta_get(scribbles, "image")
         others = [im for im, layer in self._scribbles_of.items() if layer is scribbles and im is not image]
         return (owner is None or owner == image.name) and not others

@@ -62,6 +62,8 @@ from .merge import MergePanel, MergeState
 from .params_form import ParamsForm
 from .runner import RunController, RunOutcome, StackInput, preview_shape, warm_up
 from .save_panel import SavePanel
+from .session_layers import reopened
+from .session_panel import SessionPanel
 from .sources import SourcePanel
 from .stack_panel import StackPanel
 
@@ -178,6 +180,8 @@ class SegmentationWidget(QWidget):
         self.save_button, self.save_ucm_box = self.saver.save_button, self.saver.ucm_box
         self.save_zarr_button = self.saver.zarr_button
         self.committer = CommitPanel(self.viewer, self.image_layer, self.result_layer, self.scribbles_layer)
+        self.session_saver = SessionPanel(self, self.viewer, self.image_layer, self.scribbles_layer,
+                                          self.result_layer, self._current_session, self.merge, self.status.setText)
 
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -190,6 +194,7 @@ class SegmentationWidget(QWidget):
         layout.addWidget(_group("Merge regions", self.merge))
         layout.addWidget(self.saver)
         layout.addWidget(_group("Commit to labels", self.committer))
+        layout.addWidget(self.session_saver)
         layout.addStretch(1)
         self.scroll = QScrollArea()  # a small window scrolls the dock instead of squeezing it
         self.scroll.setWidgetResizable(True)
@@ -290,6 +295,11 @@ class SegmentationWidget(QWidget):
     def _on_image_changed(self, image) -> None:
         self.stack.set_image(image)
         session = self._sessions.get(image) if image is not None else None
+        found = None if image is None or session is not None else \
+            reopened(self.viewer, image, [s.result for s in self._sessions.values()])
+        if found is not None:  # a saved session opened again: its result and merge slider
+            session = self._sessions[image] = _Session(found.result, found.segmentation, found.merge, found.scribbles,
+                                                       where=found.where, by_scope={found.scope: found.result})
         if session is None or session.result is None or session.result not in self.viewer.layers:
             self.merge.detach()
         elif self.merge.layer is not session.result:
@@ -528,6 +538,10 @@ class SegmentationWidget(QWidget):
     def save(self, folder=None) -> list | None:
         """Save the current image's result (a folder dialog when ``folder`` is None)."""
         return self.saver.save(folder)
+
+    def save_session(self, folder=None) -> Path | None:
+        """Save the current image's session (a folder dialog when ``folder`` is None); its path or None."""
+        return self.session_saver.save(folder)
 
     def save_into_zarr(self, name: str | None = None) -> Path | None:
         """Write the current result into the image's OME-Zarr as a labels group."""

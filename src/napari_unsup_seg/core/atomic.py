@@ -74,3 +74,47 @@ def remove_stale_parts(folder: str | Path, stem: str) -> list[Path]:
             path.unlink()
             removed.append(path)
     return removed
+
+
+@contextmanager
+def atomic_folder(target: str | Path, replace: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder to fill; on success it becomes ``target``, on error it is removed.
+
+    An existing ``target`` is kept unless ``replace``: then it is moved aside, the new
+    folder renamed in, and only then the old one deleted (put back if the rename fails).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> parent = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_folder(parent / "s") as tmp:
+    ...     _ = (tmp / "a.txt").write_text("done")
+    >>> [p.name for p in parent.iterdir()], (parent / "s" / "a.txt").read_text()
+    (['s'], 'done')
+    """
+    import shutil
+
+    target = Path(target)
+    if target.exists() and not replace:
+        raise FileExistsError(target)
+    tmp = part_path(target)
+    tmp.mkdir()
+    try:
+        yield tmp
+        for path in tmp.iterdir():
+            if path.is_file():
+                _fsync(path)
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.old")
+            os.rename(target, old)
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            if old is not None:
+                os.rename(old, target)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
