@@ -25,6 +25,24 @@ def _one_torch_thread():
     torch.set_num_threads(previous)
 
 
+@pytest.fixture(autouse=True)
+def _no_unanswered_dialogs(monkeypatch):
+    """A modal dialog that a test does not answer waits for a click forever, and the suite's
+    timeout then ends the whole run: such a dialog fails its test at once instead. A test
+    answers a dialog by monkeypatching it (after this fixture, so it wins)."""
+    from qtpy.QtWidgets import QColorDialog, QFileDialog, QMessageBox
+
+    def unanswered(*args, **kwargs):
+        raise AssertionError("a modal dialog opened that this test does not answer: monkeypatch it")
+
+    for cls, names in ((QColorDialog, ("getColor",)),
+                       (QFileDialog, ("getOpenFileName", "getOpenFileNames", "getExistingDirectory",
+                                      "getSaveFileName")),
+                       (QMessageBox, ("question", "warning", "information", "critical"))):
+        for name in names:
+            monkeypatch.setattr(cls, name, staticmethod(unanswered))
+
+
 def make_image() -> np.ndarray:
     """(48, 64, 3) uint8: red left, blue right, a green block across the middle, noise."""
     rng = np.random.default_rng(0)

@@ -126,6 +126,7 @@ def test_no_button_loses_what_the_user_painted(loaded, qtbot, monkeypatch, tmp_p
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: ""))
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: ("", "")))
     monkeypatch.setattr(dialogs, "confirm_overwrite", lambda *a, **k: False)
+    monkeypatch.setattr(dialogs, "pick_colour", lambda *a, **k: None)
     buttons = [b for b in widget.findChildren(QPushButton) if not b.isHidden() and b.isEnabled()]
     assert {"Run", "Start fresh", "New", "Add class"} <= {b.text() for b in buttons}
     for button in buttons:

@@ -14,14 +14,13 @@ from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
+from superqt import QCollapsible
 
 from ..core.cluster_params import PRESETS, SCRIBBLE_MAX_ITER, ClusterParams
 from ..core.segmenters import SEGMENTERS
@@ -112,10 +111,11 @@ class ParamsForm(QWidget):
         self.use_crf = QCheckBox("Dense CRF refinement (without scribbles)")
         self.use_crf.setChecked(describe("use_crf")["default"])
         form.addRow(self.use_crf)
-        self.crf_box = QGroupBox("CRF parameters")
+        self.crf_box = QCollapsible("CRF parameters")  # folded: the defaults serve most images
         self._crf = _crf_container()
         self._crf.margins = (0, 0, 0, 0)
-        QVBoxLayout(self.crf_box).addWidget(self._crf.native)
+        self.crf_box.addWidget(self._crf.native)
+        self.crf_box.collapse(animate=False)
         form.addRow(self.crf_box)
 
         self.method.currentIndexChanged.connect(self._sync)

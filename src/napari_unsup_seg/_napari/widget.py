@@ -26,40 +26,27 @@ of that scope replaces.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from napari.layers import Image, Labels
-from qtpy.QtCore import QEvent, Qt
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QFrame,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtCore import QEvent
+from qtpy.QtWidgets import QWidget
 
 from ..core.errors import InputError
 from ..core.export import present_values
 from ..core.large import shrink_scribbles
 from ..core.progress import Progress
 from ..core.scribbles import validate_scribbles
-from ..core.settings import RunSettings
 from . import image_state, notify, parts, results
 from . import layer_axes as LA
 from . import layers as L
 from .commit_panel import CommitPanel
+from .dock_layout import RunControls, group, scrolling
 from .live import LiveMode
-from .merge import MergePanel, MergeState
+from .merge import MergePanel
 from .params_form import ParamsForm
+from .run_state import ImageState, RunState, done_words, is_iterating, progress_words, stage_name
 from .runner import RunController, RunOutcome, StackInput, preview_shape, warm_up
 from .save_panel import SavePanel
 from .session_layers import reopened
@@ -67,72 +54,10 @@ from .session_panel import SessionPanel
 from .sources import SourcePanel
 from .stack_panel import StackPanel
 
-STAGE_NAMES = {"cluster": "clustering", "wnet": "W-Net", "adapt": "adapting", "crf": "dense CRF",
-               "ucm": "hierarchy", "propagate": "scribble propagation", "done": "done"}
-STATUS_LINES = 3  # the status line's height, in lines of text
 LIVE_TIP = "run again each time a stroke on the scribbles layer ends"
 LIVE_OFF_TIP = ("live mode works on one slice of one time point (Scope: This slice, Time: This time point): "
                 "a whole-volume or all-time-points run takes tens of seconds, too long to follow each "
                 "stroke; click Run for it")
-
-
-@dataclass
-class _Session:
-    """What the widget remembers about one image layer."""
-
-    result: Labels | None = None  # the latest result: merged, saved
-    segmentation: Any = None
-    merge: MergeState | None = None
-    scribbles: Labels | None = None  # those of the last run, for the class names
-    warm: dict = field(default_factory=dict)  # {(method, scope, time, level): Segmentation.state}
-    uncertainty: Image | None = None
-    where: tuple | None = None  # the latest result is of this part of the stack (an index)
-    by_scope: dict = field(default_factory=dict)  # {(scope, time): its latest result layer}
-
-
-@dataclass
-class _Run:
-    """The run going on and where its result goes."""
-
-    image: Image
-    scribbles: Labels | None  # None: unsupervised run
-    spec: RunSettings
-    warm: bool
-    scope: tuple = (None, None)  # (depth scope, time scope): see StackPanel
-    slice_index: int | None = None
-    shape: tuple[int, ...] = ()  # of the image or stack, without channels
-    where: tuple | None = None  # the part of the stack segmented (None: all of it)
-    level: int = 0  # of a multiscale layer
-    geometry: dict | None = None  # scale and translate of the result layer
-    preview: Labels | None = None
-    in_place: tuple[Labels, np.ndarray] | None = None  # (result layer shown in, its data before)
-
-    def restore(self) -> None:
-        """Put back the data of the result layer the run drew its progress in."""
-        if self.in_place is not None:
-            results.restore(*self.in_place)
-            self.in_place = None
-
-    def drop_preview(self, viewer) -> None:
-        self.restore()
-        results.remove(viewer, self.preview)
-
-
-def _group(title: str, *widgets: QWidget) -> QGroupBox:
-    box = QGroupBox(title)
-    layout = QVBoxLayout(box)
-    for w in widgets:
-        layout.addWidget(w)
-    return box
-
-
-def _row(*widgets: QWidget) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for w in widgets:
-        layout.addWidget(w)
-    return row
 
 
 class SegmentationWidget(QWidget):
@@ -143,8 +68,8 @@ class SegmentationWidget(QWidget):
         # napari hands plugins a PublicOnlyProxy whose every attribute access makes a new
         # proxy; layers are compared by identity and kept as weak keys here, so unwrap it
         self.viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
-        self._sessions: weakref.WeakKeyDictionary[Image, _Session] = image_state.SESSIONS
-        self._run: _Run | None = None
+        self._sessions: weakref.WeakKeyDictionary[Image, ImageState] = image_state.SESSIONS
+        self._run: RunState | None = None
         self._controller = RunController(self._on_progress, self._on_done)
         self.core_ready = warm_up()  # set once torch and the pipeline are imported
         self.last_progress: Progress | None = None
@@ -152,29 +77,15 @@ class SegmentationWidget(QWidget):
         self.sources = SourcePanel(self.viewer)
         self.legend = self.sources.legend
         self.params = ParamsForm()
-        self.replace_box = QCheckBox("Replace previous result")
-        self.replace_box.setChecked(True)
-        self.replace_box.setToolTip("put the new result in the previous result layer (Ctrl+Z there undoes it)")
-        self.run_button = QPushButton("Run")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setEnabled(False)
-        self.fresh_button = QPushButton("Start fresh")
-        self.fresh_button.setToolTip("forget what the network learned on this image and run from new weights")
-        self.live_box = QCheckBox("Live: update the mask when a stroke ends")
-        self.live_box.setChecked(True)
-        self.uncertainty_box = QCheckBox("Show uncertainty (where to scribble next)")
-        self.uncertainty_box.setToolTip("1 minus the margin between the two likeliest classes: bright = unsure")
+        self.controls = controls = RunControls()
+        self.run_button, self.stop_button, self.fresh_button = (controls.run_button, controls.stop_button,
+                                                                controls.fresh_button)
+        self.live_box, self.replace_box = controls.live_box, controls.replace_box
+        self.uncertainty_box, self.progress, self.status = controls.uncertainty_box, controls.progress, controls.status
         self.stack = StackPanel()
         self.scope_combo = self.stack.scope_combo
         self.live = LiveMode(self.viewer, self.live_box, self.scribbles_layer, lambda: self.running,
                              self.run, self.stop)
-        self.progress = QProgressBar()
-        self.status = QLabel("paint a few strokes per class, then Run")
-        self.status.setWordWrap(True)
-        # a fixed height: a longer message must not move the buttons below it during a run
-        self.status.setFixedHeight(self.status.fontMetrics().lineSpacing() * STATUS_LINES + 4)
-        self.status.setAlignment(Qt.AlignLeft | Qt.AlignTop)
-        self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)  # nor widen the dock
         self.merge = MergePanel(self.legend.current_class, self._activate)
         self.saver = SavePanel(self, self._save_target, self.merge, self._class_names, self.status.setText)
         self.save_button, self.save_ucm_box = self.saver.save_button, self.saver.ucm_box
@@ -183,29 +94,10 @@ class SegmentationWidget(QWidget):
         self.session_saver = SessionPanel(self, self.viewer, self.image_layer, self.scribbles_layer,
                                           self.result_layer, self._current_session, self.merge, self.status.setText)
 
-        content = QWidget()
-        layout = QVBoxLayout(content)
-        layout.addWidget(_group("Image, scribbles and classes", self.sources))
-        layout.addWidget(_group("Method", self.params))
-        layout.addWidget(_group("Run", self.stack,
-                                _row(self.run_button, self.stop_button, self.fresh_button),
-                                self.live_box, self.replace_box, self.uncertainty_box,
-                                self.progress, self.status))
-        layout.addWidget(_group("Merge regions", self.merge))
-        layout.addWidget(self.saver)
-        layout.addWidget(_group("Commit to labels", self.committer))
-        layout.addWidget(self.session_saver)
-        layout.addStretch(1)
-        self.scroll = QScrollArea()  # a small window scrolls the dock instead of squeezing it
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.NoFrame)
-        self.scroll.setWidget(content)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # as wide as the content needs
-        content.installEventFilter(self)
-        self._fit_width()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.scroll)
+        self.scroll = scrolling(
+            self, group("Image, scribbles and classes", self.sources), group("Method", self.params),
+            group("Run", *controls.widgets(self.stack)), group("Merge regions", self.merge), self.saver,
+            group("Commit to labels", self.committer), self.session_saver)
 
         self.run_button.clicked.connect(lambda: self.run())
         self.stop_button.clicked.connect(lambda: self.stop())
@@ -235,17 +127,6 @@ class SegmentationWidget(QWidget):
         self.live.timer.stop()
         image_state.let_go(self.viewer, self, self.sources, self.legend, self.live, self.merge, self.committer)
 
-    def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.LayoutRequest and obj is self.scroll.widget():
-            self._fit_width()
-        return super().eventFilter(obj, event)
-
-    def _fit_width(self) -> None:
-        """Keep the dock as wide as its content needs (it scrolls only vertically)."""
-        width = self.scroll.widget().sizeHint().width() + self.scroll.verticalScrollBar().sizeHint().width()
-        if self.scroll.minimumWidth() != width:
-            self.scroll.setMinimumWidth(width)
-
     # -- layers -----------------------------------------------------------------------
     def image_layer(self) -> Image | None:
         return self.sources.image_layer()
@@ -269,7 +150,7 @@ class SegmentationWidget(QWidget):
     def load_image(self, path=None) -> Image | None:
         return self.sources.load_image(path)
 
-    def _current_session(self) -> _Session | None:
+    def _current_session(self) -> ImageState | None:
         image = self.image_layer()
         return self._sessions.get(image) if image is not None else None
 
@@ -298,7 +179,7 @@ class SegmentationWidget(QWidget):
         found = None if image is None or session is not None else \
             reopened(self.viewer, image, [s.result for s in self._sessions.values()])
         if found is not None:  # a saved session opened again: its result and merge slider
-            session = self._sessions[image] = _Session(found.result, found.segmentation, found.merge, found.scribbles,
+            session = self._sessions[image] = ImageState(found.result, found.segmentation, found.merge, found.scribbles,
                                                        where=found.where, by_scope={found.scope: found.result})
         if session is None or session.result is None or session.result not in self.viewer.layers:
             self.merge.detach()
@@ -350,11 +231,11 @@ class SegmentationWidget(QWidget):
             return False
         z = None if stack is None else stack.slice_index
         spec = self.params.spec()
-        session = self._sessions.setdefault(image, _Session())
+        session = self._sessions.setdefault(image, ImageState())
         warm = session.warm.get((spec.method, *scope, level))
         colours = scribbles_layer if scribbles is not None else None
         size = shape if scope[0] == "volume" else preview_shape(L.image_hw(image))
-        run = _Run(image, colours, spec, warm is not None, scope, z, shape, where=where, level=level,
+        run = RunState(image, colours, spec, warm is not None, scope, z, shape, where=where, level=level,
                    geometry=LA.level_geometry(image, level))
         shown = session.by_scope.get(scope) if self.replace_box.isChecked() else None
         no_preview = "T" in LA.layer_axes(image) or (level > 0 and L.is_volume(image))
@@ -393,39 +274,19 @@ class SegmentationWidget(QWidget):
             self.status.setText("stopping: finishing the current iteration...")
 
     def _set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running)
-        self.fresh_button.setEnabled(not running)
-        self.stop_button.setEnabled(running)
+        self.controls.set_running(running)
         self.sources.allow_new_scribbles = not running
-        if running:
-            self.progress.setRange(0, 0)  # busy until the first iteration reports
-            self.progress.setFormat("starting...")
-        else:
-            self.progress.setRange(0, 1)
-            self.progress.setValue(1)
-            self.progress.setFormat("")
 
     def _on_progress(self, event: Progress) -> None:
         self.last_progress = event
-        stage = STAGE_NAMES.get(event.stage, event.stage or "working")
-        iterating = event.stage in ("cluster", "adapt", "wnet") and event.total > 1
-        if iterating:
+        if is_iterating(event):
             self.progress.setRange(0, int(event.total))
             self.progress.setValue(min(int(event.step), int(event.total)))
-            self.progress.setFormat(f"{stage}: iteration %v / %m")
+            self.progress.setFormat(f"{stage_name(event)}: iteration %v / %m")
         elif event.stage != "done":
             self.progress.setRange(0, 0)
-            self.progress.setFormat(stage)
-        words = [stage]
-        if iterating:
-            words.append(f"iteration {event.step}")
-        if event.n_labels is not None:
-            words.append(f"{event.n_labels} segments")
-        if event.loss is not None:
-            words.append(f"loss {event.loss:.3f}")
-        if event.message and event.stage not in ("crf", "ucm", "done"):
-            words.append(event.message)
-        self.status.setText(" · ".join(words))
+            self.progress.setFormat(stage_name(event))
+        self.status.setText(progress_words(event))
         run = self._run
         if event.preview is None or run is None:
             return
@@ -439,7 +300,7 @@ class SegmentationWidget(QWidget):
         self._set_running(False)
         stale = outcome.segmentation is not None and outcome.segmentation.stopped
         if self.live.run_ended(stale) and run is not None:  # scribbles changed: not worth showing
-            self._remember_warm(self._sessions.setdefault(run.image, _Session()), run, outcome.segmentation)
+            self._sessions.setdefault(run.image, ImageState()).remember_warm(run, outcome.segmentation)
             run.drop_preview(self.viewer)
             self.status.setText("scribbles changed: running again...")
             return
@@ -460,8 +321,8 @@ class SegmentationWidget(QWidget):
             else:
                 self.status.setText("cancelled")
             return
-        session = self._sessions.setdefault(run.image, _Session())
-        self._remember_warm(session, run, seg)
+        session = self._sessions.setdefault(run.image, ImageState())
+        session.remember_warm(run, seg)
         z, where = run.slice_index, run.where
         # a volume's UCM is a (2Z+1, 2H+1, 2W+1) saliency volume: made only when saved
         image_ucm = np.ndim(seg.labels) == 2 and where is None
@@ -486,30 +347,9 @@ class SegmentationWidget(QWidget):
         else:
             session.merge = None
         self._update_scope_controls()
-        info = seg.recipe.get("run", {})
-        n_iter = info.get("n_iter")
-        limit = seg.recipe.get("parameters", {}).get("cluster", {}).get("time_budget")
-        if info.get("stop_reason") == "time_budget":  # said, never silent
-            words = [f"stopped at the {limit:g} s limit after {n_iter} iterations", f"in {outcome.seconds:.1f} s"]
-        else:
-            words = ["stopped" if seg.stopped else "done", f"in {outcome.seconds:.1f} s"]
-        if n_iter is not None and info.get("stop_reason") != "time_budget":
-            words.append(f"· {n_iter} iterations{' (warm start)' if run.warm else ''}")
-        words.append(f"· {len(present_values(seg.labels))} {'classes' if seg.scribbles is not None else 'segments'}")
-        if where is not None:
-            words.insert(0, f"{part}:")
-        self.status.setText(" ".join(words))
+        self.status.setText(done_words(seg, outcome.seconds, run.warm, part if where is not None else None))
 
-    @staticmethod
-    def _remember_warm(session: _Session, run: _Run, seg) -> None:
-        """Keep the network the run learned, to warm-start the next run of its method and scope."""
-        key = (run.spec.method, *run.scope, run.level)
-        if seg is not None and seg.state is not None:
-            session.warm[key] = seg.state
-        else:
-            session.warm.pop(key, None)
-
-    def _show_uncertainty(self, session: _Session | None, image: Image | None = None) -> None:
+    def _show_uncertainty(self, session: ImageState | None, image: Image | None = None) -> None:
         """Show (or hide) the uncertainty of the session's result as an image layer."""
         if session is None:
             return

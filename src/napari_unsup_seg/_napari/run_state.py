@@ -1,0 +1,114 @@
+"""What the dock remembers per image and per run, and the words its status line shows.
+
+:class:`ImageState` is kept per image layer (in :mod:`.image_state`, so a dock closed
+and opened again finds it); :class:`RunState` lives while a run goes on and says where
+its result goes. The status words of a progress event and of a finished run are made
+here from the core's plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from napari.layers import Image, Labels
+
+from ..core.export import present_values
+from ..core.progress import Progress
+from ..core.settings import RunSettings
+from . import results
+
+STAGE_NAMES = {"cluster": "clustering", "wnet": "W-Net", "adapt": "adapting", "crf": "dense CRF",
+               "ucm": "hierarchy", "propagate": "scribble propagation", "done": "done"}
+ITERATING = ("cluster", "adapt", "wnet")  # stages whose progress counts iterations
+
+
+@dataclass
+class ImageState:
+    """What the widget remembers about one image layer."""
+
+    result: Labels | None = None  # the latest result: merged, saved
+    segmentation: Any = None
+    merge: Any = None  # the merge panel's MergeState of the result
+    scribbles: Labels | None = None  # those of the last run, for the class names
+    warm: dict = field(default_factory=dict)  # {(method, scope, time, level): Segmentation.state}
+    uncertainty: Image | None = None
+    where: tuple | None = None  # the latest result is of this part of the stack (an index)
+    by_scope: dict = field(default_factory=dict)  # {(scope, time): its latest result layer}
+
+    def remember_warm(self, run: RunState, seg) -> None:
+        """Keep the network the run learned, to warm-start the next run of its method and scope."""
+        key = (run.spec.method, *run.scope, run.level)
+        if seg is not None and seg.state is not None:
+            self.warm[key] = seg.state
+        else:
+            self.warm.pop(key, None)
+
+
+@dataclass
+class RunState:
+    """The run going on and where its result goes."""
+
+    image: Image
+    scribbles: Labels | None  # None: unsupervised run
+    spec: RunSettings
+    warm: bool
+    scope: tuple = (None, None)  # (depth scope, time scope): see StackPanel
+    slice_index: int | None = None
+    shape: tuple[int, ...] = ()  # of the image or stack, without channels
+    where: tuple | None = None  # the part of the stack segmented (None: all of it)
+    level: int = 0  # of a multiscale layer
+    geometry: dict | None = None  # scale and translate of the result layer
+    preview: Labels | None = None
+    in_place: tuple[Labels, np.ndarray] | None = None  # (result layer shown in, its data before)
+
+    def restore(self) -> None:
+        """Put back the data of the result layer the run drew its progress in."""
+        if self.in_place is not None:
+            results.restore(*self.in_place)
+            self.in_place = None
+
+    def drop_preview(self, viewer) -> None:
+        self.restore()
+        results.remove(viewer, self.preview)
+
+
+def stage_name(event: Progress) -> str:
+    return STAGE_NAMES.get(event.stage, event.stage or "working")
+
+
+def is_iterating(event: Progress) -> bool:
+    return event.stage in ITERATING and event.total > 1
+
+
+def progress_words(event: Progress) -> str:
+    """The status line during a run: stage, iteration, segments, loss, message."""
+    words = [stage_name(event)]
+    if is_iterating(event):
+        words.append(f"iteration {event.step}")
+    if event.n_labels is not None:
+        words.append(f"{event.n_labels} segments")
+    if event.loss is not None:
+        words.append(f"loss {event.loss:.3f}")
+    if event.message and event.stage not in ("crf", "ucm", "done"):
+        words.append(event.message)
+    return " · ".join(words)
+
+
+def done_words(seg, seconds: float, warm: bool, part: str | None) -> str:
+    """The status line after a run: how it ended (a time limit is said, never silent), in how
+    long, after how many iterations, with how many classes or segments; ``part``: of a stack."""
+    info = seg.recipe.get("run", {})
+    n_iter = info.get("n_iter")
+    limit = seg.recipe.get("parameters", {}).get("cluster", {}).get("time_budget")
+    if info.get("stop_reason") == "time_budget":
+        words = [f"stopped at the {limit:g} s limit after {n_iter} iterations", f"in {seconds:.1f} s"]
+    else:
+        words = ["stopped" if seg.stopped else "done", f"in {seconds:.1f} s"]
+        if n_iter is not None:
+            words.append(f"· {n_iter} iterations{' (warm start)' if warm else ''}")
+    words.append(f"· {len(present_values(seg.labels))} {'classes' if seg.scribbles is not None else 'segments'}")
+    if part:
+        words.insert(0, f"{part}:")
+    return " ".join(words)
