@@ -101,8 +101,9 @@ def test_png_convention_scribbles(two_halves):
     assert (labels[10:13, 3:10] == 1).all() and (labels[10:13, 22:29] == 2).all()
 
 
-def test_console_script_runs():
-    result = subprocess.run([sys.executable, "-m", "napari_unsup_seg.cli", "segment", "--help"],
+@pytest.mark.parametrize("module", ["napari_unsup_seg.cli", "napari_unsup_seg"])
+def test_console_script_runs(module):
+    result = subprocess.run([sys.executable, "-m", module, "segment", "--help"],
                             capture_output=True, text=True, check=True)
     assert "--scribbles" in result.stdout
 

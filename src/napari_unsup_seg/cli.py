@@ -1,4 +1,4 @@
-"""The console script ``napari-unsup-seg`` and ``python -m napari_unsup_seg.cli``: see :mod:`._cli`."""
+"""The console script ``napari-unsup-seg``, also ``python -m napari_unsup_seg(.cli)``: see :mod:`._cli`."""
 
 from ._cli import main, run
 

@@ -72,3 +72,29 @@ def test_volume_sample_is_a_real_volume_with_strokes_on_two_slices():
 def test_unknown_sample():
     with pytest.raises(InputError, match="unknown sample"):
         load_sample("nope")
+
+
+def test_a_run_checks_its_scribbles_once(monkeypatch):
+    from napari_unsup_seg.core import pipeline
+    from napari_unsup_seg.core import scribbles as module
+    from napari_unsup_seg.core.progress import drain
+
+    checks = []
+    real = module._check_largest
+    monkeypatch.setattr(module, "_check_largest", lambda array: checks.append(array.shape) or real(array))
+    image = np.zeros((3, 24, 32), np.float32)
+    image[:, :, 16:] = 1
+    scr = np.zeros((24, 32), np.uint8)
+    scr[12, 2:8], scr[12, 22:28] = 1, 2
+    params = pipeline.SegmentParams(cluster=pipeline.cluster.ClusterParams(max_iter=2))
+    seg = drain(pipeline.segment(image, scr, params))
+    assert seg.labels.shape == (24, 32) and checks == [(24, 32)]  # three times before
+
+
+def test_a_checked_array_is_returned_as_is_but_still_needs_a_class_when_asked():
+    checked = validate_scribbles(np.zeros((4, 5), np.uint8), (4, 5), require_class=False)
+    assert validate_scribbles(checked, (4, 5), require_class=False) is checked
+    with pytest.raises(InputError, match="no class"):
+        validate_scribbles(checked, (4, 5))
+    with pytest.raises(InputError, match="shape"):
+        validate_scribbles(checked, (5, 4))

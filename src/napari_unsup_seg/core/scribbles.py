@@ -6,11 +6,17 @@ The paper's PNG convention (255 = unlabeled, 0..254 = classes) is accepted throu
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .errors import InputError
 
 MAX_CLASS = 2**31 - 1  # class values are int32 through the pipeline
+
+
+# the arrays validate_scribbles returned, while they live (weakly: an id is reused only after)
+_VALID: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
 
 
 def from_png_convention(array: np.ndarray) -> np.ndarray:
@@ -40,10 +46,15 @@ def validate_scribbles(
     """Check a scribble map against an image of ``shape`` (H, W) or (Z, H, W); return it as int32.
 
     ``None`` means "no scribbles" and is returned unchanged. An RGB(A) scribble image
-    is refused: scribbles are label values, not colours.
+    is refused: scribbles are label values, not colours. An array this function returned
+    is not checked again (the stages of a run each call it on the run's scribbles).
     """
     if scribbles is None:
         return None
+    if _VALID.get(id(scribbles)) is scribbles and tuple(scribbles.shape) == tuple(shape) and not unlabeled_255:
+        if require_class and not scribbles.any():
+            raise InputError("the scribbles hold no class: paint at least one stroke with a label of 1 or more")
+        return scribbles
     array = np.asarray(scribbles)
     shape = tuple(shape)
     if array.ndim == len(shape) + 1 and 1 in (array.shape[0], array.shape[-1]):
@@ -70,7 +81,9 @@ def validate_scribbles(
         raise InputError("scribbles hold negative values; use 0 for unlabeled and 1..K for classes")
     if require_class and not array.any():
         raise InputError("the scribbles hold no class: paint at least one stroke with a label of 1 or more")
-    return array.astype(np.int32)
+    checked = array.astype(np.int32)
+    _VALID[id(checked)] = checked
+    return checked
 
 
 def scribble_classes(scribbles: np.ndarray | None) -> np.ndarray:
