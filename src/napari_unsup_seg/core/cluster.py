@@ -62,6 +62,24 @@ def _check_inputs(image, scribbles, params):
     return image, scribbles, checked_classes(scribbles, params)
 
 
+def _final_response(model, response, coarse, feats, fmt, params: ClusterParams):
+    """``(response at full resolution, features at the working one)`` after training.
+
+    ``response``: the last training step's (None when no step ran). Under ``torch.no_grad``.
+    """
+    full = tuple(feats.shape[-2:])
+    working = response if response is not None else model(coarse.contiguous(memory_format=fmt))
+    features = working.detach()[0].float().cpu().numpy()
+    if response is None:
+        response = model(feats.contiguous(memory_format=fmt))
+    elif tuple(response.shape[-2:]) != full:
+        if params.upsample == "logits":
+            response = resize_chw(response.detach(), full)
+        else:
+            response = model(feats.contiguous(memory_format=fmt))
+    return response, features
+
+
 def fit(
     image: np.ndarray,
     scribbles: np.ndarray | None = None,
@@ -129,15 +147,7 @@ def fit(
         n_iter, stopped, reason, response = yield from train(
             step, stages, params, k, lambda r: labeller.preview(r, params.preview_size), message, t0, stop)
         with torch.no_grad():
-            working = response if response is not None else model(coarse.contiguous(memory_format=fmt))
-            features = working.detach()[0].float().cpu().numpy()
-            if response is None:
-                response = model(feats.contiguous(memory_format=fmt))
-            elif tuple(response.shape[-2:]) != (height, width):
-                if params.upsample == "logits":
-                    response = resize_chw(response.detach(), (height, width))
-                else:
-                    response = model(feats.contiguous(memory_format=fmt))
+            response, features = _final_response(model, response, coarse, feats, fmt, params)
             colour = feats_np[: feats_np.shape[0] - (2 if "xy" in params.features else 0)]
             labels, clusters, soft, values = labeller.final(response, scribbles if k else None, colour)
     reason = "stopped" if stopped else reason or "max_iter"

@@ -36,7 +36,7 @@ from .scribble_classes import (
     with_rest_class,
 )
 from .scribbles import scribble_classes, validate_scribbles
-from .segmenters import SEGMENTERS, segmenter
+from .segmenters import SEGMENTERS, SegmenterOutput, segmenter
 
 METHODS = tuple(SEGMENTERS)
 
@@ -182,48 +182,24 @@ def segment(
     """
     _check_image(image)
     start = time.perf_counter()
-    volume = image.ndim == 4
-    if spacing is not None:
-        from .propagate import axis_factors
-
-        axis_factors(image.ndim - 1, spacing)  # refuses a bad spacing before any work
-        spacing = tuple(float(v) for v in spacing)
-    scribbles = validate_scribbles(scribbles, image.shape[1:], require_class=False)
-    if scribbles is not None and not scribbles.any():
-        scribbles = None
+    scribbles, spacing = _checked_inputs(image, scribbles, spacing)
     if image.ndim == 3 and image.shape[1] * image.shape[2] > params.large.work_pixels:
         from .large import segment_large
 
         return (yield from segment_large(image, scribbles, params, segment=segment, stop=stop, warm_start=warm_start))
-    uncertainty = None
     one_class = scribbles is not None and len(scribble_classes(scribbles)) == 1
+    first = None
     if scribbles is not None:
-        yield Progress(0, 1, stage="propagate", message="first mask")
-        seeds, rest = with_rest_class(scribbles, rest_seeds_from_border(scribbles)) if one_class else (scribbles, 0)
-        # a volume's first mask is its coarse walk, refined once, at the end
-        base = walk_image(image, params.propagation)  # both walks compare it
-        first_walk = first_mask(image, seeds, params.propagation, spacing, refined=not volume, base=base)
-        first = _without_rest(_enlarge_labels(first_walk.labels(), image.shape[1:]), rest)
-        yield Progress(0, 1, stage="propagate", result=first, message="first mask",
-                       n_labels=len(np.unique(first)))
+        first = yield from _first_mask(image, scribbles, params, spacing, one_class)
     out = yield from segmenter(params.method).run(image, scribbles, params, stop, warm_start)
-    labels, soft, values, overseg, stopped, state = (out.labels, out.soft, out.label_values, out.overseg,
-                                                     out.stopped, out.state)
-    info, features = dict(out.info), out.features
+    labels, soft, overseg, uncertainty, info = out.labels, out.soft, out.overseg, None, dict(out.info)
     if scribbles is not None:
-        yield Progress(0, 1, stage="propagate", message="walk on learned features")
-        seeds, rest = with_rest_class(scribbles, rest_seeds_from_regions(scribbles, overseg)) if one_class else (scribbles, 0)
-        # one class: the final seeds differ from the first mask's, which cannot be reused
-        walk, info["edges"] = final_classes(image, seeds, features, params.propagation,
-                                                     first=None if one_class else first_walk, spacing=spacing,
-                                                     base=base)
-        labels, soft = _without_rest(walk.labels(), rest), walk.probs
-        uncertainty = 1.0 - walk.margin()
-        overseg = _class_pure_leaves(overseg, labels)
+        labels, soft, overseg, uncertainty, info["edges"] = yield from _walk_classes(
+            image, scribbles, out, params, spacing, one_class, first)
     elif params.use_crf and soft.shape[0] > 1:
         yield Progress(0, 1, stage="crf", message="dense CRF")
         soft = _crf(image, soft, params.crf)
-        labels = values[np.argmax(soft, axis=0)].astype(np.int32)
+        labels = out.label_values[np.argmax(soft, axis=0)].astype(np.int32)
         overseg = labels  # the CRF's own regions: measured better leaves (docs/ucm.md)
     tree = None
     if params.build_ucm:
@@ -235,7 +211,49 @@ def segment(
     if spacing is not None:
         info["spacing"] = list(spacing)
     info["seconds"] = round(time.perf_counter() - start, 3)
-    info["stopped"] = stopped
+    info["stopped"] = out.stopped
     recipe = make_recipe(params, image_shape=image.shape, classes=scribble_classes(scribbles), run=info)
     yield Progress(1, 1, stage="done", n_labels=int(len(np.unique(labels))), message="done")
-    return Segmentation(labels, tree, scribbles, stopped, state, recipe, uncertainty)
+    return Segmentation(labels, tree, scribbles, out.stopped, out.state, recipe, uncertainty)
+
+
+def _checked_inputs(image, scribbles, spacing):
+    """(scribbles, spacing) checked before any work: scribbles with no class count as none."""
+    if spacing is not None:
+        from .propagate import axis_factors
+
+        axis_factors(image.ndim - 1, spacing)  # refuses a bad spacing
+        spacing = tuple(float(v) for v in spacing)
+    scribbles = validate_scribbles(scribbles, image.shape[1:], require_class=False)
+    if scribbles is not None and not scribbles.any():
+        scribbles = None
+    return scribbles, spacing
+
+
+def _first_mask(image, scribbles, params: SegmentParams, spacing, one_class: bool):
+    """Yield the first mask (a walk on the image) at once; return ``(walk, walk image)`` for the final walk."""
+    yield Progress(0, 1, stage="propagate", message="first mask")
+    seeds, rest = with_rest_class(scribbles, rest_seeds_from_border(scribbles)) if one_class else (scribbles, 0)
+    # a volume's first mask is its coarse walk, refined once, at the end
+    base = walk_image(image, params.propagation)  # both walks compare it
+    walk = first_mask(image, seeds, params.propagation, spacing, refined=image.ndim != 4, base=base)
+    first = _without_rest(_enlarge_labels(walk.labels(), image.shape[1:]), rest)
+    yield Progress(0, 1, stage="propagate", result=first, message="first mask", n_labels=len(np.unique(first)))
+    return walk, base
+
+
+def _walk_classes(image, scribbles, out: SegmenterOutput, params: SegmentParams, spacing, one_class: bool, first):
+    """The classes of a scribble run: a walk on the features the network learned.
+
+    Returns ``(labels, soft, leaves, uncertainty, edges)``; ``first``: the first mask's
+    ``(walk, walk image)``.
+    """
+    yield Progress(0, 1, stage="propagate", message="walk on learned features")
+    first_walk, base = first
+    seeds, rest = (with_rest_class(scribbles, rest_seeds_from_regions(scribbles, out.overseg)) if one_class
+                   else (scribbles, 0))
+    # one class: the final seeds differ from the first mask's, which cannot be reused
+    walk, edges = final_classes(image, seeds, out.features, params.propagation,
+                                first=None if one_class else first_walk, spacing=spacing, base=base)
+    labels = _without_rest(walk.labels(), rest)
+    return labels, walk.probs, _class_pure_leaves(out.overseg, labels), 1.0 - walk.margin(), edges

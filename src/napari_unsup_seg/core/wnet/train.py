@@ -194,6 +194,53 @@ def _save_checkpoint(path: Path, model, opt_enc, opt_all, step, rng, params, see
         torch.save(payload, tmp)
 
 
+def _resume(resume, model, opt_enc, opt_all, rng, params: TrainParams, dev) -> tuple[int, float]:
+    """Load a checkpoint into the model, optimisers and random generators; ``(step, seconds so far)``."""
+    try:
+        ckpt = torch.load(resume, map_location=dev, weights_only=True)
+    except Exception as err:
+        raise InputError(f"{resume}: cannot be read as a training checkpoint ({type(err).__name__})") from err
+    if not isinstance(ckpt, dict) or "opt_all" not in ckpt:
+        raise InputError(f"{resume}: not a W-Net training checkpoint")
+    if ckpt.get("config") != params.config.to_dict():
+        raise InputError(f"{resume}: checkpoint architecture {ckpt.get('config')} differs from the parameters")
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+        opt_enc.load_state_dict(ckpt["opt_enc"])
+        opt_all.load_state_dict(ckpt["opt_all"])
+        step, before = int(ckpt["step"]), float(ckpt.get("seconds", 0.0))
+        rng.bit_generator.state = ckpt["rng_numpy"]
+        torch.set_rng_state(ckpt["rng_torch"].cpu())
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+        raise InputError(f"{resume}: a damaged training checkpoint ({type(err).__name__}: {err})") from err
+    return step, before
+
+
+def _stop_reason(stop, params: TrainParams, seconds: float) -> str | None:
+    if is_stopped(stop):
+        return "stopped"
+    if params.time_limit and seconds > params.time_limit:
+        return "time limit"
+    return None
+
+
+def _step(model, opt_enc, opt_all, x, params: TrainParams, lr: float) -> tuple[float, float]:
+    """One step of the paper's alternation: the soft N-cut on the encoder, then the
+    reconstruction on the whole W-Net; returns both losses."""
+    for opt in (opt_enc, opt_all):
+        for group in opt.param_groups:
+            group["lr"] = lr
+    ncut = soft_ncut_loss(x, model.encode(x), params.sigma_i, params.sigma_x, params.radius)
+    opt_enc.zero_grad(set_to_none=True)
+    ncut.backward()
+    opt_enc.step()
+    recon = torch.mean((model(x)[1] - x) ** 2)
+    opt_all.zero_grad(set_to_none=True)
+    (params.recon_weight * recon).backward()
+    opt_all.step()
+    return ncut.detach().item(), recon.detach().item()
+
+
 def train(
     image_dir: str | Path | Sequence[str | Path],
     out_path: str | Path,
@@ -213,7 +260,6 @@ def train(
     current step and returns. ``resume`` is a checkpoint path to continue from.
     """
     t_start = time.perf_counter()
-    before = 0.0  # seconds spent in earlier sessions of a resumed run
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(device)
@@ -229,58 +275,24 @@ def train(
     model = WNet(params.config).to(dev)
     opt_enc = torch.optim.Adam(model.encoder.parameters(), lr=params.lr)
     opt_all = torch.optim.Adam(model.parameters(), lr=params.lr)
-    step = 0
-    if resume is not None:
-        try:
-            ckpt = torch.load(resume, map_location=dev, weights_only=True)
-        except Exception as err:
-            raise InputError(f"{resume}: cannot be read as a training checkpoint ({type(err).__name__})") from err
-        if not isinstance(ckpt, dict) or "opt_all" not in ckpt:
-            raise InputError(f"{resume}: not a W-Net training checkpoint")
-        if ckpt.get("config") != params.config.to_dict():
-            raise InputError(f"{resume}: checkpoint architecture {ckpt.get('config')} differs from the parameters")
-        try:
-            model.load_state_dict(ckpt["state_dict"])
-            opt_enc.load_state_dict(ckpt["opt_enc"])
-            opt_all.load_state_dict(ckpt["opt_all"])
-            step = int(ckpt["step"])
-            before = float(ckpt.get("seconds", 0.0))
-            rng.bit_generator.state = ckpt["rng_numpy"]
-            torch.set_rng_state(ckpt["rng_torch"].cpu())
-        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
-            raise InputError(f"{resume}: a damaged training checkpoint ({type(err).__name__}: {err})") from err
-
+    step, before = (0, 0.0) if resume is None else _resume(resume, model, opt_enc, opt_all, rng, params, dev)
     ckpt_path = checkpoint_path(out_path)
     log_path = loss_log_path(out_path)
     log = LossLog(log_path, keep=resume is not None, upto=step)
-    def seconds() -> float:
+
+    def seconds() -> float:  # of this run, earlier sessions of a resumed one included
         return before + time.perf_counter() - t_start
 
     model.train()
-    reason = "finished"
+    reason = None
     try:
         while step < params.steps:
-            if is_stopped(stop):
-                reason = "stopped"
-                break
-            if params.time_limit and seconds() > params.time_limit:
-                reason = "time limit"
+            reason = _stop_reason(stop, params, seconds())
+            if reason is not None:
                 break
             lr = _lr_at(step, params, seconds())
-            for opt in (opt_enc, opt_all):
-                for group in opt.param_groups:
-                    group["lr"] = lr
-            x = _batch(images, params, rng).to(dev)
-            ncut = soft_ncut_loss(x, model.encode(x), params.sigma_i, params.sigma_x, params.radius)
-            opt_enc.zero_grad(set_to_none=True)
-            ncut.backward()
-            opt_enc.step()
-            recon = torch.mean((model(x)[1] - x) ** 2)
-            opt_all.zero_grad(set_to_none=True)
-            (params.recon_weight * recon).backward()
-            opt_all.step()
+            ncut_v, recon_v = _step(model, opt_enc, opt_all, _batch(images, params, rng).to(dev), params, lr)
             step += 1
-            ncut_v, recon_v = ncut.detach().item(), recon.detach().item()
             log.add([step, f"{ncut_v:.6f}", f"{recon_v:.6f}", f"{lr:.3g}", f"{seconds():.1f}"])
             if step % params.checkpoint_every == 0:
                 log.save()
@@ -292,6 +304,7 @@ def train(
             )
     finally:
         log.save()
+    reason = reason or "finished"
     _save_checkpoint(ckpt_path, model, opt_enc, opt_all, step, rng, params, seed, seconds())
     model.eval()
     save_weights(model, out_path, meta={
