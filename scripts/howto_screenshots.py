@@ -1,6 +1,6 @@
 """Make the screenshots of docs/how_to_annotate.md: a two-image session, step by step.
 
-    python scripts/howto_screenshots.py [--out docs/howto] [--size 1400 900]
+    python scripts/howto_screenshots.py [--out docs/howto] [--size 1400 1000]
 
 napari opens the coffee photo and the IHC microscopy sample (each with its scribbles), the
 plugin segments both, merges regions with the slider, switches back to the first image
@@ -14,22 +14,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from gui_script import on_a_display, quiet_napari, wait
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _wait(app, condition, timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise SystemExit(f"howto_screenshots: timed out waiting for {what}")
-        app.processEvents()
-        time.sleep(0.01)
+    wait(app, condition, timeout, what, "howto_screenshots")
 
 
 def _settle(app) -> None:
@@ -92,26 +87,16 @@ def _shot(app, viewer, out: Path, name: str, widget=None, panel=None) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "howto")
-    parser.add_argument("--size", type=int, nargs=2, default=(1400, 900), metavar=("W", "H"))
+    parser.add_argument("--size", type=int, nargs=2, default=(1400, 1000), metavar=("W", "H"))
     args = parser.parse_args(argv)
-    if not os.environ.get("DISPLAY") and os.environ.get("_HOWTO_XVFB") != "1":
-        xvfb = shutil.which("xvfb-run")
-        if xvfb is None:
-            raise SystemExit("howto_screenshots: no display and no xvfb-run; install the Debian package xvfb")
-        screen = f"-screen 0 {args.size[0] + 100}x{args.size[1] + 100}x24"
-        return subprocess.call([xvfb, "-a", "-s", screen, sys.executable, __file__,
-                                *(argv if argv is not None else sys.argv[1:])],
-                               env=dict(os.environ, _HOWTO_XVFB="1"))
+    status = on_a_display(__file__, argv, tuple(args.size))
+    if status is not None:
+        return status
 
     import napari
     import torch
 
-    try:  # napari's start-up notice about PyQt5 would cover part of the canvas
-        from napari._qt import qt_main_window
-
-        qt_main_window.SHOW_QT_WARNING = False
-    except (ImportError, AttributeError):
-        pass
+    quiet_napari()
     from qtpy.QtWidgets import QApplication
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))

@@ -18,22 +18,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from gui_script import on_a_display, quiet_napari, wait
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _wait(app, condition, timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise SystemExit(f"screenshot: timed out waiting for {what}")
-        app.processEvents()
-        time.sleep(0.01)
+    wait(app, condition, timeout, what, "screenshot")
 
 
 def _live_stroke(app, widget, scribbles) -> None:
@@ -64,24 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.live and args.volume:
         parser.error("--live works on the 2D sample; choose one of --live and --volume")
 
-    if not os.environ.get("DISPLAY") and os.environ.get("_SCREENSHOT_XVFB") != "1":
-        xvfb = shutil.which("xvfb-run")
-        if xvfb is None:
-            raise SystemExit("screenshot: no display and no xvfb-run; install the Debian package xvfb")
-        env = dict(os.environ, _SCREENSHOT_XVFB="1")
-        screen = f"-screen 0 {args.size[0] + 100}x{args.size[1] + 100}x24"
-        cmd = [xvfb, "-a", "-s", screen, sys.executable, __file__, *(argv or sys.argv[1:])]
-        return subprocess.call(cmd, env=env)
+    status = on_a_display(__file__, argv, tuple(args.size))
+    if status is not None:
+        return status
 
     import napari
     import torch
 
-    try:  # napari's start-up notice about PyQt5 would cover part of the canvas
-        from napari._qt import qt_main_window
-
-        qt_main_window.SHOW_QT_WARNING = False
-    except (ImportError, AttributeError):
-        pass
+    quiet_napari()
     from qtpy.QtWidgets import QApplication
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))

@@ -7,22 +7,11 @@ import numpy as np
 import pytest
 import tifffile
 
+from cli_inputs import two_halves  # noqa: F401 (a fixture)
+
 from napari_unsup_seg.cli import main
 
 FAST = ["--max-iter", "8", "--device", "cpu", "-q"]
-
-
-@pytest.fixture
-def two_halves(tmp_path):
-    image = np.zeros((24, 32, 3), np.uint8)
-    image[:, 16:] = (200, 40, 40)
-    image[:, :16] = (30, 30, 160)
-    scribbles = np.zeros((24, 32), np.uint8)
-    scribbles[10:13, 3:10] = 1
-    scribbles[10:13, 22:29] = 2
-    iio.imwrite(tmp_path / "img.png", image)
-    iio.imwrite(tmp_path / "scr.png", scribbles)
-    return tmp_path
 
 
 def test_segment_with_scribbles_writes_labels_and_recipe(two_halves):

@@ -82,3 +82,18 @@ def test_bad_inputs():
         drain(segment(image, scribbles[:10], FAST))
     with pytest.raises(InputError, match="unknown method"):
         drain(segment(image, scribbles, SegmentParams(method="nope")))
+
+
+def test_every_stage_the_core_reports_has_the_words_a_front_end_shows():
+    """The W-Net's adaptation once reported "wnet-adapt", which the widget did not know: its progress was lost."""
+    import re
+    from pathlib import Path
+
+    from napari_unsup_seg.core import progress
+
+    sources = [p.read_text() for p in Path(progress.__file__).parent.rglob("*.py")]
+    named = {m for text in sources for m in re.findall(r'stage="([^"]+)"', text)}
+    positional = {m for text in sources for m in re.findall(r'Progress\([^(),]+,[^(),]+(?:\([^()]*\))?,\s*"([^"]+)"', text)}
+    assert "cluster" in positional and {"adapt", "ucm", "refine"} <= named
+    assert named | positional <= set(progress.STAGES)
+    assert set(progress.ITERATING) <= set(progress.STAGES)

@@ -264,7 +264,7 @@ def test_adaptation_lowers_ncut_and_stops(tmp_path):
     try:
         while True:
             event = next(gen)
-            if event.stage == "wnet-adapt" and event.step == 2:
+            if event.stage == "adapt" and event.step == 2:
                 stop.set()
     except StopIteration as done:
         result = done.value

@@ -15,13 +15,10 @@ import numpy as np
 from napari.layers import Image, Labels
 
 from ..core.export import present_values
-from ..core.progress import Progress
+from ..core.progress import ITERATING, STAGES, Progress
 from ..core.settings import RunSettings
 from . import results
 
-STAGE_NAMES = {"cluster": "clustering", "wnet": "W-Net", "adapt": "adapting", "crf": "dense CRF",
-               "ucm": "hierarchy", "propagate": "scribble propagation", "done": "done"}
-ITERATING = ("cluster", "adapt", "wnet")  # stages whose progress counts iterations
 
 
 @dataclass
@@ -75,7 +72,7 @@ class RunState:
 
 
 def stage_name(event: Progress) -> str:
-    return STAGE_NAMES.get(event.stage, event.stage or "working")
+    return STAGES.get(event.stage, event.stage or "working")
 
 
 def is_iterating(event: Progress) -> bool:

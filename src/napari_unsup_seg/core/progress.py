@@ -20,6 +20,15 @@ import numpy as np
 R = TypeVar("R")
 
 
+# every stage a run reports, with the words a front end shows for it
+STAGES = {
+    "propagate": "scribble propagation", "cluster": "clustering", "adapt": "adapting the W-Net", "wnet": "W-Net",
+    "crf": "dense CRF", "ucm": "hierarchy", "shrink": "working resolution", "refine": "full resolution",
+    "train": "training", "done": "done",
+}
+ITERATING = ("cluster", "adapt", "wnet", "train")  # stages whose steps are iterations
+
+
 @dataclass(frozen=True)
 class Progress:
     """One progress event.
@@ -29,7 +38,7 @@ class Progress:
     step, total : int
         Current step and the maximum number of steps (``total`` may be 0 when unknown).
     stage : str
-        What is running ("cluster", "crf", "ucm", "train", ...).
+        What is running: a key of :data:`STAGES`.
     loss : float or None
         Current loss, when the stage has one.
     n_labels : int or None

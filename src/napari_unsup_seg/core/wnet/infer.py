@@ -28,8 +28,7 @@ import torch
 from ..atomic import atomic_path, write_text
 from ..errors import InputError, brief
 from ..progress import Progress, is_stopped, resolve_device, seed_everything
-from .model import WNet, WNetConfig
-from .ncut import soft_ncut_loss
+from .model import WNet, WNetConfig, alternating_step
 
 FORMAT = "napari-unsup-seg/wnet"
 SHIPPED_NAME = "wnet_bsds500.pt"
@@ -360,19 +359,11 @@ def predict(
                 stopped = True
                 break
             with torch.enable_grad():
-                x = _adapt_crops(timage, 256, rng)
-                ncut = soft_ncut_loss(x, model.encode(x), params.sigma_i, params.sigma_x, params.radius)
-                opt_enc.zero_grad(set_to_none=True)
-                ncut.backward()
-                opt_enc.step()
-                recon = torch.mean((model(x)[1] - x) ** 2)
-                opt_all.zero_grad(set_to_none=True)
-                recon.backward()
-                opt_all.step()
-                ncut, recon = ncut.detach(), recon.detach()
+                ncut, recon = alternating_step(model, opt_enc, opt_all, _adapt_crops(timage, 256, rng),
+                                               params.sigma_i, params.sigma_x, params.radius)
             done = step + 1
             yield Progress(
-                done, total, stage="wnet-adapt", loss=ncut.item() + recon.item(),
+                done, total, stage="adapt", loss=ncut.item() + recon.item(),
                 extra={"ncut": ncut.item(), "recon": recon.item()},
                 message=f"adapting to the image: step {done}/{params.adapt_steps}",
             )

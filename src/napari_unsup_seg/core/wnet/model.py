@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .ncut import soft_ncut_loss
+
 
 @dataclass(frozen=True)
 class WNetConfig:
@@ -126,3 +128,18 @@ class WNet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         soft = self.encode(x)
         return soft, self.decode(soft)
+
+
+def alternating_step(model: WNet, opt_enc, opt_all, x: torch.Tensor, sigma_i: float, sigma_x: float, radius: int,
+                     recon_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of the paper's alternation: the soft N-cut on the encoder, then the
+    reconstruction on the whole W-Net. Returns both losses, detached."""
+    ncut = soft_ncut_loss(x, model.encode(x), sigma_i, sigma_x, radius)
+    opt_enc.zero_grad(set_to_none=True)
+    ncut.backward()
+    opt_enc.step()
+    recon = torch.mean((model(x)[1] - x) ** 2)
+    opt_all.zero_grad(set_to_none=True)
+    (recon_weight * recon).backward()
+    opt_all.step()
+    return ncut.detach(), recon.detach()

@@ -27,8 +27,7 @@ from ..errors import InputError
 from ..image import READABLE_SUFFIXES, load_image
 from ..progress import Progress, is_stopped, resolve_device, seed_everything
 from .infer import FORMAT, as_model_input, config_from, save_weights
-from .model import WNet, WNetConfig
-from .ncut import soft_ncut_loss
+from .model import WNet, WNetConfig, alternating_step
 
 
 @dataclass(frozen=True)
@@ -225,20 +224,13 @@ def _stop_reason(stop, params: TrainParams, seconds: float) -> str | None:
 
 
 def _step(model, opt_enc, opt_all, x, params: TrainParams, lr: float) -> tuple[float, float]:
-    """One step of the paper's alternation: the soft N-cut on the encoder, then the
-    reconstruction on the whole W-Net; returns both losses."""
+    """One training step at learning rate ``lr``; returns the N-cut and reconstruction losses."""
     for opt in (opt_enc, opt_all):
         for group in opt.param_groups:
             group["lr"] = lr
-    ncut = soft_ncut_loss(x, model.encode(x), params.sigma_i, params.sigma_x, params.radius)
-    opt_enc.zero_grad(set_to_none=True)
-    ncut.backward()
-    opt_enc.step()
-    recon = torch.mean((model(x)[1] - x) ** 2)
-    opt_all.zero_grad(set_to_none=True)
-    (params.recon_weight * recon).backward()
-    opt_all.step()
-    return ncut.detach().item(), recon.detach().item()
+    ncut, recon = alternating_step(model, opt_enc, opt_all, x, params.sigma_i, params.sigma_x, params.radius,
+                                   params.recon_weight)
+    return ncut.item(), recon.item()
 
 
 def train(
