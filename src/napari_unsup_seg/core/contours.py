@@ -14,8 +14,8 @@ as correct when it matches any annotator. The BSDS benchmark (``correspondPixels
 minimum-cost *one-to-one* bipartite matching instead: there a detected pixel can account for at
 most one human pixel and vice versa, so a double (parallel) detection of one edge, or one
 detection of two nearby human edges, counts once. Tolerance matching counts both, so its
-precision and recall are upper bounds of the bipartite ones (in published comparisons the gap
-is typically about 0.01 to 0.02 in F). ODS also takes the best of the sampled thresholds, where
+precision and recall are upper bounds of the bipartite ones (the gap is not measured here; it
+grows with thick or doubled responses). ODS also takes the best of the sampled thresholds, where
 the BSDS code interpolates between them.
 """
 
