@@ -94,6 +94,22 @@ def hierarchy_ucm(image, feats, leaves: np.ndarray, weights: np.ndarray, graph) 
     return Hierarchy(tree, altitudes, leaf_map, rag=rag, graph=graph).ucm
 
 
+def cached_ucm(cache: str | None, key: str, image_id: str, compute) -> np.ndarray:
+    """float16 UCM of one hierarchy of one image, kept in the cache folder."""
+    path = None
+    if cache:
+        name = "".join(c if c.isalnum() else "_" for c in key)
+        path = Path(cache) / "signal_ucms" / name / f"{image_id}.npz"
+        if path.exists():
+            with np.load(path) as data:
+                return data["ucm"]
+    ucm = compute().astype(np.float16)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, ucm=ucm)
+    return ucm
+
+
 def watershed_leaves(weights: np.ndarray, graph, shape) -> np.ndarray:
     return np.asarray(hg.labelisation_watershed(graph, weights.astype(np.float32)), np.int64).reshape(shape)
 
@@ -174,7 +190,8 @@ def main(argv: list[str] | None = None) -> None:
                 if leaves is None:
                     leaves = watershed_leaves(weights, graph, shape)
                 key = f"{name} | leaves: {leaf_name}"
-                ucms.setdefault(key, []).append(hierarchy_ucm(image, feats, leaves, weights, graph).astype(np.float16))
+                ucms.setdefault(key, []).append(cached_ucm(
+                    args.cache, key, image_id, lambda: hierarchy_ucm(image, feats, leaves, weights, graph)))
             if not args.no_contours:
                 pb = edge_contour_map(src, dst, weights, shape)
                 pb = pb / (pb + np.float32(1.0))
