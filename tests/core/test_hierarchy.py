@@ -170,3 +170,64 @@ def test_bad_inputs():
         HierarchyParams(method="nope")
     with pytest.raises(InputError):
         labels_at(np.zeros((4, 5), np.float32), 0.5)
+
+
+def test_watershed_leaves_follow_the_image_not_the_segmenter():
+    from napari_unsup_seg.core.hierarchy import HierarchyParams
+
+    rng = np.random.default_rng(3)
+    img = np.zeros((3, 20, 30), np.float32)
+    img[:, :, 15:] = 1.0
+    img += 0.02 * rng.standard_normal(img.shape).astype(np.float32)
+    one_region = np.zeros((20, 30), int)
+    shipped = build_hierarchy(img, one_region)
+    assert shipped.num_leaves == 1
+    h = build_hierarchy(img, one_region, params=HierarchyParams(leaves="watershed"))
+    assert h.num_leaves > 1
+    two = h.cut_regions(2)
+    assert len(np.unique(two[:, :15])) == 1 and len(np.unique(two[:, 15:])) == 1
+    assert two[0, 0] != two[0, -1]
+    np.testing.assert_array_equal(h.cut(0.3), labels_at(h.ucm, 0.3))
+
+
+def test_watershed_leaves_keep_scribble_classes_apart():
+    from napari_unsup_seg.core.hierarchy import HierarchyParams
+
+    img = np.full((1, 10, 10), 0.5, np.float32)
+    scribbles = np.zeros((10, 10), int)
+    scribbles[2, 2], scribbles[7, 7] = 1, 2
+    h = build_hierarchy(img, np.zeros((10, 10), int), params=HierarchyParams(leaves="watershed"), scribbles=scribbles)
+    top = h.cut(h.max_threshold)
+    assert top[2, 2] != top[7, 7]
+
+
+def test_unknown_leaves_raise():
+    from napari_unsup_seg.core.hierarchy import HierarchyParams
+
+    with pytest.raises(InputError):
+        HierarchyParams(leaves="superpixels")
+    with pytest.raises(InputError):
+        HierarchyParams(leaves="watershed", method="ward")
+
+
+def test_multiscale_soft_boundaries_keep_edges_and_damp_speckle():
+    from napari_unsup_seg.core.boundaries import edge_weights
+    from napari_unsup_seg.core.hierarchy import HierarchyParams
+    from napari_unsup_seg.core.ucm import grid_graph
+
+    soft = np.zeros((2, 30, 40), np.float32)
+    soft[0, :, :20] = 1.0
+    soft[1, :, 20:] = 1.0
+    soft[:, 10, 8] = soft[::-1, 10, 8]  # one speckle pixel of the other class
+    image = np.zeros((1, 30, 40), np.float32)
+    graph = grid_graph((30, 40))
+    src, dst = graph.edge_list()
+    step = (src % 40 == 19) & (dst == src + 1)
+    speckle = (src == 10 * 40 + 8) | (dst == 10 * 40 + 8)
+    plain = edge_weights(image, graph, soft, HierarchyParams(color_weight=0.0))
+    multi = edge_weights(image, graph, soft, HierarchyParams(color_weight=0.0, soft_scales=(2.0, 4.0)))
+    assert plain[speckle].min() == pytest.approx(1.0) and plain[step].min() == pytest.approx(1.0)
+    assert multi[step].min() > 0.8  # a clean change of class stays about 1 at every scale
+    assert multi[speckle].max() < 0.35
+    with pytest.raises(InputError):
+        HierarchyParams(soft_scales=(0.0,))

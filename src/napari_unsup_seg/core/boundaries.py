@@ -3,7 +3,8 @@
 Every pixel edge gets the CIE Lab distance between the mean colours of small boxes on either
 side of it (radii given by ``HierarchyParams.scales``, after a light Gaussian blur, gated by
 the distance between the two pixels) plus, when the segmenter's soft output is given, the
-difference of the two soft vectors. Volumes use :mod:`core.hierarchy_volume` instead.
+difference of the two soft vectors (or, with ``soft_scales``, of the Gaussian-smoothed soft
+maps at several widths). Volumes use :mod:`core.hierarchy_volume` instead.
 """
 
 from __future__ import annotations
@@ -89,7 +90,15 @@ def edge_weights(
             vertical += factor * _box_contrast(feats_t, feats, radius).T
     if soft is not None and params.soft_weight > 0:
         soft = np.asarray(soft, np.float32)
-        factor = np.float32(0.5 * params.soft_weight)
-        horizontal += factor * np.abs(soft[:, :, 1:] - soft[:, :, :-1]).sum(0)
-        vertical += factor * np.abs(soft[:, 1:] - soft[:, :-1]).sum(0)
+        if not params.soft_scales:
+            factor = np.float32(0.5 * params.soft_weight)
+            horizontal += factor * np.abs(soft[:, :, 1:] - soft[:, :, :-1]).sum(0)
+            vertical += factor * np.abs(soft[:, 1:] - soft[:, :-1]).sum(0)
+        for sigma in params.soft_scales:
+            from scipy.ndimage import gaussian_filter
+
+            smooth = gaussian_filter(soft, (0, sigma, sigma), mode="nearest")
+            factor = np.float32(0.5 * params.soft_weight * np.sqrt(2 * np.pi) * sigma / len(params.soft_scales))
+            horizontal += factor * np.abs(smooth[:, :, 1:] - smooth[:, :, :-1]).sum(0)
+            vertical += factor * np.abs(smooth[:, 1:] - smooth[:, :-1]).sum(0)
     return _EdgeMaps(graph, shape).gather(horizontal, vertical)

@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 METHODS = ("mean", "single", "area", "volume", "ward")
+LEAVES = ("segmenter", "watershed")
 NORMALIZATIONS = ("max", "scale", "rank")
 
 
@@ -85,6 +86,18 @@ class HierarchyParams:
         regions).
     scale : float
         Altitude mapped to 0.5 by the "scale" normalization.
+    soft_scales : tuple of float
+        Empty: the soft term is the difference of the two pixels' soft vectors. Otherwise
+        the soft maps are smoothed by Gaussians of these widths (pixels) first and the
+        differences, scaled by sqrt(2 pi) sigma so that a clean change of class gives about
+        1 at every scale, are averaged: a multi-scale boundary of the soft output (images
+        only; volumes use the plain difference).
+    leaves : str
+        "segmenter": the leaves are the connected regions of the over-segmentation;
+        "watershed": they are the watershed basins of the boundary strength itself (the
+        over-segmentation is then not used; the soft output still enters the strength), so
+        that every contour of the strength can appear in the UCM, as in gPb-owt-ucm. See
+        ``docs/benchmarks/bsds_quality.md`` for the BSDS500 figures of both.
     """
 
     method: str = "mean"
@@ -97,10 +110,18 @@ class HierarchyParams:
     min_size: float = 0.0
     normalize: str = "scale"
     scale: float = 1.0
+    soft_scales: tuple[float, ...] = ()
+    leaves: str = "segmenter"
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise InputError(f"unknown hierarchy method {self.method!r}; use one of {', '.join(METHODS)}")
+        if self.leaves not in LEAVES:
+            raise InputError(f"unknown kind of leaves {self.leaves!r}; use one of {', '.join(LEAVES)}")
+        if any(not s > 0 for s in self.soft_scales):
+            raise InputError("soft_scales must be positive Gaussian widths")
+        if self.leaves == "watershed" and self.method == "ward":
+            raise InputError("watershed leaves need a boundary strength; the ward method has none")
         if self.normalize not in NORMALIZATIONS:
             raise InputError(f"unknown normalization {self.normalize!r}; use one of {', '.join(NORMALIZATIONS)}")
         if self.sigma < 0 or self.color_weight < 0 or self.soft_weight < 0:
@@ -367,15 +388,7 @@ def build_hierarchy(
     """
     image, labels, soft = _check_inputs(image, labels, soft)
     shape = labels.shape
-    if scribbles is not None:
-        scribbles = validate_scribbles(scribbles, shape, require_class=False)
-        if scribbles.any():
-            labels = split_by_scribbles(labels, scribbles)
-        else:
-            scribbles = None
     graph = grid_graph(shape)
-    rag = hg.make_region_adjacency_graph_from_labelisation(graph, labels)
-    leaf_map = rag.vertex_map.reshape(shape).astype(np.int32)
     feats = colour_features(image, params.sigma)
     if params.method == "ward":
         pixel_weights = np.zeros(graph.num_edges(), np.float32)
@@ -386,6 +399,16 @@ def build_hierarchy(
                                            params.soft_weight)
     else:
         pixel_weights = edge_weights(image, graph, soft, params, feats)
+    if params.leaves == "watershed":
+        labels = np.asarray(hg.labelisation_watershed(graph, pixel_weights), np.int64).reshape(shape)
+    if scribbles is not None:
+        scribbles = validate_scribbles(scribbles, shape, require_class=False)
+        if scribbles.any():
+            labels = split_by_scribbles(labels, scribbles)
+        else:
+            scribbles = None
+    rag = hg.make_region_adjacency_graph_from_labelisation(graph, labels)
+    leaf_map = rag.vertex_map.reshape(shape).astype(np.int32)
     tree, raw = _merge_tree(rag, pixel_weights, feats, leaf_map, params)
     if params.min_size > 0 and tree.num_leaves() > 1:
         tree, raw = hg.filter_small_nodes_from_tree(tree, raw, params.min_size * leaf_map.size, rag)
