@@ -160,3 +160,17 @@ def test_out_of_range_numbers_are_refused_before_any_work(args, tmp_path, monkey
     err = capsys.readouterr().err
     assert "error:" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_scribbles_in_the_papers_png_convention_without_the_flag_are_pointed_out(two_halves, capsys):
+    """255 = unlabeled read as a class gave class 255 over nearly the whole image, silently."""
+    paper = np.full((24, 32), 255, np.uint8)
+    paper[10:13, 3:10], paper[10:13, 22:29] = 0, 1
+    iio.imwrite(two_halves / "paper.png", paper)
+    out = two_halves / "out"
+    assert main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "paper.png"),
+                 "-o", str(out), *FAST]) == 0
+    assert "class 255 covers 95 % of the image" in capsys.readouterr().err
+    assert main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "paper.png"),
+                 "--png-scribbles", "-o", str(out), "--overwrite", *FAST]) == 0
+    assert "class 255" not in capsys.readouterr().err

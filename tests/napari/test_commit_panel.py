@@ -186,3 +186,21 @@ def test_a_volume_result_is_committed_in_3d(plugin, qtbot, run_and_wait):
     assert ellipsoid > 0 and (new.data[2:6] == ellipsoid).any(axis=(1, 2)).all()  # one object over slices
     _ctrl_z(viewer, qtbot)
     assert not np.any(new.data)
+
+
+def test_a_deleted_target_is_never_replaced_by_another_of_the_users_layers(loaded, qtbot, run_and_wait):
+    """The chosen layer deleted, Commit wrote into the next layer of the list (someone else's work)."""
+    viewer, widget, image, scribbles = loaded
+    run_and_wait(widget)
+    panel = widget.committer
+    others = viewer.add_labels(np.zeros((H, W), np.int32), name="colleague's labels")
+    mine = viewer.add_labels(np.zeros((H, W), np.int32), name="my labels")
+    _choose(panel.target_combo, "my labels")
+    viewer.layers.remove(mine)
+    assert panel.target_combo.currentText() == NEW_LAYER and panel.target() is None
+    qtbot.mouseClick(panel.commit_button, Qt.MouseButton.LeftButton)
+    assert not np.asarray(others.data).any()  # untouched
+    new = panel.target()
+    assert new is not None and new is not others and np.asarray(new.data).any()
+    for k in (1, 2, 3):  # a new layer of class numbers shows them in the legend's colours
+        np.testing.assert_allclose(new.get_color(k), scribbles.get_color(k))

@@ -193,3 +193,11 @@ def test_open_session_button_opens_it_and_names_what_is_wrong_with_a_damaged_one
     widget.session_saver.open_button.click()
     assert len(viewer.layers) == 3
     assert "misses its file result.tif" in notes[-1].message
+    assert "not opened" in widget.status.text()  # no longer says the last session opened
+
+    plain = tmp_path / "holiday photos"  # a folder that is no session: said in words, nothing opened
+    plain.mkdir()
+    monkeypatch.setattr(dialogs, "choose_session", lambda *a: plain)
+    widget.session_saver.open_button.click()
+    assert len(viewer.layers) == 3
+    assert "is not a saved session" in notes[-1].message and "Reader" not in notes[-1].message

@@ -34,7 +34,7 @@ from qtpy.QtWidgets import (
 
 from ..core.commit import CommitSummary, plan_commit, present_classes
 from ..core.errors import InputError
-from . import notify
+from . import class_colours, notify
 from . import layers as L
 
 NEW_LAYER = "New labels layer"
@@ -169,7 +169,8 @@ class CommitPanel(QWidget):
             self.target_combo.addItem(layer.name, layer)
         self.target_combo.addItem(NEW_LAYER, None)
         index = self._index(self.target_combo, current) if current is not None else -1
-        self.target_combo.setCurrentIndex(index if index >= 0 else 0)
+        # the chosen layer gone, or none chosen: a new layer, never another layer of the user's
+        self.target_combo.setCurrentIndex(index if index >= 0 else self.target_combo.count() - 1)
         self.target_combo.blockSignals(False)
         if result is not self._classes_of():  # else when the list opens: counting the classes takes a pass
             self._fill_classes()
@@ -249,5 +250,9 @@ class CommitPanel(QWidget):
         """An empty int32 Labels layer over the result, named "<image> labels"."""
         image = self._image()
         base = (image.name if image is not None else result.name) + LABELS_SUFFIX
-        return self.viewer.add_labels(np.zeros(result.data.shape, np.int32), name=L.unique_name(self.viewer, base),
-                                      scale=tuple(result.scale), translate=tuple(result.translate))
+        layer = self.viewer.add_labels(np.zeros(result.data.shape, np.int32), name=L.unique_name(self.viewer, base),
+                                       scale=tuple(result.scale), translate=tuple(result.translate))
+        scribbles = self._scribbles()
+        if scribbles is not None and self.way_combo.currentData() == "semantic":  # class k in the legend's colour
+            layer.colormap = class_colours.colormap(class_colours.colours(scribbles))
+        return layer

@@ -63,10 +63,19 @@ class SessionPanel(QWidget):
             folder = dialogs.choose_session(self)
             if folder is None:
                 return None
+        from ..core.session import SUFFIX, is_session
+
+        folder = Path(folder)
+        if not is_session(folder) and not folder.name.endswith(SUFFIX):
+            notify.show(f"{folder} is not a saved session: choose a folder made by Save session... "
+                        f"(its name ends with {SUFFIX})", "error")
+            self._say(f"not a session: {folder.name}")
+            return None
         try:
             added = self._viewer.open(folder, plugin=PLUGIN)
         except Exception as err:  # a damaged session: the message names what is wrong
             notify.show_exception(_cause(err), "opening the session")
+            self._say(f"the session {folder.name} was not opened (see the notification)")
             return None
         self._say(f"opened the session {Path(folder).name}")
         return added

@@ -141,7 +141,7 @@ def scribbles_for_level(image_path: Path, scribbles: np.ndarray | None, options:
 def prepare(image, scribbles, options: BatchOptions):
     """(input, scribbles) ready for a run: a float image and (H, W) scribbles, or a Stack and (T, Z, H, W) ones."""
     from .axes import Stack, channel_count_check, scribbles_tzyx
-    from .scribbles import from_png_convention
+    from .scribbles import from_png_convention, warn_if_png_convention
     from .series import check_stack_scribbles
 
     if not isinstance(image, Stack):
@@ -151,7 +151,10 @@ def prepare(image, scribbles, options: BatchOptions):
         if scribbles is not None and np.ndim(scribbles) == 3 and np.shape(scribbles) == np.shape(image):
             raise InputError(f"the image {np.shape(image)} was read as one 2D image with {chw.shape[0]} channels "
                              "but the scribbles have its shape: if it is a stack of slices, add --axes ZYX")
-        return chw, validate_scribbles(scribbles, chw.shape[1:], unlabeled_255=options.png_scribbles)
+        checked = validate_scribbles(scribbles, chw.shape[1:], unlabeled_255=options.png_scribbles)
+        if not options.png_scribbles:
+            warn_if_png_convention(checked)
+        return chw, checked
     channel_count_check(image.data.shape[1], options.channels)  # before any work, as other input checks
     if image.spacing is not None:
         from .propagate import axis_factors

@@ -6,11 +6,12 @@ The paper's PNG convention (255 = unlabeled, 0..254 = classes) is accepted throu
 
 from __future__ import annotations
 
+import warnings
 import weakref
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, InputWarning
 
 MAX_CLASS = 2**31 - 1  # class values are int32 through the pipeline
 
@@ -29,6 +30,17 @@ def from_png_convention(array: np.ndarray) -> np.ndarray:
     out = array + 1
     out[array == 255] = 0
     return out
+
+
+def warn_if_png_convention(scribbles: np.ndarray | None) -> None:
+    """Warn when class 255 covers most of the image: the paper's PNG convention (255 =
+    unlabeled) read as classes would segment nearly everything as class 255."""
+    if scribbles is None or not np.size(scribbles):
+        return
+    share = float(np.count_nonzero(np.asarray(scribbles) == 255)) / np.size(scribbles)
+    if share > 0.5:
+        warnings.warn(f"class 255 covers {100 * share:.0f} % of the image: if 255 means unlabeled (the paper's PNG "
+                      "convention), add --png-scribbles", InputWarning, stacklevel=2)
 
 
 def _check_largest(array: np.ndarray) -> None:
