@@ -83,7 +83,7 @@ class MergePanel(QWidget):
         self._pending: int | None = None
         self._where: tuple | None = None
         self._cuts: dict[float, np.ndarray] = {}  # the latest cuts, by threshold
-        self._draft: tuple[np.ndarray, float] | None = None  # (data, threshold) before a drag
+        self._draft: tuple | None = None  # (data, threshold, pixels that follow the cut) of a drag
         self._slow = False  # a volume: draw on release or rest, not at every move
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -284,18 +284,19 @@ class MergePanel(QWidget):
             return
         self._follow_history()
         before = state.threshold
-        edits = (current != self._cut(before)) | state.assigned(layer)
-        target = np.where(edits, current, self._cut(threshold)).astype(current.dtype)
         if self.slider.isSliderDown():  # drawn now, one undo step at the release
-            if self._draft is None:
-                self._draft = (np.array(current, copy=True), before)
-            np.copyto(current, target)
+            if self._draft is None:  # the edits cannot change during a drag: found once
+                edits = (current != self._cut(before)) | state.assigned(layer)
+                self._draft = (np.array(current, copy=True), before, ~edits)
+            np.copyto(current, self._cut(threshold), where=self._draft[2], casting="unsafe")
             layer.refresh()
         else:
             drafted = self._draft is not None
             if drafted:
                 np.copyto(current, self._draft[0])  # the data the step starts from
                 before, self._draft = self._draft[1], None
+            edits = (current != self._cut(before)) | state.assigned(layer)
+            target = np.where(edits, current, self._cut(threshold)).astype(current.dtype)
             index = np.nonzero(target != current)
             if index[0].size:
                 with state.history.step(layer, before, threshold):
