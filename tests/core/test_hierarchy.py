@@ -240,4 +240,4 @@ def test_an_image_graph_is_made_once_per_shape():
     first = grid_graph((40, 50))
     assert grid_graph((40, 50)) is first and first.num_vertices() == 2000
     assert grid_graph((30, 50)).num_vertices() == 1500
-    assert grid_graph((4, 5, 6)).num_vertices() == 120  # volumes: not kept (a 256x256x64 one holds 0.7 GB)
+    assert grid_graph((4, 5, 6)).num_vertices() == 120  # a volume's is not kept: it is several times larger
