@@ -94,8 +94,9 @@ def main() -> None:
     from napari_unsup_seg.core.cluster import ClusterParams
     from napari_unsup_seg.core.pipeline import SegmentParams
 
-    params = SegmentParams(cluster=ClusterParams.preset("fast").replace(max_iter=10), build_ucm=False, seed=0,
-                           device="cpu")
+    params = SegmentParams(
+        cluster=ClusterParams.preset("fast").replace(max_iter=10), build_ucm=False, seed=0, device="cpu"
+    )
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as tmp:
         tmp = Path(tmp)
         paths = None if args.synthetic else bsds_paths(args.n_images)
@@ -119,10 +120,14 @@ def main() -> None:
     print()
     print("| run | wall s | images / min | peak RSS (MiB) |")
     print("|---|---|---|---|")
-    print(f"| serial, this process, torch threads {torch.get_num_threads()} | {serial_s:.1f} | {serial_rate:.1f} | "
-          f"{max(o.peak_rss_mib for o in serial):.0f} |")
-    print(f"| --workers {args.workers} (1 thread each; cluster start and close included) | {cluster_s:.1f} | "
-          f"{cluster_rate:.1f} | {max(o.peak_rss_mib for o in dist):.0f} per worker (max) |")
+    print(
+        f"| serial, this process, torch threads {torch.get_num_threads()} | {serial_s:.1f} | {serial_rate:.1f} | "
+        f"{max(o.peak_rss_mib for o in serial):.0f} |"
+    )
+    print(
+        f"| --workers {args.workers} (1 thread each; cluster start and close included) | {cluster_s:.1f} | "
+        f"{cluster_rate:.1f} | {max(o.peak_rss_mib for o in dist):.0f} per worker (max) |"
+    )
     print()
     print(f"speed-up: {cluster_rate / serial_rate:.2f}x; identical label files: {identical}/{n}")
 

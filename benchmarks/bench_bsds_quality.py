@@ -85,8 +85,11 @@ class WNetStages:
     def __call__(self, image_id: str, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from napari_unsup_seg.core.crf import refine
 
-        path = self.cache / f"wnet_{self.weights or 'shipped'}".replace("/", "_") / f"{image_id}.npz" \
-            if self.cache else None
+        path = (
+            self.cache / f"wnet_{self.weights or 'shipped'}".replace("/", "_") / f"{image_id}.npz"
+            if self.cache
+            else None
+        )
         if path is not None and path.exists():
             with np.load(path) as data:
                 return data["soft"].astype(np.float32), data["crf"].astype(np.float32)
@@ -171,8 +174,12 @@ class FlatScores:
 
     def add(self, name: str, setting, seg: np.ndarray, gts: list[np.ndarray]) -> None:
         total = float(sum(g.size for g in gts))
-        row = (segmentation_covering(seg, gts) * total, total,
-               probabilistic_rand_index(seg, gts), variation_of_information(seg, gts))
+        row = (
+            segmentation_covering(seg, gts) * total,
+            total,
+            probabilistic_rand_index(seg, gts),
+            variation_of_information(seg, gts),
+        )
         self.rows.setdefault((name, setting), []).append(row)
 
     def summary(self, name: str) -> dict:
@@ -182,22 +189,29 @@ class FlatScores:
         sc = cov.sum(1) / total[0].sum()
         k_sc, k_pri, k_vi = int(np.argmax(sc)), int(np.argmax(ri.mean(1))), int(np.argmin(vi.mean(1)))
         return {
-            "SC_ODS": float(sc[k_sc]), "SC_OIS": float(cov.max(0).sum() / total[0].sum()),
-            "PRI_ODS": float(ri.mean(1)[k_pri]), "PRI_OIS": float(ri.max(0).mean()),
-            "VI_ODS": float(vi.mean(1)[k_vi]), "VI_OIS": float(vi.min(0).mean()),
+            "SC_ODS": float(sc[k_sc]),
+            "SC_OIS": float(cov.max(0).sum() / total[0].sum()),
+            "PRI_ODS": float(ri.mean(1)[k_pri]),
+            "PRI_OIS": float(ri.max(0).mean()),
+            "VI_ODS": float(vi.mean(1)[k_vi]),
+            "VI_OIS": float(vi.min(0).mean()),
             "best": f"{settings[k_sc]} / {settings[k_pri]} / {settings[k_vi]}" if len(settings) > 1 else "",
             "n_images": arr.shape[1],
         }
 
 
 def region_row(name: str, s: dict, note: str = "") -> str:
-    return (f"| {name} | {s['SC_ODS']:.3f} / {s['SC_OIS']:.3f} | {s['PRI_ODS']:.3f} / {s['PRI_OIS']:.3f} "
-            f"| {s['VI_ODS']:.3f} / {s['VI_OIS']:.3f} | {note} |")
+    return (
+        f"| {name} | {s['SC_ODS']:.3f} / {s['SC_OIS']:.3f} | {s['PRI_ODS']:.3f} / {s['PRI_OIS']:.3f} "
+        f"| {s['VI_ODS']:.3f} / {s['VI_OIS']:.3f} | {note} |"
+    )
 
 
 def contour_row(name: str, s: dict) -> str:
-    return (f"| {name} | {s['F_ODS']:.3f} | {s['P_ODS']:.3f} | {s['R_ODS']:.3f} | {s['F_OIS']:.3f} "
-            f"| {s['ODS_threshold']:.2f} |")
+    return (
+        f"| {name} | {s['F_ODS']:.3f} | {s['P_ODS']:.3f} | {s['R_ODS']:.3f} | {s['F_OIS']:.3f} "
+        f"| {s['ODS_threshold']:.2f} |"
+    )
 
 
 def plot_pr(curves: dict[str, dict], path: str, title: str) -> None:
@@ -284,7 +298,14 @@ def main(argv: list[str] | None = None) -> None:
         }
         for name, pb in maps.items():
             contours.setdefault(name, []).append(
-                cached_counts(args.cache, name, image_id, thresholds, lambda: timed("contour scoring", boundary_counts, pb, gts, thresholds)))
+                cached_counts(
+                    args.cache,
+                    name,
+                    image_id,
+                    thresholds,
+                    lambda: timed("contour scoring", boundary_counts, pb, gts, thresholds),
+                )
+            )
         print(f"[{i + 1}/{len(ids)}] {image_id}", file=sys.stderr, flush=True)
 
     region = {name: flat.summary(name) for name in dict.fromkeys(n for n, _ in flat.rows)}
@@ -307,15 +328,28 @@ def main(argv: list[str] | None = None) -> None:
     for name, s in contour.items():
         print(contour_row(name, s))
     seconds["wall"] = time.perf_counter() - wall
-    print("\nseconds in all: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
-          + ("  (W-Net and CRF 0: read from the cache)" if stages.seconds["W-Net"] == 0 else ""))
+    print(
+        "\nseconds in all: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
+        + ("  (W-Net and CRF 0: read from the cache)" if stages.seconds["W-Net"] == 0 else "")
+    )
     if args.plot:
-        plot_pr({k.strip(): v for k, v in contour.items()}, args.plot,
-                f"BSDS500 {args.split} ({len(ids)} images): boundaries")
+        plot_pr(
+            {k.strip(): v for k, v in contour.items()},
+            args.plot,
+            f"BSDS500 {args.split} ({len(ids)} images): boundaries",
+        )
     if args.json:
-        out = {"split": args.split, "n_images": len(ids), "regions": region, "seconds": seconds,
-               "contours": {k: {m: (v.tolist() if isinstance(v, np.ndarray) else v) for m, v in s.items()}
-                            for k, s in contour.items()}}
+        out = {
+            "split": args.split,
+            "n_images": len(ids),
+            "regions": region,
+            "seconds": seconds,
+            "contours": {
+                k: {m: (v.tolist() if isinstance(v, np.ndarray) else v) for m, v in s.items()}
+                for k, s in contour.items()
+            },
+        }
         Path(args.json).write_text(json.dumps(out, indent=1))
 
 

@@ -135,7 +135,9 @@ def fit_beta(root, ids, stages, sigmas, betas) -> tuple[float, dict]:
         multi = soft_multiscale(soft, graph, sigmas)
         leaves = np.argmax(crf, 0)
         for b in betas:
-            ucms[b].append(hierarchy_ucm(image, feats, leaves, colour + np.float32(b) * multi, graph).astype(np.float16))
+            ucms[b].append(
+                hierarchy_ucm(image, feats, leaves, colour + np.float32(b) * multi, graph).astype(np.float16)
+            )
         print(f"fit {image_id}", file=sys.stderr, flush=True)
     scores = {b: evaluate_ucms(u, gts_all) for b, u in ucms.items()}
     best = max(betas, key=lambda b: scores[b]["SC_ODS"])
@@ -190,25 +192,41 @@ def main(argv: list[str] | None = None) -> None:
                 if leaves is None:
                     leaves = watershed_leaves(weights, graph, shape)
                 key = f"{name} | leaves: {leaf_name}"
-                ucms.setdefault(key, []).append(cached_ucm(
-                    args.cache, key, image_id, lambda: hierarchy_ucm(image, feats, leaves, weights, graph)))
+                ucms.setdefault(key, []).append(
+                    cached_ucm(args.cache, key, image_id, lambda: hierarchy_ucm(image, feats, leaves, weights, graph))
+                )
             if not args.no_contours:
                 pb = edge_contour_map(src, dst, weights, shape)
                 pb = pb / (pb + np.float32(1.0))
                 counts.setdefault(name, []).append(
-                    cached_counts(args.cache, SAME_AS_QUALITY.get(name, "signal " + name), image_id, thresholds,
-                                  lambda: boundary_counts(pb, gts, thresholds)))
+                    cached_counts(
+                        args.cache,
+                        SAME_AS_QUALITY.get(name, "signal " + name),
+                        image_id,
+                        thresholds,
+                        lambda: boundary_counts(pb, gts, thresholds),
+                    )
+                )
         print(f"[{i + 1}/{len(ids)}] {image_id}", file=sys.stderr, flush=True)
 
     print(f"BSDS500 {args.split}, first {len(ids)} images; ODS / OIS; b = {beta:g}, sigmas {sigmas}\n")
     print("| hierarchy (mean-boundary merging) | SC | PRI | VI | note |\n|---|---|---|---|---|")
     for key, maps in ucms.items():
         s = evaluate_ucms(maps, gts_all)
-        print(region_row(key, s, f"ODS thresholds {s['SC_ODS_threshold']:.2f} / {s['PRI_ODS_threshold']:.2f} "
-                                 f"/ {s['VI_ODS_threshold']:.2f}"), flush=True)
+        print(
+            region_row(
+                key,
+                s,
+                f"ODS thresholds {s['SC_ODS_threshold']:.2f} / {s['PRI_ODS_threshold']:.2f} "
+                f"/ {s['VI_ODS_threshold']:.2f}",
+            ),
+            flush=True,
+        )
     if counts:
-        print(f"\n| signal as contours ({len(thresholds)} thresholds, w / (w + 1)) | F ODS | P | R | F OIS "
-              "| ODS threshold |\n|---|---|---|---|---|---|")
+        print(
+            f"\n| signal as contours ({len(thresholds)} thresholds, w / (w + 1)) | F ODS | P | R | F OIS "
+            "| ODS threshold |\n|---|---|---|---|---|---|"
+        )
         for name, c in counts.items():
             print(contour_row(name, summarise_contours(np.stack(c), thresholds)))
     print(f"\nwall {time.perf_counter() - wall:.0f} s")

@@ -173,8 +173,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--split", default="val")
     p.add_argument("--crf", action=argparse.BooleanOptionalAction, default=False)
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="HierarchyParams override")
-    p.add_argument("--leaves", default="argmax", choices=("argmax", "segmenter"),
-                   help="with --crf: over-segmentation = CRF argmax, or the segmenter's own")
+    p.add_argument(
+        "--leaves",
+        default="argmax",
+        choices=("argmax", "segmenter"),
+        help="with --crf: over-segmentation = CRF argmax, or the segmenter's own",
+    )
     p.add_argument("--crf-set", action="append", default=[], metavar="FIELD=VALUE", help="CRFParams override")
     p.add_argument("--candidates", action="store_true", help="score every boundary-strength candidate")
     p.add_argument("--cache", default=None, help="folder for segmenter outputs")
@@ -210,8 +214,10 @@ def main(argv: list[str] | None = None) -> None:
             ucm_time[name] += time.perf_counter() - start
         print(f"[{i + 1}/{len(ids)}] {image_id}: segmenter {seconds:.1f} s", file=sys.stderr, flush=True)
 
-    print(f"BSDS500 {args.split}, first {len(ids)} images, segmenter {args.method}"
-          f"{f' + CRF {args.crf_params}' if args.crf else ''}, mean segmenter time {np.mean(seg_time):.1f} s/image\n")
+    print(
+        f"BSDS500 {args.split}, first {len(ids)} images, segmenter {args.method}"
+        f"{f' + CRF {args.crf_params}' if args.crf else ''}, mean segmenter time {np.mean(seg_time):.1f} s/image\n"
+    )
     for name, params in configs.items():
         start = time.perf_counter()
         scores = evaluate_ucms(ucms[name], gts)

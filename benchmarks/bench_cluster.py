@@ -70,8 +70,15 @@ def run_random_walker(img, case, beta):
         warnings.simplefilter("ignore")  # "probability range outside [0, 1]" at default tolerance
         labels = random_walker(np.moveaxis(img, 0, -1), case.scribbles, beta=beta, channel_axis=-1)
     t = time.perf_counter() - t0
-    return {"miou": bsds.scribble_miou(labels, case), "s_iter": float("nan"), "iters": 0, "time": t,
-            "first": t, "cpu": time.process_time() - c0, "reason": "-"}
+    return {
+        "miou": bsds.scribble_miou(labels, case),
+        "s_iter": float("nan"),
+        "iters": 0,
+        "time": t,
+        "first": t,
+        "cpu": time.process_time() - c0,
+        "reason": "-",
+    }
 
 
 def summarize(name, rows, n_total):
@@ -100,16 +107,27 @@ HEADER = (
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n-images", type=int, default=10, help="images for the fast preset and random walker")
-    ap.add_argument("--paper-images", type=int, default=4, help="the first this many also run the paper preset (0: skip)")
+    ap.add_argument(
+        "--paper-images", type=int, default=4, help="the first this many also run the paper preset (0: skip)"
+    )
     ap.add_argument("--paper-max-iter", type=int, default=60, help="iteration cap of the paper preset")
     ap.add_argument("--paper-time-budget", type=float, default=None, help="seconds cap of the paper preset")
     ap.add_argument("--rw-beta", type=float, default=130.0, help="random_walker beta (scikit-image default 130)")
-    ap.add_argument("--threads", type=int, default=0,
-                    help="torch CPU threads (0: torch's default). On a machine shared with other jobs, 1 is "
-                         "several times faster than 2: waiting OpenMP threads get descheduled")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch CPU threads (0: torch's default). On a machine shared with other jobs, 1 is "
+        "several times faster than 2: waiting OpenMP threads get descheduled",
+    )
     ap.add_argument("--seed", type=int, default=0, help="seed of the scribbles and the networks")
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                    help="override a field of the fast preset (repeatable), e.g. --set w_scribble=1")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a field of the fast preset (repeatable), e.g. --set w_scribble=1",
+    )
     args = ap.parse_args(argv)
 
     try:
@@ -157,9 +175,12 @@ def main(argv=None) -> int:
     load1 = os.getloadavg()[0]
 
     n_paper = len(results["paper"])
-    print(f"\nBSDS500 val, {len(ids)} images, seed {args.seed}; load average {load0:.1f} -> {load1:.1f} "
-          f"on {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}; paper preset capped at {args.paper_max_iter} iterations"
-          + (f" / {args.paper_time_budget:.0f} s" if args.paper_time_budget else "") + "\n")
+    print(
+        f"\nBSDS500 val, {len(ids)} images, seed {args.seed}; load average {load0:.1f} -> {load1:.1f} "
+        f"on {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}; paper preset capped at {args.paper_max_iter} iterations"
+        + (f" / {args.paper_time_budget:.0f} s" if args.paper_time_budget else "")
+        + "\n"
+    )
     print(HEADER)
     print(summarize("fast (default)", results["fast"], len(ids)))
     print(summarize(f"random_walker (beta {args.rw_beta:g})", results["random_walker"], len(ids)))

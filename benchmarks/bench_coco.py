@@ -70,10 +70,12 @@ def main() -> None:
         mask_utils.encode(np.asfortranarray(mask_utils.decode(annotation["segmentation"])))
     t_whole = (time.perf_counter() - start) / len(some) * n
 
-    print(f"{args.size}x{args.size}, {n} instances in {len(semantic['annotations'])} classes: "
-          f"instances {t_instances:.2f} s, semantic {t_semantic:.2f} s, writing both {t_write:.2f} s; "
-          f"instances.json {sizes[0]:.2f} MB, semantic.json {sizes[1]:.2f} MB; "
-          f"whole-image encode (and decode) of every instance would take about {t_whole:.1f} s")
+    print(
+        f"{args.size}x{args.size}, {n} instances in {len(semantic['annotations'])} classes: "
+        f"instances {t_instances:.2f} s, semantic {t_semantic:.2f} s, writing both {t_write:.2f} s; "
+        f"instances.json {sizes[0]:.2f} MB, semantic.json {sizes[1]:.2f} MB; "
+        f"whole-image encode (and decode) of every instance would take about {t_whole:.1f} s"
+    )
 
 
 if __name__ == "__main__":

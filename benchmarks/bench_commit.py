@@ -36,10 +36,10 @@ def main() -> None:
         cases = {
             "semantic, all classes": lambda: plan_commit(target, result),
             "semantic, 2 classes with values": lambda: plan_commit(target, result, classes=[1, 3], values={1: 5}),
-            "object, one class, overwrite": lambda: plan_commit(target, result, classes=[2], mode="object",
-                                                                overwrite=True),
-            "instances, one class (32x32 regions)": lambda: plan_commit(target, blocky, classes=[2],
-                                                                         mode="instances"),
+            "object, one class, overwrite": lambda: plan_commit(
+                target, result, classes=[2], mode="object", overwrite=True
+            ),
+            "instances, one class (32x32 regions)": lambda: plan_commit(target, blocky, classes=[2], mode="instances"),
             "instances, all classes (noise: 1-px regions)": lambda: plan_commit(target, result, mode="instances"),
         }
         for name, fn in cases.items():

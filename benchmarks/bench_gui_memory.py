@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("DISPLAY") and os.environ.get("_BENCH_XVFB") != "1":
         if shutil.which("xvfb-run") is None:
             raise SystemExit("bench_gui_memory: no display and no xvfb-run (Debian package xvfb)")
-        return subprocess.call(["xvfb-run", "-a", sys.executable, __file__, *(argv or sys.argv[1:])],
-                               env=dict(os.environ, _BENCH_XVFB="1"))
+        return subprocess.call(
+            ["xvfb-run", "-a", sys.executable, __file__, *(argv or sys.argv[1:])], env=dict(os.environ, _BENCH_XVFB="1")
+        )
 
     import gc
 
@@ -72,12 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     # RSS swings by the size of one run's temporaries (the allocator keeps freed memory a
     # while), so the lowest and highest values of a window are compared, not two single runs
     window = max(1, min(10, (len(rss) - args.warmup) // 2))
-    early, late = rss[args.warmup:args.warmup + window], rss[-window:]
+    early, late = rss[args.warmup : args.warmup + window], rss[-window:]
     floor = 100 * (min(late) - min(early)) / min(early)
     ceiling = 100 * (max(late) - max(early)) / max(early)
-    print(f"\nRSS, runs {args.warmup + 1}-{args.warmup + window}: {min(early):.1f} to {max(early):.1f} MiB; "
-          f"last {window} runs: {min(late):.1f} to {max(late):.1f} MiB; growth of the floor {floor:+.1f} %, "
-          f"of the ceiling {ceiling:+.1f} % (target < 10 %); median run {sorted(seconds)[len(seconds) // 2]:.2f} s")
+    print(
+        f"\nRSS, runs {args.warmup + 1}-{args.warmup + window}: {min(early):.1f} to {max(early):.1f} MiB; "
+        f"last {window} runs: {min(late):.1f} to {max(late):.1f} MiB; growth of the floor {floor:+.1f} %, "
+        f"of the ceiling {ceiling:+.1f} % (target < 10 %); median run {sorted(seconds)[len(seconds) // 2]:.2f} s"
+    )
     growth = max(floor, ceiling)
     viewer.close()
     return 0 if growth < 10 else 1

@@ -78,8 +78,11 @@ def _run_blocks(app, widget, runs: int) -> list[float]:
         seconds = time.perf_counter() - start
         run_gaps = np.diff(ticks) * 1000 - HEARTBEAT_MS
         gaps.extend(run_gaps.tolist())
-        print(f"run {k + 1}: {seconds:.1f} s, {len(ticks)} ticks, longest GUI block {run_gaps.max():.0f} ms, "
-              f"blocks over 100 ms: {int((run_gaps > 100).sum())}", flush=True)
+        print(
+            f"run {k + 1}: {seconds:.1f} s, {len(ticks)} ticks, longest GUI block {run_gaps.max():.0f} ms, "
+            f"blocks over 100 ms: {int((run_gaps > 100).sum())}",
+            flush=True,
+        )
     return gaps
 
 
@@ -115,9 +118,18 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("DISPLAY") and os.environ.get("_BENCH_XVFB") != "1":
         if shutil.which("xvfb-run") is None:
             raise SystemExit("bench_gui_responsiveness: no display and no xvfb-run (Debian package xvfb)")
-        return subprocess.call(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, __file__,
-                                *(argv if argv is not None else sys.argv[1:])],
-                               env=dict(os.environ, _BENCH_XVFB="1"))
+        return subprocess.call(
+            [
+                "xvfb-run",
+                "-a",
+                "-s",
+                "-screen 0 1600x1000x24",
+                sys.executable,
+                __file__,
+                *(argv if argv is not None else sys.argv[1:]),
+            ],
+            env=dict(os.environ, _BENCH_XVFB="1"),
+        )
 
     import napari
     from qtpy.QtWidgets import QApplication
@@ -137,12 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     _slider_steps(app, widget, viewer, 5)  # first cuts fill caches; not timed
     steps = _slider_steps(app, widget, viewer, args.steps)
     ms = [1000 * s for s in steps]
-    print(f"\n{args.size}x{args.size}, {args.runs} runs: longest GUI-thread block {max(gaps):.0f} ms, "
-          f"99th percentile {_percentile(gaps, 99):.0f} ms, blocks over 100 ms: {sum(g > 100 for g in gaps)} "
-          f"(target: none)")
-    print(f"slider drag, {args.steps} steps with repaint: median {_percentile(ms, 50):.1f} ms, "
-          f"90th percentile {_percentile(ms, 90):.1f} ms, {1000 / _percentile(ms, 50):.0f} steps/s "
-          f"(target: 30/s or more)")
+    print(
+        f"\n{args.size}x{args.size}, {args.runs} runs: longest GUI-thread block {max(gaps):.0f} ms, "
+        f"99th percentile {_percentile(gaps, 99):.0f} ms, blocks over 100 ms: {sum(g > 100 for g in gaps)} "
+        f"(target: none)"
+    )
+    print(
+        f"slider drag, {args.steps} steps with repaint: median {_percentile(ms, 50):.1f} ms, "
+        f"90th percentile {_percentile(ms, 90):.1f} ms, {1000 / _percentile(ms, 50):.0f} steps/s "
+        f"(target: 30/s or more)"
+    )
     viewer.close()
     return 0
 

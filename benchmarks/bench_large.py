@@ -58,14 +58,19 @@ def child(side: int, direct: bool) -> dict:
     from napari_unsup_seg.core.progress import drain
 
     image = to_chw(photo(side))
-    params = SegmentParams(seed=0, large=LargeParams(work_pixels=10 ** 12) if direct else LargeParams())
+    params = SegmentParams(seed=0, large=LargeParams(work_pixels=10**12) if direct else LargeParams())
     start = time.perf_counter()
     result = drain(segment(image, None, params))
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # KiB -> GiB
-    return {"side": side, "direct": direct, "seconds": round(seconds, 1), "peak_gib": round(peak, 2),
-            "working": (result.recipe.get("large") or {}).get("working_shape"),
-            "labels": int(len(np.unique(result.labels)))}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
+    return {
+        "side": side,
+        "direct": direct,
+        "seconds": round(seconds, 1),
+        "peak_gib": round(peak, 2),
+        "working": (result.recipe.get("large") or {}).get("working_shape"),
+        "labels": int(len(np.unique(result.labels))),
+    }
 
 
 def measure(side: int, direct: bool) -> dict:
@@ -96,7 +101,9 @@ def table(rows: list[dict]) -> str:
             continue
         mpx = r["side"] ** 2 / 1e6
         working = "x".join(map(str, r["working"])) if r["working"] else "-"
-        lines.append(f"| {r['side']}^2 | {path} | {r['seconds']} | {r['seconds'] / mpx:.2f} | {r['peak_gib']} | {working} |")
+        lines.append(
+            f"| {r['side']}^2 | {path} | {r['seconds']} | {r['seconds'] / mpx:.2f} | {r['peak_gib']} | {working} |"
+        )
     return "\n".join(lines)
 
 
@@ -135,8 +142,12 @@ def quality() -> str:
     from napari_unsup_seg.core.progress import drain
 
     runs = [r for i, r in enumerate(ms.list_runs()) if i % 6 == 0]
-    scores = {"direct (full resolution)": [], "nearest enlargement": [], "smooth indicators (default)": [],
-              "smooth + band walk (band=3)": []}
+    scores = {
+        "direct (full resolution)": [],
+        "nearest enlargement": [],
+        "smooth indicators (default)": [],
+        "smooth + band walk (band=3)": [],
+    }
     for r in runs:
         image = r.image[None].astype(np.float32)
         h, w = r.image.shape
@@ -148,8 +159,12 @@ def quality() -> str:
         walked = drain(segment(image, r.scribbles, SegmentParams(large=LargeParams(work_pixels=work, band=3)))).labels
         for name, labels in zip(scores, (direct, near, large.labels, walked)):
             scores[name].append(ms.iou_dice(labels == ms.FOREGROUND, r.truth)[0])
-    lines = [f"{len(runs)} MedScribble dev runs, fitted at half resolution", "",
-             "| full resolution from | mean IoU |", "|---|---|"]
+    lines = [
+        f"{len(runs)} MedScribble dev runs, fitted at half resolution",
+        "",
+        "| full resolution from | mean IoU |",
+        "|---|---|",
+    ]
     lines += [f"| {name} | {np.mean(v):.3f} |" for name, v in scores.items()]
     return "\n".join(lines)
 
@@ -157,8 +172,9 @@ def quality() -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096, 8192])
-    parser.add_argument("--direct", type=int, default=0, metavar="N",
-                        help="also run sizes up to N at full resolution (the path before)")
+    parser.add_argument(
+        "--direct", type=int, default=0, metavar="N", help="also run sizes up to N at full resolution (the path before)"
+    )
     parser.add_argument("--plot", type=Path, help="write the scaling plot (PNG) here")
     parser.add_argument("--quality", action="store_true", help="also the MedScribble working-resolution check")
     parser.add_argument("--no-scaling", action="store_true")

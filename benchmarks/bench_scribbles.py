@@ -70,7 +70,9 @@ def run_walker(image: np.ndarray, scribbles: np.ndarray, beta: float) -> tuple[n
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "probability outside [0, 1]" at its default tolerance
-        labels = random_walker(image, scribbles, beta=beta, mode=WALKER_MODE["mode"], channel_axis=-1 if image.ndim == 3 else None)
+        labels = random_walker(
+            image, scribbles, beta=beta, mode=WALKER_MODE["mode"], channel_axis=-1 if image.ndim == 3 else None
+        )
     return labels, time.perf_counter() - t0
 
 
@@ -112,14 +114,18 @@ class Scores:
     def line(self, datasets: list[str]) -> str:
         med = lambda x: f"{np.nanmedian(x):.2f}" if np.isfinite(x).any() else "–"  # noqa: E731
         per = " | ".join(f"{self.iou(d):.3f}" for d in datasets)
-        return (f"| {self.name} | **{self.iou():.3f}** | {self.dice():.3f} | {per} | {med(self.first)} | "
-                f"{med(self.final)} |")
+        return (
+            f"| {self.name} | **{self.iou():.3f}** | {self.dice():.3f} | {per} | {med(self.first)} | "
+            f"{med(self.final)} |"
+        )
 
 
 def header(datasets: list[str]) -> str:
     cols = " | ".join(f"{d} IoU" for d in datasets)
-    return (f"| method | IoU | Dice | {cols} | first mask, s (median) | final mask, s (median) |\n"
-            f"|---|---|---|{'---|' * len(datasets)}---|---|")
+    return (
+        f"| method | IoU | Dice | {cols} | first mask, s (median) | final mask, s (median) |\n"
+        f"|---|---|---|{'---|' * len(datasets)}---|---|"
+    )
 
 
 def medscribble_table(runs: list[ms.Run], params, grabcut: bool) -> str:
@@ -136,8 +142,11 @@ def medscribble_table(runs: list[ms.Run], params, grabcut: bool) -> str:
         if grabcut:
             labels, seconds = run_grabcut(run.image, run.scribbles)
             grab.add(run, labels, seconds, seconds)
-        print(f"[{n}/{len(runs)}] {run.name}: ours {ours.rows[-1][1]:.3f}, "
-              f"walker(3000) {walkers[3000].rows[-1][1]:.3f}", file=sys.stderr, flush=True)
+        print(
+            f"[{n}/{len(runs)}] {run.name}: ours {ours.rows[-1][1]:.3f}, walker(3000) {walkers[3000].rows[-1][1]:.3f}",
+            file=sys.stderr,
+            flush=True,
+        )
     best = max(walkers.values(), key=lambda s: s.iou())
     best.name = f"random_walker, best beta ({best.name.split()[-1]})"
     lines = [header(datasets), ours.line(datasets), best.line(datasets)]
@@ -161,8 +170,9 @@ def one_class_table(runs: list[ms.Run], params, every: int) -> str:
                 labels = np.where(labels == 0, ms.FOREGROUND, ms.BACKGROUND)
             scores.add(run, labels, first, final)
     datasets = sorted({r.dataset for r in runs})
-    return (f"{len(fg_only.rows)} runs\n\n" +
-            "\n".join([header(datasets), fg_only.line(datasets), bg_only.line(datasets)]))
+    return f"{len(fg_only.rows)} runs\n\n" + "\n".join(
+        [header(datasets), fg_only.line(datasets), bg_only.line(datasets)]
+    )
 
 
 def photo_case(params) -> str:
@@ -177,9 +187,11 @@ def photo_case(params) -> str:
         return f"photo case skipped: {err}"
     labels, first, final = run_ours(image, case.scribbles, params)
     walker, seconds = run_walker(np.moveaxis(image, 0, -1), case.scribbles, 3000)
-    return (f"BSDS val 12084 (coral, two tube worms; 3 classes): ours mIoU {bsds.scribble_miou(labels, case):.3f} "
-            f"(first mask {first:.2f} s, final {final:.2f} s); random_walker (beta 3000) "
-            f"{bsds.scribble_miou(walker, case):.3f} ({seconds:.2f} s)")
+    return (
+        f"BSDS val 12084 (coral, two tube worms; 3 classes): ours mIoU {bsds.scribble_miou(labels, case):.3f} "
+        f"(first mask {first:.2f} s, final {final:.2f} s); random_walker (beta 3000) "
+        f"{bsds.scribble_miou(walker, case):.3f} ({seconds:.2f} s)"
+    )
 
 
 def photos(params, n: int) -> str:
@@ -203,9 +215,11 @@ def photos(params, n: int) -> str:
         res = drain(cluster.fit(image, case.scribbles, params.cluster, device="cpu", seed=params.seed))
         fit.append(bsds.scribble_miou(res.labels, case))
         walker.append(bsds.scribble_miou(run_walker(np.moveaxis(image, 0, -1), case.scribbles, 3000)[0], case))
-    return (f"BSDS500 val, {len(ids)} photos, synthetic strokes (mIoU): ours {np.mean(ours):.3f}, "
-            f"clustering with its own class assignment {np.mean(fit):.3f}, random_walker (beta 3000) "
-            f"{np.mean(walker):.3f}")
+    return (
+        f"BSDS500 val, {len(ids)} photos, synthetic strokes (mIoU): ours {np.mean(ours):.3f}, "
+        f"clustering with its own class assignment {np.mean(fit):.3f}, random_walker (beta 3000) "
+        f"{np.mean(walker):.3f}"
+    )
 
 
 def speed_512(runs: list[ms.Run], params, n: int) -> str:
@@ -219,8 +233,10 @@ def speed_512(runs: list[ms.Run], params, n: int) -> str:
         firsts.append(first)
         finals.append(final)
         walkers.append(run_walker(image, scr, 3000)[1])
-    return (f"512x512 ({len(firsts)} images): ours first mask {np.median(firsts):.2f} s (max {np.max(firsts):.2f}), "
-            f"final {np.median(finals):.2f} s (max {np.max(finals):.2f}); random_walker {np.median(walkers):.2f} s")
+    return (
+        f"512x512 ({len(firsts)} images): ours first mask {np.median(firsts):.2f} s (max {np.max(firsts):.2f}), "
+        f"final {np.median(finals):.2f} s (max {np.max(finals):.2f}); random_walker {np.median(walkers):.2f} s"
+    )
 
 
 def cli_seconds(runs: list[ms.Run], n: int) -> str:
@@ -231,11 +247,26 @@ def cli_seconds(runs: list[ms.Run], n: int) -> str:
             np.save(img, run.image)
             np.save(scr, run.scribbles)
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "napari_unsup_seg.cli", "segment", str(img), "--scribbles",
-                            str(scr), "-o", str(Path(tmp) / f"out{k}"), "-q"], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "napari_unsup_seg.cli",
+                    "segment",
+                    str(img),
+                    "--scribbles",
+                    str(scr),
+                    "-o",
+                    str(Path(tmp) / f"out{k}"),
+                    "-q",
+                ],
+                check=True,
+            )
             times.append(time.perf_counter() - t0)
-    return (f"CLI, whole process per 256x256 image ({len(times)} images): median {np.median(times):.2f} s, "
-            f"max {np.max(times):.2f} s")
+    return (
+        f"CLI, whole process per 256x256 image ({len(times)} images): median {np.median(times):.2f} s, "
+        f"max {np.max(times):.2f} s"
+    )
 
 
 def main(argv=None) -> int:
@@ -246,8 +277,12 @@ def main(argv=None) -> int:
     ap.add_argument("--one-class-every", type=int, default=3, help="one-class runs on every k-th run")
     ap.add_argument("--speed", type=int, default=5, help="images timed at 512x512 (0: skip)")
     ap.add_argument("--cli", type=int, default=5, help="images timed through the CLI (0: skip)")
-    ap.add_argument("--walker-mode", choices=("bf", "cg_j", "cg", "cg_mg"), default="bf",
-                    help="random_walker's solver: bf (exact; default here) or its own default cg_j (about an hour)")
+    ap.add_argument(
+        "--walker-mode",
+        choices=("bf", "cg_j", "cg", "cg_mg"),
+        default="bf",
+        help="random_walker's solver: bf (exact; default here) or its own default cg_j (about an hour)",
+    )
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is steadier on a shared machine)")
     args = ap.parse_args(argv)
     try:
@@ -284,8 +319,10 @@ def main(argv=None) -> int:
         extra.append(speed_512(runs, params, args.speed))
     if args.cli:
         extra.append(cli_seconds(runs, args.cli))
-    print(f"\nMedScribble dev, {len(runs)} runs, random_walker mode {args.walker_mode}; load average {load0:.1f} -> {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}\n")
+    print(
+        f"\nMedScribble dev, {len(runs)} runs, random_walker mode {args.walker_mode}; load average {load0:.1f} -> {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}\n"
+    )
     print(table)
     for line in extra:
         print("\n" + line)

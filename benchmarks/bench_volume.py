@@ -114,8 +114,11 @@ def quality(shape) -> dict:
         for beta in BETAS:
             labels, seconds = run_walker(image, scribbles, beta)
             rows[case][f"rw {beta}"] = (*scores(labels, truth, scribbles), seconds)
-        print(f"{case}: ours Dice {rows[case]['ours'][0]:.3f} ({rows[case]['ours'][2]:.1f} s); random walker "
-              + ", ".join(f"b{b} {rows[case][f'rw {b}'][0]:.3f}" for b in BETAS), flush=True)
+        print(
+            f"{case}: ours Dice {rows[case]['ours'][0]:.3f} ({rows[case]['ours'][2]:.1f} s); random walker "
+            + ", ".join(f"b{b} {rows[case][f'rw {b}'][0]:.3f}" for b in BETAS),
+            flush=True,
+        )
     return rows
 
 
@@ -141,23 +144,30 @@ def speed(beta: float) -> dict:
         code = CHILD.format(here=here, which=which, beta=beta)
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         out[which] = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"256x256x64 {which}: {out[which]['seconds']:.1f} s, peak RSS {out[which]['rss_gb']:.2f} GB, "
-              f"Dice {out[which]['dice']:.3f}", flush=True)
+        print(
+            f"256x256x64 {which}: {out[which]['seconds']:.1f} s, peak RSS {out[which]['rss_gb']:.2f} GB, "
+            f"Dice {out[which]['dice']:.3f}",
+            flush=True,
+        )
     return out
 
 
 def table(rows: dict) -> tuple[str, float]:
     means = {key: np.mean([rows[c][key][0] for c in CASES]) for key in rows[CASES[0]]}
     best = max((k for k in means if k.startswith("rw")), key=means.get)
-    lines = ["| case | ours Dice (unscribbled slices) | ours s | random walker best beta overall "
-             f"({best[3:]}) | random walker best beta per case (oracle) | walker s |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| case | ours Dice (unscribbled slices) | ours s | random walker best beta overall "
+        f"({best[3:]}) | random walker best beta per case (oracle) | walker s |",
+        "|---|---|---|---|---|---|",
+    ]
     for case in CASES:
         r = rows[case]
         oracle = max((k for k in r if k.startswith("rw")), key=lambda k: r[k][0])
-        lines.append(f"| {case} | {r['ours'][0]:.3f} ({r['ours'][1]:.3f}) | {r['ours'][2]:.1f} | "
-                     f"{r[best][0]:.3f} ({r[best][1]:.3f}) | {r[oracle][0]:.3f} (beta {oracle[3:]}) | "
-                     f"{r[best][2]:.1f} |")
+        lines.append(
+            f"| {case} | {r['ours'][0]:.3f} ({r['ours'][1]:.3f}) | {r['ours'][2]:.1f} | "
+            f"{r[best][0]:.3f} ({r[best][1]:.3f}) | {r[oracle][0]:.3f} (beta {oracle[3:]}) | "
+            f"{r[best][2]:.1f} |"
+        )
     mean_oracle = np.mean([max(rows[c][k][0] for k in rows[c] if k.startswith("rw")) for c in CASES])
     lines.append(f"| mean | {means['ours']:.3f} | | {means[best]:.3f} | {mean_oracle:.3f} | |")
     return "\n".join(lines), float(best[3:])

@@ -62,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(args.weights)
     cfg = model.config
     n_params = sum(p.numel() for p in model.encoder.parameters())
-    print(f"weights {args.weights or 'shipped'} sha256 {model.weights_sha256[:12]}  config {cfg}  "
-          f"encoder params {n_params}")
+    print(
+        f"weights {args.weights or 'shipped'} sha256 {model.weights_sha256[:12]}  config {cfg}  "
+        f"encoder params {n_params}"
+    )
     root = bsds_root()
     if root is not None:
         ids = sorted(p.stem for p in (root / "val" / "images").glob("*.jpg"))
@@ -75,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     params = WNetParams(weights=args.weights)
     predict_soft(model, image, params)  # warm-up
     t_net, soft = timed(lambda: predict_soft(model, image, params), args.repeat)
-    print(f"image {image_id} {image.shape[2]}x{image.shape[1]}, torch threads {args.threads}, "
-          f"median of {args.repeat}")
+    print(f"image {image_id} {image.shape[2]}x{image.shape[1]}, torch threads {args.threads}, median of {args.repeat}")
     print(f"  predict_soft          {t_net:7.3f} s")
     crf, hierarchy = optional_postprocess()
     if crf is not None:

@@ -1,6 +1,6 @@
 """What the scripts that drive napari share: a display (Xvfb when there is none), waiting.
 
-    from gui_script import on_a_display, quiet_napari, wait
+from gui_script import on_a_display, quiet_napari, wait
 """
 
 from __future__ import annotations

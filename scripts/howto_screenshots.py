@@ -37,8 +37,12 @@ def _open_sample(app, viewer, widget, name: str):
     viewer.open_sample("napari-unsup-seg", name)
     image = viewer.layers[name]
     widget.set_image_layer(image)
-    _wait(app, lambda: widget.scribbles_layer() is not None and widget.image_layer() is image, 30,
-          f"the scribbles of {name}")
+    _wait(
+        app,
+        lambda: widget.scribbles_layer() is not None and widget.image_layer() is image,
+        30,
+        f"the scribbles of {name}",
+    )
     return image
 
 
@@ -126,10 +130,16 @@ def main(argv: list[str] | None = None) -> int:
     _shot(app, viewer, args.out, "4_second_image.png", widget, widget.merge)
 
     widget.set_image_layer(coffee)
-    _wait(app, lambda: widget.result_layer() is not None and widget.merge.layer is widget.result_layer(), 10,
-          "the first image's result in the merge panel")
+    _wait(
+        app,
+        lambda: widget.result_layer() is not None and widget.merge.layer is widget.result_layer(),
+        10,
+        "the first image's result in the merge panel",
+    )
     if abs(widget.merge.threshold - coffee_threshold) > 1e-6:
-        raise SystemExit(f"howto_screenshots: the first image's slider did not come back ({widget.merge.threshold} != {coffee_threshold}, {widget.merge.layer}, {widget.result_layer()})")
+        raise SystemExit(
+            f"howto_screenshots: the first image's slider did not come back ({widget.merge.threshold} != {coffee_threshold}, {widget.merge.layer}, {widget.result_layer()})"
+        )
     _show(viewer, widget, coffee)
     _shot(app, viewer, args.out, "5_back_to_first.png", widget, widget.merge)
 

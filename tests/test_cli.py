@@ -16,8 +16,19 @@ FAST = ["--max-iter", "8", "--device", "cpu", "-q"]
 
 def test_segment_with_scribbles_writes_labels_and_recipe(two_halves):
     out = two_halves / "out"
-    rc = main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "scr.png"),
-               "-o", str(out), "--seed", "3", *FAST])
+    rc = main(
+        [
+            "segment",
+            str(two_halves / "img.png"),
+            "--scribbles",
+            str(two_halves / "scr.png"),
+            "-o",
+            str(out),
+            "--seed",
+            "3",
+            *FAST,
+        ]
+    )
     assert rc == 0
     labels = tifffile.imread(out / "img_labels.tif")
     assert labels.dtype == np.uint16 and labels.shape == (24, 32)
@@ -84,23 +95,51 @@ def test_png_convention_scribbles(two_halves):
     paper = np.where(scr == 0, 255, scr - 1).astype(np.uint8)
     iio.imwrite(two_halves / "paper.png", paper)
     out = two_halves / "out"
-    assert main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "paper.png"),
-                 "--png-scribbles", "-o", str(out), *FAST]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(two_halves / "img.png"),
+                "--scribbles",
+                str(two_halves / "paper.png"),
+                "--png-scribbles",
+                "-o",
+                str(out),
+                *FAST,
+            ]
+        )
+        == 0
+    )
     labels = tifffile.imread(out / "img_labels.tif")
     assert (labels[10:13, 3:10] == 1).all() and (labels[10:13, 22:29] == 2).all()
 
 
 @pytest.mark.parametrize("module", ["napari_unsup_seg.cli", "napari_unsup_seg"])
 def test_console_script_runs(module):
-    result = subprocess.run([sys.executable, "-m", module, "segment", "--help"],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", module, "segment", "--help"], capture_output=True, text=True, check=True
+    )
     assert "--scribbles" in result.stdout
 
 
 def test_segment_with_wnet_and_scribbles(two_halves):
     out = two_halves / "out"
-    rc = main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "scr.png"),
-               "--method", "wnet", "--ucm", "-o", str(out), "--device", "cpu", "-q"])
+    rc = main(
+        [
+            "segment",
+            str(two_halves / "img.png"),
+            "--scribbles",
+            str(two_halves / "scr.png"),
+            "--method",
+            "wnet",
+            "--ucm",
+            "-o",
+            str(out),
+            "--device",
+            "cpu",
+            "-q",
+        ]
+    )
     assert rc == 0
     labels = tifffile.imread(out / "img_labels.tif")
     assert set(np.unique(labels)) <= {1, 2}
@@ -116,42 +155,96 @@ def test_train_wnet_small_run_then_resume(tmp_path):
     for i in range(2):
         iio.imwrite(images / f"{i}.png", rng.integers(0, 255, (40, 48, 3), dtype=np.uint8))
     weights = tmp_path / "w.pt"
-    tiny = ["--crop", "16", "--batch", "1", "--width", "2", "--depth", "2", "--k", "3",
-            "--checkpoint-every", "1", "--device", "cpu"]
+    tiny = [
+        "--crop",
+        "16",
+        "--batch",
+        "1",
+        "--width",
+        "2",
+        "--depth",
+        "2",
+        "--k",
+        "3",
+        "--checkpoint-every",
+        "1",
+        "--device",
+        "cpu",
+    ]
     assert main(["train-wnet", str(images), "-o", str(weights), "--steps", "2", *tiny]) == 0
     assert weights.exists() and weights.with_suffix(".loss.csv").exists()
     ckpt = weights.with_suffix(".ckpt.pt")
     assert main(["train-wnet", str(images), "-o", str(weights), "--steps", "3", "--resume", str(ckpt), *tiny]) == 0
     rows = weights.with_suffix(".loss.csv").read_text().strip().splitlines()
     assert rows[-1].startswith("3,")
-    assert main(["segment", str(images / "0.png"), "--method", "wnet", "--weights", str(weights),
-                 "-o", str(tmp_path / "out"), "--device", "cpu", "-q"]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(images / "0.png"),
+                "--method",
+                "wnet",
+                "--weights",
+                str(weights),
+                "-o",
+                str(tmp_path / "out"),
+                "--device",
+                "cpu",
+                "-q",
+            ]
+        )
+        == 0
+    )
 
 
 def test_segment_writes_the_uncertainty_map_on_request(two_halves, capsys):
     out = two_halves / "out"
-    rc = main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "scr.png"),
-               "-o", str(out), "--uncertainty", *FAST])
+    rc = main(
+        [
+            "segment",
+            str(two_halves / "img.png"),
+            "--scribbles",
+            str(two_halves / "scr.png"),
+            "-o",
+            str(out),
+            "--uncertainty",
+            *FAST,
+        ]
+    )
     assert rc == 0
     unc = tifffile.imread(out / "img_uncertainty.tif")
     assert unc.dtype == np.float32 and unc.shape == (24, 32)
     assert 0.0 <= unc.min() and unc.max() <= 1.0
     assert (unc[10:13, 3:10] == 0).all()  # scribbled: certain
     assert unc[:, 14:18].mean() > unc[:, :8].mean()  # least certain at the border of the two halves
-    rc = main(["segment", str(two_halves / "img.png"), "-o", str(two_halves / "out2"), "--uncertainty",
-               "--max-iter", "8", "--device", "cpu"])
+    rc = main(
+        [
+            "segment",
+            str(two_halves / "img.png"),
+            "-o",
+            str(two_halves / "out2"),
+            "--uncertainty",
+            "--max-iter",
+            "8",
+            "--device",
+            "cpu",
+        ]
+    )
     assert rc == 0 and not (two_halves / "out2" / "img_uncertainty.tif").exists()
     assert "no scribbles, so no uncertainty map" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args", [
-    ["evaluate", ".", ".", "--thresholds", "10000000"],  # hung before: millions of cuts per image
-    ["segment", "x.png", "-o", "out", "--time-budget", "nan"],  # NaN went into the recipe
-    ["segment", "x.png", "-o", "out", "--time-budget", "inf"],
-    ["segment", "x.png", "-o", "out", "--threshold", "nan"],
-    ["segment", "x.png", "-o", "out", "--seed", str(2**70)],  # a traceback in numpy before
-    ["segment", "x.png", "-o", "out", "--max-iter", "0"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evaluate", ".", ".", "--thresholds", "10000000"],  # hung before: millions of cuts per image
+        ["segment", "x.png", "-o", "out", "--time-budget", "nan"],  # NaN went into the recipe
+        ["segment", "x.png", "-o", "out", "--time-budget", "inf"],
+        ["segment", "x.png", "-o", "out", "--threshold", "nan"],
+        ["segment", "x.png", "-o", "out", "--seed", str(2**70)],  # a traceback in numpy before
+        ["segment", "x.png", "-o", "out", "--max-iter", "0"],
+    ],
+)
 def test_out_of_range_numbers_are_refused_before_any_work(args, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
@@ -168,9 +261,35 @@ def test_scribbles_in_the_papers_png_convention_without_the_flag_are_pointed_out
     paper[10:13, 3:10], paper[10:13, 22:29] = 0, 1
     iio.imwrite(two_halves / "paper.png", paper)
     out = two_halves / "out"
-    assert main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "paper.png"),
-                 "-o", str(out), *FAST]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(two_halves / "img.png"),
+                "--scribbles",
+                str(two_halves / "paper.png"),
+                "-o",
+                str(out),
+                *FAST,
+            ]
+        )
+        == 0
+    )
     assert "class 255 covers 95 % of the image" in capsys.readouterr().err
-    assert main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "paper.png"),
-                 "--png-scribbles", "-o", str(out), "--overwrite", *FAST]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(two_halves / "img.png"),
+                "--scribbles",
+                str(two_halves / "paper.png"),
+                "--png-scribbles",
+                "-o",
+                str(out),
+                "--overwrite",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     assert "class 255" not in capsys.readouterr().err

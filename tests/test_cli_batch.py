@@ -70,8 +70,7 @@ def serial(images, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         yield cluster
 
 
@@ -83,8 +82,9 @@ def client(cluster):
 
 def test_a_run_on_a_scheduler_writes_what_a_serial_run_writes(images, serial, cluster, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["segment", *map(str, images), "-o", str(out), "--scheduler", cluster.scheduler_address,
-                 *FAST[:-1]]) == 0
+    assert (
+        main(["segment", *map(str, images), "-o", str(out), "--scheduler", cluster.scheduler_address, *FAST[:-1]]) == 0
+    )
     assert "summary: 4 done" in capsys.readouterr().err
     assert len(serial) == 2 * N_IMAGES and _labels(out) == serial  # labels.tif and labels.png, byte for byte
     assert _debris(out) == []
@@ -186,9 +186,23 @@ def test_ctrl_c_stops_the_batch_and_a_rerun_finishes_it(images, serial, cluster,
     started.mkdir()
     assert len(client.run(_hold_until_stopped, "img0", str(started))) == 2
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "napari_unsup_seg.cli", "segment", *map(str, images), "-o",
-                                 str(out), "--scheduler", cluster.scheduler_address, *FAST[:-1]],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "napari_unsup_seg.cli",
+                "segment",
+                *map(str, images),
+                "-o",
+                str(out),
+                "--scheduler",
+                cluster.scheduler_address,
+                *FAST[:-1],
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 120
         while not any(started.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -245,13 +259,19 @@ def test_other_settings_are_not_replaced_without_overwrite(images, client, tmp_p
     again = segment_files(images[:2], out, _params(), options=other, client=client, progress=False)
     assert [o.status for o in again] == ["failed", "failed"] and "--overwrite" in again[0].reason
     assert _labels(out) == labels and not list(out.glob("*_ucm.tif"))
-    replaced = segment_files(images[:2], out, _params(), options=BatchOptions(ucm=True, overwrite=True),
-                             client=client, progress=False)
+    replaced = segment_files(
+        images[:2], out, _params(), options=BatchOptions(ucm=True, overwrite=True), client=client, progress=False
+    )
     assert [o.status for o in replaced] == ["done", "done"] and len(list(out.glob("*_ucm.tif"))) == 2
 
 
-@pytest.mark.parametrize("args,message", [(["--sample", "coffee", "--workers", "2"], "--workers"),
-                                          (["x.png", "--scheduler", "not an address"], "cannot reach")])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--sample", "coffee", "--workers", "2"], "--workers"),
+        (["x.png", "--scheduler", "not an address"], "cannot reach"),
+    ],
+)
 def test_cluster_flags_that_cannot_work_get_one_line(tmp_path, capsys, args, message):
     rc = main(["segment", *args, "-o", str(tmp_path / "out"), *FAST])
     err = capsys.readouterr().err
@@ -270,9 +290,11 @@ def test_a_scheduler_without_workers_is_refused():
 
 
 def test_a_batch_without_cluster_flags_does_not_import_dask(images, tmp_path):
-    script = ("import sys; from napari_unsup_seg.cli import main; "
-              f"rc = main(['segment', {str(images[0])!r}, '-o', {str(tmp_path / 'out')!r}, *{FAST!r}]); "
-              "print(rc, 'distributed' in sys.modules, 'dask' in sys.modules)")
+    script = (
+        "import sys; from napari_unsup_seg.cli import main; "
+        f"rc = main(['segment', {str(images[0])!r}, '-o', {str(tmp_path / 'out')!r}, *{FAST!r}]); "
+        "print(rc, 'distributed' in sys.modules, 'dask' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.stdout.split() == ["0", "False", "False"], result.stderr
 
@@ -285,11 +307,15 @@ def test_workers_that_cannot_run_the_batch_are_found_before_any_image(images, cl
 
     out = tmp_path / "out"
     params = dataclasses.replace(_params(), device="cuda")
-    with pytest.raises(InputError, match=r"worker tcp://\S+ \(and 1 other worker\(s\)\) cannot run this batch: "
-                                         r"device 'cuda' was asked for"):
+    with pytest.raises(
+        InputError,
+        match=r"worker tcp://\S+ \(and 1 other worker\(s\)\) cannot run this batch: "
+        r"device 'cuda' was asked for",
+    ):
         segment_files(images, out, params, client=client, progress=False)
-    wnet = dataclasses.replace(_params(), method="wnet",
-                               wnet=dataclasses.replace(_params().wnet, weights=str(tmp_path / "missing.pt")))
+    wnet = dataclasses.replace(
+        _params(), method="wnet", wnet=dataclasses.replace(_params().wnet, weights=str(tmp_path / "missing.pt"))
+    )
     with pytest.raises(InputError, match="cannot run this batch: .*missing.pt"):
         segment_files(images, out, wnet, client=client, progress=False)
     assert list(out.iterdir()) == []

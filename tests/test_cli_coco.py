@@ -16,8 +16,20 @@ COCO_FILES = ("img_coco_instances.json", "img_coco_semantic.json")
 
 
 def segment(folder, *extra):
-    return main(["segment", str(folder / "img.png"), "--scribbles", str(folder / "scr.png"), "-o", str(folder / "out"),
-                 "--seed", "3", *FAST, *extra])
+    return main(
+        [
+            "segment",
+            str(folder / "img.png"),
+            "--scribbles",
+            str(folder / "scr.png"),
+            "-o",
+            str(folder / "out"),
+            "--seed",
+            "3",
+            *FAST,
+            *extra,
+        ]
+    )
 
 
 def rebuilt(api: COCO, shape) -> np.ndarray:
@@ -49,8 +61,26 @@ def test_rerun_skips_and_other_settings_replace_the_coco_files_only_when_asked(t
     assert segment(two_halves, "--coco") == 0
     stamps = {name: (out / name).stat().st_mtime_ns for name in COCO_FILES}
     capsys.readouterr()
-    assert main(["segment", str(two_halves / "img.png"), "--scribbles", str(two_halves / "scr.png"),
-                 "-o", str(out), "--seed", "3", "--max-iter", "8", "--device", "cpu", "--coco"]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(two_halves / "img.png"),
+                "--scribbles",
+                str(two_halves / "scr.png"),
+                "-o",
+                str(out),
+                "--seed",
+                "3",
+                "--max-iter",
+                "8",
+                "--device",
+                "cpu",
+                "--coco",
+            ]
+        )
+        == 0
+    )
     assert "1 skipped" in capsys.readouterr().err
     assert {name: (out / name).stat().st_mtime_ns for name in COCO_FILES} == stamps
 
@@ -81,7 +111,7 @@ def test_coco_flag_has_help_with_its_default(capsys):
     with pytest.raises(SystemExit):
         main(["segment", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    entry = text[text.rindex("--coco "):][:300]
+    entry = text[text.rindex("--coco ") :][:300]
     assert entry.startswith("--coco also write <stem>_coco_instances.json") and "(default off)" in entry
 
 
@@ -96,8 +126,25 @@ def test_a_volume_is_one_coco_image_per_slice(tmp_path):
     scribbles[2, 1, 1:-1] = 1
     tifffile.imwrite(tmp_path / "vol_scribbles.tif", scribbles, metadata={"axes": "ZYX"})
     out = tmp_path / "out"
-    assert main(["segment", str(tmp_path / "vol.tif"), "--scribbles", str(tmp_path / "vol_scribbles.tif"),
-                 "-o", str(out), "--coco", "--device", "cpu", "-q", "--max-iter", "8"]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(tmp_path / "vol.tif"),
+                "--scribbles",
+                str(tmp_path / "vol_scribbles.tif"),
+                "-o",
+                str(out),
+                "--coco",
+                "--device",
+                "cpu",
+                "-q",
+                "--max-iter",
+                "8",
+            ]
+        )
+        == 0
+    )
     labels = tifffile.imread(out / "vol_labels.tif")
     api = COCO(str(out / "vol_coco_instances.json"))
     images = api.loadImgs(api.getImgIds())

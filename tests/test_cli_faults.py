@@ -120,8 +120,21 @@ def test_a_full_disk_fails_that_image_cleanly_and_the_batch_reports_it(batch, ca
     assert (out / "img1_recipe.json").exists() and (out / "img2_recipe.json").exists()
     assert _digests(batch / "in") == inputs
     monkeypatch.setattr(export, "_write_one", real)
-    rc = main(["segment", *_images(batch), "--scribbles", str(batch / "in"), "-o", str(out), "-q", "--max-iter", "4",
-               "--device", "cpu"])
+    rc = main(
+        [
+            "segment",
+            *_images(batch),
+            "--scribbles",
+            str(batch / "in"),
+            "-o",
+            str(out),
+            "-q",
+            "--max-iter",
+            "4",
+            "--device",
+            "cpu",
+        ]
+    )
     assert rc == 0 and (out / "img0_recipe.json").exists()  # redone; img1, img2 skipped
 
 
@@ -149,8 +162,18 @@ def _run_and_interrupt(batch, out, signals: int):
         from napari_unsup_seg.cli import run
         run()
     """)
-    args = ["segment", *_images(batch), "--scribbles", str(batch / "in"), "-o", str(out), "--max-iter", "100000",
-            "--device", "cpu"]
+    args = [
+        "segment",
+        *_images(batch),
+        "--scribbles",
+        str(batch / "in"),
+        "-o",
+        str(out),
+        "--max-iter",
+        "100000",
+        "--device",
+        "cpu",
+    ]
     proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
     return proc.returncode, proc.stderr
 
@@ -161,8 +184,9 @@ def test_ctrl_c_in_a_batch_exits_130_with_a_summary(batch, signals):
     rc, err = _run_and_interrupt(batch, out, signals)
     assert rc == 130 and "Traceback" not in err, err
     report = err.split("summary:")[1]
-    assert report.splitlines()[0].strip() == ("1 done, 1 stopped, 1 not started" if signals == 1
-                                             else "1 done, 2 not started")
+    assert report.splitlines()[0].strip() == (
+        "1 done, 1 stopped, 1 not started" if signals == 1 else "1 done, 2 not started"
+    )
     assert (out / "img0_recipe.json").exists() and not (out / ".img0.unfinished").exists()
     if signals == 1:  # the image in progress stops; its result so far is written and redone by a rerun
         assert "img1: stopped" in report and (out / "img1_labels.tif").exists()
@@ -170,8 +194,21 @@ def test_ctrl_c_in_a_batch_exits_130_with_a_summary(batch, signals):
     else:  # the second Ctrl-C aborts at once: nothing of img1 is in place
         assert "img1: not started" in report and not (out / "img1_labels.tif").exists()
     assert "img2: not started" in report and not (out / "img2_labels.tif").exists()
-    rc = main(["segment", *_images(batch), "--scribbles", str(batch / "in"), "-o", str(out), "--max-iter", "100000",
-               "--device", "cpu", "-q"])  # the same command again finishes the batch
+    rc = main(
+        [
+            "segment",
+            *_images(batch),
+            "--scribbles",
+            str(batch / "in"),
+            "-o",
+            str(out),
+            "--max-iter",
+            "100000",
+            "--device",
+            "cpu",
+            "-q",
+        ]
+    )  # the same command again finishes the batch
     assert rc == 0 and not (out / ".img1.unfinished").exists() and (out / "img2_recipe.json").exists()
 
 
@@ -214,8 +251,10 @@ def test_the_exit_status_is_not_0_when_an_image_failed(batch, capsys, monkeypatc
     assert os.path.exists(batch / "out" / "img1_recipe.json")
 
 
-@pytest.mark.parametrize("dtype,value,ok", [(np.uint16, 258, True), (np.int32, 70000, True),
-                                            (np.int64, 2**40, False), (np.uint64, 2**63, False)])
+@pytest.mark.parametrize(
+    "dtype,value,ok",
+    [(np.uint16, 258, True), (np.int32, 70000, True), (np.int64, 2**40, False), (np.uint64, 2**63, False)],
+)
 def test_scribble_classes_are_kept_exactly_or_refused(tmp_path, capsys, dtype, value, ok):
     image = np.zeros((24, 32, 3), np.uint8)
     image[:, 16:] = (200, 40, 40)
@@ -224,8 +263,17 @@ def test_scribble_classes_are_kept_exactly_or_refused(tmp_path, capsys, dtype, v
     scr[10:13, 22:29] = 2
     np.save(tmp_path / "img.npy", image)
     np.save(tmp_path / "scr.npy", scr)
-    rc = main(["segment", str(tmp_path / "img.npy"), "--scribbles", str(tmp_path / "scr.npy"),
-               "-o", str(tmp_path / "out"), *FAST])
+    rc = main(
+        [
+            "segment",
+            str(tmp_path / "img.npy"),
+            "--scribbles",
+            str(tmp_path / "scr.npy"),
+            "-o",
+            str(tmp_path / "out"),
+            *FAST,
+        ]
+    )
     if ok:
         labels = tifffile.imread(tmp_path / "out" / "img_labels.tif")
         assert rc == 0 and set(np.unique(labels)) == {2, value}
@@ -243,8 +291,26 @@ def _one_line_error(capsys) -> str:
 def test_resume_never_lets_output_replace_another_file(batch, capsys):
     out = batch / "w"
     out.mkdir()
-    args = ["train-wnet", str(batch / "in"), "-o", str(out / "net.pt"), "--steps", "1", "--batch", "1", "--crop", "16",
-            "--width", "2", "--depth", "1", "--k", "3", "--device", "cpu"]
+    args = [
+        "train-wnet",
+        str(batch / "in"),
+        "-o",
+        str(out / "net.pt"),
+        "--steps",
+        "1",
+        "--batch",
+        "1",
+        "--crop",
+        "16",
+        "--width",
+        "2",
+        "--depth",
+        "1",
+        "--k",
+        "3",
+        "--device",
+        "cpu",
+    ]
     assert main(args) == 0
     capsys.readouterr()  # the first run's progress bar
     precious = out / "precious.png"
@@ -291,8 +357,10 @@ def test_nan_pixels_are_reported_and_an_all_nan_image_refused(tmp_path, capsys):
     assert "no finite value" in _one_line_error(capsys)
 
 
-@pytest.mark.parametrize("flag,value", [("--lr", "nan"), ("--time-limit", "-1"), ("--threads", "-1"),
-                                        ("--sigma-x", "inf"), ("--depth", "40")])
+@pytest.mark.parametrize(
+    "flag,value",
+    [("--lr", "nan"), ("--time-limit", "-1"), ("--threads", "-1"), ("--sigma-x", "inf"), ("--depth", "40")],
+)
 def test_train_wnet_refuses_numbers_out_of_range(batch, capsys, flag, value):
     with pytest.raises(SystemExit) as exit_:
         code = main(["train-wnet", str(batch / "in"), "-o", str(batch / "w.pt"), "--steps", "1", flag, value])
@@ -312,8 +380,19 @@ def test_weights_with_nan_values_are_refused(batch, capsys):
     first = next(k for k, v in state.items() if v.is_floating_point())
     state[first] = torch.full_like(state[first], float("nan"))
     torch.save({"format": FORMAT, "config": config, "state_dict": state}, batch / "nan.pt")
-    rc = main(["segment", _images(batch)[0], "--method", "wnet", "--weights", str(batch / "nan.pt"),
-               "-o", str(batch / "out"), *FAST])
+    rc = main(
+        [
+            "segment",
+            _images(batch)[0],
+            "--method",
+            "wnet",
+            "--weights",
+            str(batch / "nan.pt"),
+            "-o",
+            str(batch / "out"),
+            *FAST,
+        ]
+    )
     assert rc == 2 and "NaN" in _one_line_error(capsys)
 
 
@@ -395,8 +474,26 @@ def test_train_wnet_stopped_by_ctrl_c_exits_130_and_can_resume(batch):
         run()
     """)
     out = batch / "w"
-    args = ["train-wnet", str(batch / "in"), "-o", str(out / "net.pt"), "--steps", "50", "--batch", "1", "--crop", "16",
-            "--width", "2", "--depth", "1", "--k", "3", "--device", "cpu"]
+    args = [
+        "train-wnet",
+        str(batch / "in"),
+        "-o",
+        str(out / "net.pt"),
+        "--steps",
+        "50",
+        "--batch",
+        "1",
+        "--crop",
+        "16",
+        "--width",
+        "2",
+        "--depth",
+        "1",
+        "--k",
+        "3",
+        "--device",
+        "cpu",
+    ]
     proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 130 and "--resume" in proc.stderr and "Traceback" not in proc.stderr
     assert (out / "net.pt").exists() and (out / "net.ckpt.pt").exists()

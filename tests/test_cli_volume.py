@@ -34,11 +34,28 @@ def _dice(a, b):
 
 def test_volume_in_volume_out(volume):
     out = volume / "out"
-    rc = main(["segment", str(volume / "vol.tif"), "--scribbles", str(volume / "vol_scribbles.tif"), "-o", str(out),
-               "--ucm", "--masks", "--uncertainty", *FAST])
+    rc = main(
+        [
+            "segment",
+            str(volume / "vol.tif"),
+            "--scribbles",
+            str(volume / "vol_scribbles.tif"),
+            "-o",
+            str(out),
+            "--ucm",
+            "--masks",
+            "--uncertainty",
+            *FAST,
+        ]
+    )
     assert rc == 0
-    assert sorted(p.name for p in out.iterdir()) == ["vol_labels.tif", "vol_masks.tif", "vol_recipe.json",
-                                                     "vol_ucm.tif", "vol_uncertainty.tif"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "vol_labels.tif",
+        "vol_masks.tif",
+        "vol_recipe.json",
+        "vol_ucm.tif",
+        "vol_uncertainty.tif",
+    ]
     with tifffile.TiffFile(out / "vol_labels.tif") as tif:
         assert tif.series[0].axes == "ZYX"
         labels = tif.asarray()
@@ -48,13 +65,35 @@ def test_volume_in_volume_out(volume):
     recipe = json.loads((out / "vol_recipe.json").read_text())
     assert recipe["image_shape"] == [1, 12, 40, 40]
     # the same command again: done already, skipped
-    assert main(["segment", str(volume / "vol.tif"), "--scribbles", str(volume / "vol_scribbles.tif"), "-o",
-                 str(out), "--ucm", "--masks", "--uncertainty", *FAST]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(volume / "vol.tif"),
+                "--scribbles",
+                str(volume / "vol_scribbles.tif"),
+                "-o",
+                str(out),
+                "--ucm",
+                "--masks",
+                "--uncertainty",
+                *FAST,
+            ]
+        )
+        == 0
+    )
 
 
 def test_npy_stack_needs_its_axes_named(volume, capsys):
-    args = ["segment", str(volume / "vol.npy"), "--scribbles", str(volume / "vol_scribbles.tif"), "-o",
-            str(volume / "out"), *FAST]
+    args = [
+        "segment",
+        str(volume / "vol.npy"),
+        "--scribbles",
+        str(volume / "vol_scribbles.tif"),
+        "-o",
+        str(volume / "out"),
+        *FAST,
+    ]
     assert main(args) == 2
     assert "--axes ZYX" in capsys.readouterr().err
     assert main(args + ["--axes", "ZYX", "--spacing", "2,1,1"]) == 0
@@ -64,8 +103,24 @@ def test_npy_stack_needs_its_axes_named(volume, capsys):
 
 def test_slice_scope_writes_one_slice(volume):
     out = volume / "out"
-    assert main(["segment", str(volume / "vol.tif"), "--scribbles", str(volume / "vol_scribbles.tif"), "-o",
-                 str(out), "--scope", "slice", "--slice", "4", *FAST]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(volume / "vol.tif"),
+                "--scribbles",
+                str(volume / "vol_scribbles.tif"),
+                "-o",
+                str(out),
+                "--scope",
+                "slice",
+                "--slice",
+                "4",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     labels = tifffile.imread(out / "vol_labels.tif")
     assert labels.shape == (40, 40) and set(np.unique(labels)) == {1, 2}
     assert json.loads((out / "vol_recipe.json").read_text())["slice"] == 4
@@ -81,8 +136,15 @@ def test_time_lapse_tiff_gives_labels_per_time_point(volume):
     assert len(json.loads((out / "tl_recipe.json").read_text())["frames"]) == 3
 
 
-@pytest.mark.parametrize("flag, value, message", [("--axes", "ZYXW", "use each of"), ("--spacing", "1,0,1", "positive"),
-                                                  ("--channels", "a", "channel numbers"), ("--spacing", "1,1", "three")])
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--axes", "ZYXW", "use each of"),
+        ("--spacing", "1,0,1", "positive"),
+        ("--channels", "a", "channel numbers"),
+        ("--spacing", "1,1", "three"),
+    ],
+)
 def test_bad_stack_flags_get_one_line(volume, capsys, flag, value, message):
     with pytest.raises(SystemExit):
         main(["segment", str(volume / "vol.tif"), "-o", str(volume / "out"), flag, value, *FAST])
@@ -104,6 +166,7 @@ def test_brain_sample_labels_the_brain(tmp_path):
 
 
 # What a new user met (probe of the first volume step); each failed before its fix.
+
 
 def _run(volume, capsys, *extra, scribbles="vol_scribbles.tif"):
     args = ["segment", str(volume / "vol.tif"), "-o", str(volume / "out"), "--max-iter", "5", *FAST, *extra]
@@ -146,15 +209,30 @@ def test_slice_flag_needs_slice_scope_and_slices(volume, capsys, tmp_path):
     code, err = _run(volume, capsys, "--slice", "3")
     assert code == 2 and "needs --scope slice" in err
     tifffile.imwrite(tmp_path / "flat.tif", np.zeros((20, 20), np.uint8))
-    assert main(["segment", str(tmp_path / "flat.tif"), "-o", str(tmp_path / "o"), "--scope", "slice",
-                 "--slice", "1", *FAST]) == 2
+    assert (
+        main(
+            [
+                "segment",
+                str(tmp_path / "flat.tif"),
+                "-o",
+                str(tmp_path / "o"),
+                "--scope",
+                "slice",
+                "--slice",
+                "1",
+                *FAST,
+            ]
+        )
+        == 2
+    )
     assert "has no slices" in capsys.readouterr().err
 
 
 def test_axes_and_spacing_from_the_file_go_into_the_recipe(volume, capsys):
     data = tifffile.imread(volume / "vol.tif")
-    tifffile.imwrite(volume / "vol.tif", data, imagej=True, resolution=(2.0, 2.0),
-                     metadata={"axes": "ZYX", "spacing": 1.5})
+    tifffile.imwrite(
+        volume / "vol.tif", data, imagej=True, resolution=(2.0, 2.0), metadata={"axes": "ZYX", "spacing": 1.5}
+    )
     code, _ = _run(volume, capsys)
     assert code == 0
     recipe = json.loads((volume / "out" / "vol_recipe.json").read_text())

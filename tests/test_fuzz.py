@@ -20,8 +20,14 @@ from hypothesis import strategies as st
 from napari_unsup_seg.cli import main
 
 # no shrinking: a failing case is reported as generated (shrinking a CLI run takes minutes)
-SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None,
-                phases=[Phase.explicit, Phase.generate], report_multiple_bugs=True)
+SETTINGS = dict(
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    report_multiple_bugs=True,
+)
 BASE = ["--device", "cpu", "-q"]
 
 
@@ -65,11 +71,19 @@ def _scribbles(folder: Path) -> Path:
 
 
 # ------------------------------------------------------------------ arguments
-NUMBERS = st.one_of(st.integers(-10**12, 10**12).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr),
-                    st.sampled_from(["nan", "inf", "-inf", "1e309", "", "abc", "0x10", "2**32", "-0", " 3 "]))
+NUMBERS = st.one_of(
+    st.integers(-(10**12), 10**12).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["nan", "inf", "-inf", "1e309", "", "abc", "0x10", "2**32", "-0", " 3 "]),
+)
 FLAG_VALUES = {
-    "--max-iter": NUMBERS, "--time-budget": NUMBERS, "--seed": NUMBERS, "--threshold": NUMBERS,
-    "--regions": NUMBERS, "--adapt": NUMBERS, "--min-labels": NUMBERS,
+    "--max-iter": NUMBERS,
+    "--time-budget": NUMBERS,
+    "--seed": NUMBERS,
+    "--threshold": NUMBERS,
+    "--regions": NUMBERS,
+    "--adapt": NUMBERS,
+    "--min-labels": NUMBERS,
     "--device": st.sampled_from(["cpu", "auto", "cuda", "cuda:1", "meta", "xpu", "mps", "CPU", "", "cpu:0"]),
     "--method": st.sampled_from(["cluster", "wnet", "kmeans", ""]),
     "--preset": st.sampled_from(["fast", "paper", "slow"]),
@@ -78,10 +92,13 @@ SWITCHES = ["--ucm", "--masks", "--uncertainty", "--no-crf", "--png-scribbles", 
 
 
 @settings(max_examples=90, **SETTINGS)
-@given(flags=st.dictionaries(st.sampled_from(sorted(FLAG_VALUES)), st.none(), max_size=4).flatmap(
-           lambda d: st.fixed_dictionaries({k: FLAG_VALUES[k] for k in d})),
-       switches=st.lists(st.sampled_from(SWITCHES), unique=True, max_size=3),
-       with_scribbles=st.booleans())
+@given(
+    flags=st.dictionaries(st.sampled_from(sorted(FLAG_VALUES)), st.none(), max_size=4).flatmap(
+        lambda d: st.fixed_dictionaries({k: FLAG_VALUES[k] for k in d})
+    ),
+    switches=st.lists(st.sampled_from(SWITCHES), unique=True, max_size=3),
+    with_scribbles=st.booleans(),
+)
 def test_fuzz_arguments(flags, switches, with_scribbles):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -104,10 +121,26 @@ def test_fuzz_arguments(flags, switches, with_scribbles):
 
 
 # ------------------------------------------------------------------ image and scribble files
-DTYPES = st.sampled_from(["bool", "uint8", "int8", "uint16", "int16", "int32", "uint32", "int64", "uint64",
-                          "float16", "float32", "float64", "complex64"])
-VALID_SHAPES = st.sampled_from([(12, 16), (12, 16, 3), (3, 12, 16), (12, 16, 4), (1, 12, 16), (12, 16, 1), (2, 2),
-                                (16, 12, 2), (5, 40)])
+DTYPES = st.sampled_from(
+    [
+        "bool",
+        "uint8",
+        "int8",
+        "uint16",
+        "int16",
+        "int32",
+        "uint32",
+        "int64",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+    ]
+)
+VALID_SHAPES = st.sampled_from(
+    [(12, 16), (12, 16, 3), (3, 12, 16), (12, 16, 4), (1, 12, 16), (12, 16, 1), (2, 2), (16, 12, 2), (5, 40)]
+)
 ODD_SHAPES = st.sampled_from([(1, 1), (12, 16, 17), (0, 16), (17, 10, 0), (12, 16, 3, 2), (), (7,), (1, 1, 1, 1, 1)])
 # half valid, half not: both the error paths and the results are exercised
 SHAPES = st.one_of(VALID_SHAPES, VALID_SHAPES, ODD_SHAPES, st.lists(st.integers(0, 20), max_size=5).map(tuple))
@@ -151,8 +184,11 @@ def _write(path: Path, array: np.ndarray, form: str) -> Path:
             return _write(path, array, "npy")
         return path.with_suffix(".tif")
     if form == "png":
-        pngable = array.dtype in (np.uint8, np.uint16) and array.size and (
-            array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3, 4) and array.dtype == np.uint8))
+        pngable = (
+            array.dtype in (np.uint8, np.uint16)
+            and array.size
+            and (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3, 4) and array.dtype == np.uint8))
+        )
         if not pngable:  # a shape or type PNG cannot hold: write it as NPY instead
             return _write(path, array, "npy")
         iio.imwrite(path.with_suffix(".png"), array)
@@ -193,8 +229,14 @@ def test_fuzz_image_files(shape, dtype, special, form, seed):
 
 
 @settings(max_examples=50, **SETTINGS)
-@given(shape=st.one_of(st.just((12, 16)), SHAPES), dtype=DTYPES, special=SPECIALS, form=FORMS,
-       seed=st.integers(0, 2**16), png_convention=st.booleans())
+@given(
+    shape=st.one_of(st.just((12, 16)), SHAPES),
+    dtype=DTYPES,
+    special=SPECIALS,
+    form=FORMS,
+    seed=st.integers(0, 2**16),
+    png_convention=st.booleans(),
+)
 def test_fuzz_scribble_files(shape, dtype, special, form, seed, png_convention):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -227,7 +269,11 @@ def _weights_payload(kind: str, rng: np.random.Generator):
         "good": {"format": FORMAT, "version": 1, "config": good_config, "state_dict": state, "meta": {}},
         "no config": {"format": FORMAT, "version": 1, "state_dict": state},
         "config list": {"format": FORMAT, "config": [3, 4, 2, 1], "state_dict": state},
-        "config strings": {"format": FORMAT, "config": {k: str(v) for k, v in good_config.items()}, "state_dict": state},
+        "config strings": {
+            "format": FORMAT,
+            "config": {k: str(v) for k, v in good_config.items()},
+            "state_dict": state,
+        },
         "huge width": {"format": FORMAT, "config": dict(good_config, width=10**7), "state_dict": state},
         "deep": {"format": FORMAT, "config": dict(good_config, depth=40), "state_dict": state},
         "negative k": {"format": FORMAT, "config": dict(good_config, k=-1), "state_dict": state},
@@ -242,9 +288,25 @@ def _weights_payload(kind: str, rng: np.random.Generator):
     return payloads[kind]
 
 
-WEIGHT_KINDS = ["good", "no config", "config list", "config strings", "huge width", "deep", "negative k",
-                "extra key", "wrong shapes", "state not tensors", "state list", "no format", "a tensor", "a list",
-                "truncated", "random bytes", "empty"]
+WEIGHT_KINDS = [
+    "good",
+    "no config",
+    "config list",
+    "config strings",
+    "huge width",
+    "deep",
+    "negative k",
+    "extra key",
+    "wrong shapes",
+    "state not tensors",
+    "state list",
+    "no format",
+    "a tensor",
+    "a list",
+    "truncated",
+    "random bytes",
+    "empty",
+]
 
 
 @settings(max_examples=40, **SETTINGS)
@@ -257,12 +319,27 @@ def test_fuzz_weights_files(kind, seed):
         if kind in ("truncated", "random bytes", "empty"):
             torch.save(_weights_payload("good", None), weights)
             data = weights.read_bytes()
-            weights.write_bytes({"truncated": data[: len(data) // 2], "empty": b"",
-                                 "random bytes": bytes(np.random.default_rng(seed).integers(0, 256, 500, np.uint8))}[kind])
+            weights.write_bytes(
+                {
+                    "truncated": data[: len(data) // 2],
+                    "empty": b"",
+                    "random bytes": bytes(np.random.default_rng(seed).integers(0, 256, 500, np.uint8)),
+                }[kind]
+            )
         else:
             torch.save(_weights_payload(kind, None), weights)
-        argv = ["segment", str(image), "--method", "wnet", "--weights", str(weights), "-o", str(tmp / "out"),
-                "--no-crf", *BASE]
+        argv = [
+            "segment",
+            str(image),
+            "--method",
+            "wnet",
+            "--weights",
+            str(weights),
+            "-o",
+            str(tmp / "out"),
+            "--no-crf",
+            *BASE,
+        ]
         code, err = run_clean(argv, [image, weights])
         assert (code == 0) == (kind == "good"), err
 
@@ -274,6 +351,18 @@ def test_weights_asking_for_a_huge_model_are_refused_before_it_is_built(kind, tm
     built = []
     monkeypatch.setattr(infer, "WNet", lambda config: built.append(config))
     torch.save(_weights_payload(kind, None), tmp_path / "net.pt")
-    code, err = run_clean(["segment", str(_image(tmp_path)), "--method", "wnet", "--weights",
-                           str(tmp_path / "net.pt"), "-o", str(tmp_path / "out"), *BASE], [tmp_path / "net.pt"])
+    code, err = run_clean(
+        [
+            "segment",
+            str(_image(tmp_path)),
+            "--method",
+            "wnet",
+            "--weights",
+            str(tmp_path / "net.pt"),
+            "-o",
+            str(tmp_path / "out"),
+            *BASE,
+        ],
+        [tmp_path / "net.pt"],
+    )
     assert code == 2 and "config" in err and built == []

@@ -13,8 +13,17 @@ from napari_unsup_seg.core.progress import drain
 from napari_unsup_seg.core.series import segment_stack, spread_scribbles
 
 
-@pytest.mark.parametrize("axes, shape", [("ZYX", (5, 8, 9)), ("ZCYX", (5, 2, 8, 9)), ("TZYXC", (3, 5, 8, 9, 2)),
-                                         ("YX", (8, 9)), ("CYX", (2, 8, 9)), ("TYX", (3, 8, 9))])
+@pytest.mark.parametrize(
+    "axes, shape",
+    [
+        ("ZYX", (5, 8, 9)),
+        ("ZCYX", (5, 2, 8, 9)),
+        ("TZYXC", (3, 5, 8, 9, 2)),
+        ("YX", (8, 9)),
+        ("CYX", (2, 8, 9)),
+        ("TYX", (3, 8, 9)),
+    ],
+)
 def test_any_axes_order_comes_to_tczyx(axes, shape):
     data = np.random.default_rng(0).random(shape)
     out = to_tczyx(data, axes)
@@ -29,8 +38,9 @@ def test_a_long_first_axis_is_taken_as_slices():
     assert as_stack(np.zeros((16, 16, 3))).axes == "YXC"
 
 
-@pytest.mark.parametrize("axes, message", [("ZYXQ", "unknown letter"), ("ZZYX", "twice"), ("ZYX", "name 3 axes"),
-                                           ("TZCY", "Y and X")])
+@pytest.mark.parametrize(
+    "axes, message", [("ZYXQ", "unknown letter"), ("ZZYX", "twice"), ("ZYX", "name 3 axes"), ("TZCY", "Y and X")]
+)
 def test_bad_axes_are_refused(axes, message):
     with pytest.raises(InputError, match=message):
         as_stack(np.zeros((2, 3, 8, 9)), axes)
@@ -82,8 +92,9 @@ def test_time_lapse_scribbled_on_one_frame_labels_all_in_order():
     scribbles[0, 2, 2:38] = 1
     scribbles[0, 37, 2:38] = 1
     messages = []
-    result = drain(segment_stack(stack, scribbles_tzyx(scribbles, stack), SegmentParams()),
-                   lambda e: messages.append(e.message))
+    result = drain(
+        segment_stack(stack, scribbles_tzyx(scribbles, stack), SegmentParams()), lambda e: messages.append(e.message)
+    )
     labels = result.labels
     assert labels.shape == (3, 40, 40)
     for t in range(3):
@@ -117,8 +128,9 @@ def test_nearest_time_point_lends_its_strokes():
 def test_slice_scope_segments_one_slice_as_an_image():
     volume = np.random.default_rng(0).random((6, 20, 20)).astype(np.float32)
     stack = as_stack(volume, "ZYX")
-    result = drain(segment_stack(stack, None, SegmentParams(cluster=ClusterParams(max_iter=5)), scope="slice",
-                                 slice_index=4))
+    result = drain(
+        segment_stack(stack, None, SegmentParams(cluster=ClusterParams(max_iter=5)), scope="slice", slice_index=4)
+    )
     assert result.labels.shape == (1, 20, 20) and result.recipe["slice"] == 4
     with pytest.raises(InputError, match="slice 9"):
         drain(segment_stack(stack, None, SegmentParams(), scope="slice", slice_index=9))

@@ -92,10 +92,15 @@ def test_random_labels_many_small_regions_round_trip():
 def test_pycocotools_loads_the_written_files(tmp_path):
     classes = scene()
     names = {1: "cell", 2: "ring", 3: "core"}
-    paths = export.write_outputs(tmp_path, "cells", classes, class_names=names, masks=False, coco=True,
-                                 image_file="cells.png")
-    assert [p.name for p in paths] == ["cells_labels.tif", "cells_labels.png", "cells_coco_instances.json",
-                                       "cells_coco_semantic.json"]
+    paths = export.write_outputs(
+        tmp_path, "cells", classes, class_names=names, masks=False, coco=True, image_file="cells.png"
+    )
+    assert [p.name for p in paths] == [
+        "cells_labels.tif",
+        "cells_labels.png",
+        "cells_coco_instances.json",
+        "cells_coco_semantic.json",
+    ]
     for kind, count in (("instances", 6), ("semantic", 3)):
         api = COCO(str(tmp_path / f"cells_coco_{kind}.json"))
         assert api.getCatIds() == [1, 2, 3]
@@ -133,8 +138,12 @@ def test_a_stack_is_one_coco_image_per_plane():
 def test_a_named_class_without_pixels_and_an_empty_label_image():
     classes = scene()
     data = coco.semantic_coco(classes, {1: "cell", 7: "debris"})
-    assert [(c["id"], c["name"]) for c in data["categories"]] == [(1, "cell"), (2, "class 2"), (3, "class 3"),
-                                                                 (7, "debris")]
+    assert [(c["id"], c["name"]) for c in data["categories"]] == [
+        (1, "cell"),
+        (2, "class 2"),
+        (3, "class 3"),
+        (7, "debris"),
+    ]
     assert 7 not in {a["category_id"] for a in data["annotations"]}
     empty = coco.instances_coco(np.zeros((5, 6), np.uint8), {1: "cell"})
     assert empty["annotations"] == [] and [c["id"] for c in empty["categories"]] == [1]
@@ -143,16 +152,16 @@ def test_a_named_class_without_pixels_and_an_empty_label_image():
 
 
 def test_instances_of_a_region_image_split_by_class():
-    classes = np.array([[1, 1, 2, 2],
-                        [1, 1, 2, 0],
-                        [1, 1, 0, 1]])
-    regions = np.array([[5, 5, 5, 6],
-                        [5, 5, 5, 6],
-                        [0, 6, 6, 6]])
+    classes = np.array([[1, 1, 2, 2], [1, 1, 2, 0], [1, 1, 0, 1]])
+    regions = np.array([[5, 5, 5, 6], [5, 5, 5, 6], [0, 6, 6, 6]])
     data = coco.instances_coco(classes, regions=regions)
     masks = [(a["category_id"], decoded(a)) for a in data["annotations"]]
-    expected = [(1, (classes == 1) & (regions == 5)), (2, (classes == 2) & (regions == 5)),
-                (2, (classes == 2) & (regions == 6)), (1, (classes == 1) & (regions == 6))]
+    expected = [
+        (1, (classes == 1) & (regions == 5)),
+        (2, (classes == 2) & (regions == 5)),
+        (2, (classes == 2) & (regions == 6)),
+        (1, (classes == 1) & (regions == 6)),
+    ]
     assert len(masks) == len(expected)
     for (value, mask), (want_value, want) in zip(masks, expected):
         assert value == want_value

@@ -156,7 +156,6 @@ def test_refused_shape_and_dtype():
         plan_commit(np.zeros((6, 8), np.float32), _result())
 
 
-
 def test_large_class_values_and_negative_values():
     result = np.array([[1, 5, 1 << 25], [-3, 5, 1 << 25]], np.int64)
     target = np.zeros((2, 3), np.int64)
@@ -169,6 +168,8 @@ def test_large_class_values_and_negative_values():
 
 def test_summary_sentences():
     assert commit.CommitSummary({7: 1234}, 56).describe() == "wrote 1,234 px as label 7; kept 56 px already labelled"
-    assert commit.CommitSummary({1: 2, 3: 4}, 0, 1).describe("GT") == "wrote 6 px as labels 1, 3 into GT (1 px relabelled)"
+    assert (
+        commit.CommitSummary({1: 2, 3: 4}, 0, 1).describe("GT") == "wrote 6 px as labels 1, 3 into GT (1 px relabelled)"
+    )
     assert commit.CommitSummary({k: 1 for k in range(5, 30)}, 0).describe() == "wrote 25 px as 25 labels (5-29)"
     assert "tick Overwrite" in commit.CommitSummary({}, 3).describe()

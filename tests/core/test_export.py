@@ -58,10 +58,17 @@ def test_unwritable_folder(tmp_path):
         write_outputs(blocker / "sub", "x", _labels())
 
 
-@pytest.mark.parametrize("values", [
-    np.array([[0, 3], [3, 7]], np.int32), np.array([5, 2, 2], np.uint8), np.array([-4, 2, 9]),
-    np.array([10**9, 0], np.int64), np.zeros(0, np.int32), np.array([True, False]),
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([[0, 3], [3, 7]], np.int32),
+        np.array([5, 2, 2], np.uint8),
+        np.array([-4, 2, 9]),
+        np.array([10**9, 0], np.int64),
+        np.zeros(0, np.int32),
+        np.array([True, False]),
+    ],
+)
 def test_present_values_are_those_of_np_unique(values):
     from napari_unsup_seg.core.export import present_values
 

@@ -84,4 +84,3 @@ def test_missing_and_unreadable_files(tmp_path):
         load_image(bad)
     with pytest.raises(InputError, match="folder"):
         load_image(tmp_path)
-

@@ -24,7 +24,7 @@ H, W = 200, 260
 
 def disk_scene():
     yy, xx = np.mgrid[:H, :W]
-    truth = (yy - 100) ** 2 + (xx - 120) ** 2 < 60 ** 2
+    truth = (yy - 100) ** 2 + (xx - 120) ** 2 < 60**2
     rng = np.random.default_rng(0)
     image = (0.25 + 0.5 * truth + rng.normal(0, 0.05, truth.shape)).astype(np.float32)[None]
     scribbles = np.zeros(truth.shape, np.int32)

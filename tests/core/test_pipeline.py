@@ -93,7 +93,9 @@ def test_every_stage_the_core_reports_has_the_words_a_front_end_shows():
 
     sources = [p.read_text() for p in Path(progress.__file__).parent.rglob("*.py")]
     named = {m for text in sources for m in re.findall(r'stage="([^"]+)"', text)}
-    positional = {m for text in sources for m in re.findall(r'Progress\([^(),]+,[^(),]+(?:\([^()]*\))?,\s*"([^"]+)"', text)}
+    positional = {
+        m for text in sources for m in re.findall(r'Progress\([^(),]+,[^(),]+(?:\([^()]*\))?,\s*"([^"]+)"', text)
+    }
     assert "cluster" in positional and {"adapt", "ucm", "refine"} <= named
     assert named | positional <= set(progress.STAGES)
     assert set(progress.ITERATING) <= set(progress.STAGES)

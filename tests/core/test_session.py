@@ -37,8 +37,14 @@ def _scene():
     overseg = rng.integers(0, 6, (H, W))
     hierarchy = build_hierarchy(image, overseg, scribbles=scribbles)
     labels = np.where(image[0] > 0.5, 1, 2).astype(np.int32)
-    seg = Segmentation(labels=labels, hierarchy=hierarchy, scribbles=scribbles.astype(np.int32), stopped=False,
-                       state=None, recipe={"parameters": {"method": "cluster"}, "seed": 7})
+    seg = Segmentation(
+        labels=labels,
+        hierarchy=hierarchy,
+        scribbles=scribbles.astype(np.int32),
+        stopped=False,
+        state=None,
+        recipe={"parameters": {"method": "cluster"}, "seed": 7},
+    )
     pixels = (np.moveaxis(image, 0, -1) * 255).astype(np.uint8)
     return pixels, scribbles, seg
 
@@ -48,11 +54,26 @@ def _write(folder, pixels, scribbles, seg, threshold=0.4, **kwargs):
     shown[0, 0] = 3  # a hand edit
     assigned = np.zeros((H, W), bool)
     assigned[:4, :4] = True
-    record = MergeRecord(threshold, run_labels=seg.labels, run_scribbles=seg.scribbles, assigned=assigned,
-                         scope=[None, None])
-    return write_session(folder, pixels, scribbles, {1: "coffee", 2: "cup", 3: "table"},
-                         {1: (1.0, 0.0, 0.0, 1.0), 2: (0.0, 0.5, 1.0, 1.0)}, shown, seg.ucm, record, seg.recipe,
-                         layers={"image": {"name": "tiny", "rgb": True, "scale": (2.0, 1.0)}}, **kwargs), shown, assigned
+    record = MergeRecord(
+        threshold, run_labels=seg.labels, run_scribbles=seg.scribbles, assigned=assigned, scope=[None, None]
+    )
+    return (
+        write_session(
+            folder,
+            pixels,
+            scribbles,
+            {1: "coffee", 2: "cup", 3: "table"},
+            {1: (1.0, 0.0, 0.0, 1.0), 2: (0.0, 0.5, 1.0, 1.0)},
+            shown,
+            seg.ucm,
+            record,
+            seg.recipe,
+            layers={"image": {"name": "tiny", "rgb": True, "scale": (2.0, 1.0)}},
+            **kwargs,
+        ),
+        shown,
+        assigned,
+    )
 
 
 def test_round_trip_is_exact(tmp_path):
@@ -63,9 +84,15 @@ def test_round_trip_is_exact(tmp_path):
     assert manifest["format"] == FORMAT and manifest["version"] == VERSION
 
     got = read_session(folder)
-    for array, back in ((pixels, got.image), (scribbles, got.scribbles), (shown, got.labels), (seg.ucm, got.ucm),
-                        (seg.labels, got.merge.run_labels), (seg.scribbles, got.merge.run_scribbles),
-                        (assigned, got.merge.assigned)):
+    for array, back in (
+        (pixels, got.image),
+        (scribbles, got.scribbles),
+        (shown, got.labels),
+        (seg.ucm, got.ucm),
+        (seg.labels, got.merge.run_labels),
+        (seg.scribbles, got.merge.run_scribbles),
+        (assigned, got.merge.assigned),
+    ):
         assert back.dtype == array.dtype and back.shape == array.shape
         np.testing.assert_array_equal(back, array)
     assert got.class_names == {1: "coffee", 2: "cup", 3: "table"}
@@ -84,8 +111,9 @@ def test_rebuilt_hierarchy_cuts_as_the_original(tmp_path):
         assert again.hierarchy.n_regions(t) == seg.hierarchy.n_regions(t)
 
 
-@pytest.mark.parametrize("dtype, shape", [(np.float32, (2, H, W)), (np.uint16, (5, H, W)), (np.int8, (H, W)),
-                                          (np.float64, (H, W, 4))])
+@pytest.mark.parametrize(
+    "dtype, shape", [(np.float32, (2, H, W)), (np.uint16, (5, H, W)), (np.int8, (H, W)), (np.float64, (H, W, 4))]
+)
 def test_images_keep_their_dtype_and_shape(tmp_path, dtype, shape):
     image = np.random.default_rng(1).integers(-5, 100, shape).astype(dtype)
     scribbles = np.zeros((H, W), np.uint8)
@@ -128,8 +156,17 @@ def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
 def test_arrays_that_do_not_fit_are_refused(tmp_path):
     pixels, scribbles, _ = _scene()
     with pytest.raises(InputError, match="do not fit"):
-        write_session(tmp_path / "s.unsupseg", pixels, scribbles, {}, {}, np.zeros((H, W + 1), np.int32), None,
-                      MergeRecord(), None)
+        write_session(
+            tmp_path / "s.unsupseg",
+            pixels,
+            scribbles,
+            {},
+            {},
+            np.zeros((H, W + 1), np.int32),
+            None,
+            MergeRecord(),
+            None,
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -165,11 +202,18 @@ def _lost_key(folder):
     (folder / MANIFEST).write_text(json.dumps(manifest))
 
 
-@pytest.mark.parametrize("damage, words", [
-    (_damage_manifest, "cannot be read"), (_drop_ucm, "misses its file ucm.npy"),
-    (_truncate_result, "result.tif cannot be read"), (_no_manifest, "has no session.json"),
-    (_newer, "update the plugin"), (_other_shape, "the manifest says"), (_lost_key, "damaged"),
-])
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (_damage_manifest, "cannot be read"),
+        (_drop_ucm, "misses its file ucm.npy"),
+        (_truncate_result, "result.tif cannot be read"),
+        (_no_manifest, "has no session.json"),
+        (_newer, "update the plugin"),
+        (_other_shape, "the manifest says"),
+        (_lost_key, "damaged"),
+    ],
+)
 def test_a_partial_or_damaged_session_says_what_is_wrong(tmp_path, damage, words):
     pixels, scribbles, seg = _scene()
     folder, _, _ = _write(tmp_path / "s.unsupseg", pixels, scribbles, seg)
@@ -191,8 +235,17 @@ def test_a_volume_session_rebuilds_its_hierarchy(tmp_path):
     hierarchy = build_hierarchy(volume, rng.integers(0, 4, (6, 12, 14)))
     labels = hierarchy.cut(0.0)
     seg = Segmentation(labels, hierarchy, None, False, None, {})
-    folder = write_session(tmp_path / "v.unsupseg", volume[0], np.zeros(labels.shape, np.uint8), {}, {},
-                           seg.regions(0.3), seg.ucm, MergeRecord(0.3, run_labels=labels), {})
+    folder = write_session(
+        tmp_path / "v.unsupseg",
+        volume[0],
+        np.zeros(labels.shape, np.uint8),
+        {},
+        {},
+        seg.regions(0.3),
+        seg.ucm,
+        MergeRecord(0.3, run_labels=labels),
+        {},
+    )
     again = read_session(folder).segmentation()
     for t in (0.0, 0.2, 0.5, 0.9):
         np.testing.assert_array_equal(again.regions(t), seg.regions(t))

@@ -19,11 +19,13 @@ def ellipsoid(shape=(12, 40, 40), noise=0.1, seed=0):
     rng = np.random.default_rng(seed)
     z, y, x = np.indices(shape)
     cz, cy, cx = (n / 2 for n in shape)
-    truth = ((z - cz) / (0.4 * shape[0])) ** 2 + ((y - cy) / (0.3 * shape[1])) ** 2 + ((x - cx) / (0.32 * shape[2])) ** 2 < 1
+    truth = ((z - cz) / (0.4 * shape[0])) ** 2 + ((y - cy) / (0.3 * shape[1])) ** 2 + (
+        (x - cx) / (0.32 * shape[2])
+    ) ** 2 < 1
     image = (0.3 + 0.4 * truth + rng.normal(0, noise, shape)).astype(np.float32)[None]
     scribbles = np.zeros(shape, np.int32)
     for s in (shape[0] // 3, 2 * shape[0] // 3):
-        scribbles[s, shape[1] // 2, shape[2] // 3: 2 * shape[2] // 3] = 2
+        scribbles[s, shape[1] // 2, shape[2] // 3 : 2 * shape[2] // 3] = 2
         scribbles[s, 1, 1:-1] = 1
         scribbles[s, -2, 1:-1] = 1
     return np.clip(image, 0, 1), scribbles, truth

@@ -19,8 +19,13 @@ def image_zarr(tmp_path):
     """A two-channel volume (C, Z, Y, X) = (2, 5, 64, 80) at three levels, voxel 3 x 0.5 x 0.5."""
     data = np.random.default_rng(0).random((2, 5, 64, 80)).astype(np.float32)
     path = tmp_path / "cells.ome.zarr"
-    write_image(data, zarr.open_group(str(path), mode="w"), axes="czyx", scale_factors=(2, 4),
-                scale={"c": 1.0, "z": 3.0, "y": 0.5, "x": 0.5})
+    write_image(
+        data,
+        zarr.open_group(str(path), mode="w"),
+        axes="czyx",
+        scale_factors=(2, 4),
+        scale={"c": 1.0, "z": 3.0, "y": 0.5, "x": 0.5},
+    )
     return path, data
 
 
@@ -34,7 +39,9 @@ def test_reads_the_level_asked_with_its_axes_and_voxel_size(image_zarr):
     assert zarr_io.is_ome_zarr(path) and not zarr_io.is_ome_zarr(path.parent)
     info = zarr_io.describe(path)
     assert info.axes == "CZYX" and info.levels == 3
-    assert info.shapes[1] == (2, 5, 32, 40) and info.spacing(0) == (3.0, 0.5, 0.5) and info.spacing(1) == (3.0, 1.0, 1.0)
+    assert (
+        info.shapes[1] == (2, 5, 32, 40) and info.spacing(0) == (3.0, 0.5, 0.5) and info.spacing(1) == (3.0, 1.0, 1.0)
+    )
     stack = zarr_io.read_stack(path, 0)
     assert stack.data.shape == (1, 2, 5, 64, 80) and stack.axes == "CZYX"
     np.testing.assert_array_equal(stack.data[0], data)

@@ -35,10 +35,11 @@ def _no_unanswered_dialogs(monkeypatch):
     def unanswered(*args, **kwargs):
         raise AssertionError("a modal dialog opened that this test does not answer: monkeypatch it")
 
-    for cls, names in ((QColorDialog, ("getColor",)),
-                       (QFileDialog, ("getOpenFileName", "getOpenFileNames", "getExistingDirectory",
-                                      "getSaveFileName")),
-                       (QMessageBox, ("question", "warning", "information", "critical"))):
+    for cls, names in (
+        (QColorDialog, ("getColor",)),
+        (QFileDialog, ("getOpenFileName", "getOpenFileNames", "getExistingDirectory", "getSaveFileName")),
+        (QMessageBox, ("question", "warning", "information", "critical")),
+    ):
         for name in names:
             monkeypatch.setattr(cls, name, staticmethod(unanswered))
 

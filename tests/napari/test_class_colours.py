@@ -50,8 +50,9 @@ def test_new_scribbles_get_distinct_class_colours(plugin, qtbot, tiny):
     napari_default = Labels(np.zeros((4, 4), np.int32))
     assert _min_lab_distance([napari_default.get_color(k) for k in range(1, 9)]) < MIN_DELTA_E
     for row, k in enumerate(widget.legend.classes()):  # the swatches show the layer's colours
-        np.testing.assert_allclose(widget.legend.table.item(row, 1).background().color().getRgbF(),
-                                   scribbles.get_color(k), atol=0.01)
+        np.testing.assert_allclose(
+            widget.legend.table.item(row, 1).background().color().getRgbF(), scribbles.get_color(k), atol=0.01
+        )
     assert scribbles.metadata[META_KEY]["class_colours"][1] == list(scribbles.get_color(1))
 
 
@@ -139,8 +140,13 @@ def test_colours_stored_with_a_layer_come_back(plugin, qtbot, tiny):
     viewer, widget = plugin
     image, strokes = tiny
     viewer.add_image(image, name="tiny", rgb=True)
-    meta = {"role": "scribbles", "image": "tiny", "class_names": {1: "cell", 2: "dish", 3: "debris"},
-            "class_colours": {"1": [0.2, 0.4, 0.6, 1.0], "3": [0.9, 0.1, 0.1, 1.0]}, "hidden_classes": [3]}
+    meta = {
+        "role": "scribbles",
+        "image": "tiny",
+        "class_names": {1: "cell", 2: "dish", 3: "debris"},
+        "class_colours": {"1": [0.2, 0.4, 0.6, 1.0], "3": [0.9, 0.1, 0.1, 1.0]},
+        "hidden_classes": [3],
+    }
     scribbles = viewer.add_labels(strokes.copy(), name="tiny scribbles", metadata={META_KEY: meta})
     qtbot.waitUntil(lambda: widget.legend.layer is scribbles, timeout=5000)
     np.testing.assert_allclose(scribbles.get_color(1), (0.2, 0.4, 0.6, 1.0))
@@ -155,7 +161,8 @@ def test_colours_set_outside_the_legend_reach_legend_and_result(loaded, run_and_
     result = widget.result_layer()
     red = (1.0, 0.0, 0.0, 1.0)
     scribbles.colormap = DirectLabelColormap(  # e.g. from the console
-        color_dict={None: (1, 1, 1, 1), 0: (0, 0, 0, 0), 1: red, 2: (0, 0, 1, 1), 3: (0, 1, 0, 1)})
+        color_dict={None: (1, 1, 1, 1), 0: (0, 0, 0, 0), 1: red, 2: (0, 0, 1, 1), 3: (0, 1, 0, 1)}
+    )
     np.testing.assert_allclose(widget.legend.table.item(0, 1).background().color().getRgbF(), red)
     np.testing.assert_allclose(result.get_color(1), red)
     assert widget.legend.class_colour(1) == red

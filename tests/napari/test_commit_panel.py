@@ -18,8 +18,13 @@ def _stroke(viewer, layer, label: int, points) -> None:
     layer.mode, layer.selected_label, layer.brush_size = "paint", label, 3
 
     def event(kind, point):
-        return read_only_mouse_event(type=kind, button=1, position=tuple(layer.data_to_world(point)),
-                                     view_direction=[1, 0], dims_displayed=[0, 1])
+        return read_only_mouse_event(
+            type=kind,
+            button=1,
+            position=tuple(layer.data_to_world(point)),
+            view_direction=[1, 0],
+            dims_displayed=[0, 1],
+        )
 
     mouse_press_callbacks(layer, event("mouse_press", points[0]))
     for point in points[1:]:
@@ -76,8 +81,9 @@ def test_commit_into_painted_labels_then_ctrl_z_and_redo(loaded, qtbot, run_and_
     assert gt.data[5, 5] == 2
     committed = np.array(gt.data, copy=True)
     kept = int((~free & (shown > 0)).sum())
-    assert panel.status.text() == (f"wrote {int(free.sum()):,} px as labels 1, 2, 3 into 'GT'; "
-                                   f"kept {kept:,} px already labelled")
+    assert panel.status.text() == (
+        f"wrote {int(free.sum()):,} px as labels 1, 2, 3 into 'GT'; kept {kept:,} px already labelled"
+    )
     assert viewer.layers.selection.active is gt
 
     _ctrl_z(viewer, qtbot)  # the whole commit, in one step

@@ -79,7 +79,7 @@ def test_out_of_gpu_memory_offers_retry_on_cpu(loaded, qtbot, notes, monkeypatch
     _assert_intact(viewer, snapshot)
     assert widget.run_button.isEnabled()
 
-    (label, retry), = error.actions
+    ((label, retry),) = error.actions
     assert label == "Retry on CPU"
     retry(None)
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
@@ -88,8 +88,7 @@ def test_out_of_gpu_memory_offers_retry_on_cpu(loaded, qtbot, notes, monkeypatch
     assert widget.result_layer() is not None
 
 
-def test_a_run_failing_midway_restores_the_result_with_the_users_edits(loaded, run_and_wait, qtbot, notes,
-                                                                       monkeypatch):
+def test_a_run_failing_midway_restores_the_result_with_the_users_edits(loaded, run_and_wait, qtbot, notes, monkeypatch):
     viewer, widget, image, scribbles = loaded
     run_and_wait(widget)
     result = widget.result_layer()

@@ -116,9 +116,11 @@ def test_start_fresh_forgets_the_warm_start(loaded, run_and_wait, qtbot, monkeyp
     run_and_wait(widget)
     warm_given = []
     real_start = widget._controller.start
-    monkeypatch.setattr(widget._controller, "start",
-                        lambda image, scr, spec, warm=None, **kw: warm_given.append(warm) or real_start(
-                            image, scr, spec, warm, **kw))
+    monkeypatch.setattr(
+        widget._controller,
+        "start",
+        lambda image, scr, spec, warm=None, **kw: warm_given.append(warm) or real_start(image, scr, spec, warm, **kw),
+    )
     run_and_wait(widget)
     assert warm_given[-1] is not None and "warm start" in widget.status.text()
     widget.fresh_button.click()

@@ -53,8 +53,13 @@ def _paint(viewer, layer, label: int) -> np.ndarray:
     before = np.array(layer.data, copy=True)
 
     def event(kind, point):
-        return read_only_mouse_event(type=kind, button=1, position=tuple(layer.data_to_world(point)),
-                                     view_direction=[1, 0], dims_displayed=[0, 1])
+        return read_only_mouse_event(
+            type=kind,
+            button=1,
+            position=tuple(layer.data_to_world(point)),
+            view_direction=[1, 0],
+            dims_displayed=[0, 1],
+        )
 
     mouse_press_callbacks(layer, event("mouse_press", STROKE[0]))
     for point in STROKE[1:]:

@@ -66,8 +66,7 @@ def test_a_multiscale_image_is_segmented_at_the_chosen_level_and_shown_over_it(m
     assert agree > 0.9, agree  # the same scene at two levels: the same classes
 
 
-def test_an_ome_zarr_opens_lazily_with_its_labels_and_segments_at_a_level(plugin, qtbot, tmp_path, tiny,
-                                                                          monkeypatch):
+def test_an_ome_zarr_opens_lazily_with_its_labels_and_segments_at_a_level(plugin, qtbot, tmp_path, tiny, monkeypatch):
     zarr = pytest.importorskip("zarr")
     from ome_zarr.writer import write_image
 
@@ -77,8 +76,13 @@ def test_an_ome_zarr_opens_lazily_with_its_labels_and_segments_at_a_level(plugin
     tiny_image, strokes = tiny
     big = np.moveaxis(_pyramid(tiny_image)[0], -1, 0).astype(np.float32) / 255  # (C, Y, X)
     path = tmp_path / "slide.ome.zarr"
-    write_image(big, zarr.open_group(str(path), mode="w"), axes="cyx", scale_factors=(2, 4),
-                scale={"c": 1.0, "y": 0.5, "x": 0.5})
+    write_image(
+        big,
+        zarr.open_group(str(path), mode="w"),
+        axes="cyx",
+        scale_factors=(2, 4),
+        scale={"c": 1.0, "y": 0.5, "x": 0.5},
+    )
     zarr_io.write_labels(path, "earlier", (big[0] > 0.5).astype(np.int32), recipe={"seed": 7})
     layers = viewer.open(str(path), plugin="napari-unsup-seg")
     image, earlier = layers
@@ -87,8 +91,9 @@ def test_an_ome_zarr_opens_lazily_with_its_labels_and_segments_at_a_level(plugin
     np.testing.assert_allclose(image.scale, (1.0, 0.5, 0.5))
     assert earlier.data[0].shape == (192, 256) and earlier.metadata["napari_unsup_seg"]["recipe"] == {"seed": 7}
     widget.set_image_layer(image)
-    qtbot.waitUntil(lambda: widget.scribbles_layer() is not None and widget.scribbles_layer() is not earlier,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: widget.scribbles_layer() is not None and widget.scribbles_layer() is not earlier, timeout=5000
+    )
     scribbles = widget.scribbles_layer()
     assert scribbles.data.shape == (192, 256)
     scribbles.data = np.repeat(np.repeat(strokes, 4, axis=0), 4, axis=1)

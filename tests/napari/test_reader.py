@@ -28,7 +28,7 @@ def test_a_volume_result_reopens_as_labels_with_its_voxel_size(plugin, tmp_path)
     labels = np.ones((4, 20, 30), np.int32)
     labels[:, 5:15, 5:25] = 2
     write_outputs(tmp_path, "vol", labels, axes="ZYX", spacing=(3.0, 0.5, 0.5))
-    layer, = viewer.open(str(tmp_path / "vol_labels.tif"), plugin="napari-unsup-seg")
+    (layer,) = viewer.open(str(tmp_path / "vol_labels.tif"), plugin="napari-unsup-seg")
     assert isinstance(layer, Labels)
     np.testing.assert_array_equal(layer.data, labels)
     np.testing.assert_allclose(layer.scale, (3.0, 0.5, 0.5))

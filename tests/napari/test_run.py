@@ -57,8 +57,9 @@ def test_stop_is_quick_keeps_result_and_gui_stays_responsive(loaded, qtbot, monk
     monkeypatch.setattr(pipeline, "segment", recording_segment)
     previews = []  # GUI-side preview updates
     real_update = results.update_preview
-    monkeypatch.setattr(results, "update_preview",
-                        lambda layer, p: previews.append(time.perf_counter()) or real_update(layer, p))
+    monkeypatch.setattr(
+        results, "update_preview", lambda layer, p: previews.append(time.perf_counter()) or real_update(layer, p)
+    )
 
     ticks = []
     timer = QTimer()
@@ -89,11 +90,13 @@ def test_stop_is_quick_keeps_result_and_gui_stays_responsive(loaded, qtbot, monk
     per_iter = np.median(np.diff(cluster_times))
     after_stop = [t for t in cluster_times if t > stop_at]
     with capsys.disabled():
-        print(f"\n[responsiveness] 20 ms timer during a {stop_at - start:.1f} s run: largest gap "
-              f"{during.max() * 1000:.0f} ms ({len(during)} ticks); {len(cluster_times)} iterations of "
-              f"{per_iter * 1000:.0f} ms; Stop -> result shown in {(done_at - stop_at) * 1000:.0f} ms with "
-              f"{len(after_stop)} iteration(s) after the stop; largest gap including the Run click "
-              f"and the result display: {overall.max() * 1000:.0f} ms; {len(previews)} preview updates")
+        print(
+            f"\n[responsiveness] 20 ms timer during a {stop_at - start:.1f} s run: largest gap "
+            f"{during.max() * 1000:.0f} ms ({len(during)} ticks); {len(cluster_times)} iterations of "
+            f"{per_iter * 1000:.0f} ms; Stop -> result shown in {(done_at - stop_at) * 1000:.0f} ms with "
+            f"{len(after_stop)} iteration(s) after the stop; largest gap including the Run click "
+            f"and the result display: {overall.max() * 1000:.0f} ms; {len(previews)} preview updates"
+        )
     assert during.max() < 0.2
     rate = (len(previews) - 1) / (previews[-1] - previews[0])
     assert rate <= 5.5, f"{rate:.1f} previews per second"  # throttled to 5 Hz
@@ -186,8 +189,9 @@ def test_deleting_the_image_during_a_run_stops_it(loaded, qtbot, notes):
     widget.live_box.setChecked(False)
     scribbles.data = np.zeros_like(scribbles.data)  # unsupervised: no early end from the scribble cap
     assert widget.run()
-    qtbot.waitUntil(lambda: widget.last_progress is not None and widget.last_progress.stage == "cluster",
-                    timeout=60_000)
+    qtbot.waitUntil(
+        lambda: widget.last_progress is not None and widget.last_progress.stage == "cluster", timeout=60_000
+    )
     viewer.layers.remove(image)  # the trash can of the layer list
     qtbot.waitUntil(lambda: not widget.running, timeout=10_000)  # stopped at once, not after 100000 iterations
     assert widget.result_layer() is None
@@ -223,8 +227,11 @@ def test_no_hidden_time_limit_and_a_limit_that_stops_a_run_says_so(loaded, run_a
     viewer, widget, image, scribbles = loaded
     assert runner.build_params(widget.params.spec()).cluster.time_budget is None  # a seed gives one result
     real = runner.build_params
-    monkeypatch.setattr(runner, "build_params", lambda spec: replace(
-        real(spec), cluster=real(spec).cluster.replace(time_budget=0.001, min_iter=0)))
+    monkeypatch.setattr(
+        runner,
+        "build_params",
+        lambda spec: replace(real(spec), cluster=real(spec).cluster.replace(time_budget=0.001, min_iter=0)),
+    )
     scribbles.data = np.zeros_like(scribbles.data)  # unsupervised: the limit applies to the clustering
     run_and_wait(widget)
     assert widget.status.text().startswith("stopped at the 0.001 s limit after 1 iterations")

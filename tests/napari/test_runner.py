@@ -96,8 +96,11 @@ def test_a_whole_volume_run_shows_its_first_mask_but_no_slice_previews(monkeypat
         return "the segmentation"
 
     monkeypatch.setattr(pipeline, "segment", volume_segment)
-    events, outcome = _drain(run_segmentation(np.zeros((3, 8, 10)), None, RunSettings(), threading.Event(),
-                                              stack=StackInput("ZYX", (2.0, 1.0, 1.0))))
+    events, outcome = _drain(
+        run_segmentation(
+            np.zeros((3, 8, 10)), None, RunSettings(), threading.Event(), stack=StackInput("ZYX", (2.0, 1.0, 1.0))
+        )
+    )
     assert outcome.segmentation == "the segmentation" and seen == {"shape": (1, 3, 8, 10), "spacing": (2.0, 1.0, 1.0)}
     previews = [e.preview.shape for _, e in events if e.preview is not None]
     assert previews == [(3, 8, 10)]
@@ -117,15 +120,53 @@ def test_the_widget_and_the_cli_make_the_same_params_from_the_same_choices(qtbot
     form.seed.setValue(3)
     form.set_device("cpu")
     form.use_crf.setChecked(False)
-    cli = _params(build_parser().parse_args(["segment", "x.png", "-o", "out", "--preset", "paper", "--max-iter", "7",
-                                             "--seed", "3", "--device", "cpu", "--no-crf", "--ucm"]))
+    cli = _params(
+        build_parser().parse_args(
+            [
+                "segment",
+                "x.png",
+                "-o",
+                "out",
+                "--preset",
+                "paper",
+                "--max-iter",
+                "7",
+                "--seed",
+                "3",
+                "--device",
+                "cpu",
+                "--no-crf",
+                "--ucm",
+            ]
+        )
+    )
     assert build_params(form.spec()) == cli
     assert cli.cluster.max_iter == 7 and cli.propagation.cluster_iter == 7 and not cli.use_crf
 
     form.set_method("wnet")
     form.adapt.setValue(2)
-    wnet = _params(build_parser().parse_args(["segment", "x.png", "-o", "out", "--method", "wnet", "--preset", "paper",
-                                              "--adapt", "2", "--seed", "3", "--device", "cpu", "--no-crf", "--ucm"]))
+    wnet = _params(
+        build_parser().parse_args(
+            [
+                "segment",
+                "x.png",
+                "-o",
+                "out",
+                "--method",
+                "wnet",
+                "--preset",
+                "paper",
+                "--adapt",
+                "2",
+                "--seed",
+                "3",
+                "--device",
+                "cpu",
+                "--no-crf",
+                "--ucm",
+            ]
+        )
+    )
     assert build_params(form.spec()) == wnet and wnet.wnet.adapt_steps == 2
     # the clustering's preset and iterations do not reach a W-Net run, from either front end
     assert wnet.cluster == _params(build_parser().parse_args(["segment", "x.png", "-o", "o"])).cluster

@@ -30,7 +30,8 @@ def _layers(viewer, name):
 
 
 def test_a_session_saved_with_the_button_reopens_with_its_names_result_and_slider(
-        loaded, qtbot, run_and_wait, tmp_path, monkeypatch):
+    loaded, qtbot, run_and_wait, tmp_path, monkeypatch
+):
     viewer, widget, image, scribbles = loaded
     run_and_wait(widget)
     result, seg, panel = widget.result_layer(), widget.merge.segmentation, widget.merge
@@ -95,9 +96,18 @@ def _synthetic_session(folder, name, seed, threshold=0.3, colours=None):
     labels = np.where(chw[0] > 0.5, 1, 2).astype(np.int32)
     seg = Segmentation(labels, hierarchy, scribbles.astype(np.int32), False, None, {"seed": seed})
     names = {1: f"{name} one", 2: f"{name} two", 3: f"{name} three"}
-    write_session(folder, pixels, scribbles, names, colours or {}, seg.classes(threshold), seg.ucm,
-                  MergeRecord(threshold, seg.labels, seg.scribbles, scope=[None, None]), seg.recipe,
-                  layers={"image": {"name": name, "rgb": True}})
+    write_session(
+        folder,
+        pixels,
+        scribbles,
+        names,
+        colours or {},
+        seg.classes(threshold),
+        seg.ucm,
+        MergeRecord(threshold, seg.labels, seg.scribbles, scope=[None, None]),
+        seg.recipe,
+        layers={"image": {"name": name, "rgb": True}},
+    )
     return seg, scribbles, names
 
 
@@ -127,7 +137,7 @@ def test_two_images_sessions_reopen_each_with_its_own_scribbles(plugin, qtbot, t
     viewer.open(tmp_path / ("left.unsupseg" if second is None else "right.unsupseg"), plugin=PLUGIN)
     assert len(viewer.layers) == 6  # nothing added: each image has its scribbles
     for first, (seg, painted, names) in zip((0, 3), (left, right)):
-        image, scribbles, result = viewer.layers[first:first + 3]
+        image, scribbles, result = viewer.layers[first : first + 3]
         widget.set_image_layer(image)
         qtbot.waitUntil(lambda: widget.merge.layer is result and widget.scribbles_layer() is scribbles, timeout=5000)
         np.testing.assert_array_equal(scribbles.data, painted)
@@ -141,8 +151,9 @@ def test_two_images_sessions_reopen_each_with_its_own_scribbles(plugin, qtbot, t
     assert viewer.layers[4].data[0, 0] == right[1][0, 0]  # not on the second's
 
 
-def test_an_existing_session_is_replaced_only_when_the_user_says_yes(loaded, qtbot, run_and_wait, tmp_path,
-                                                                      monkeypatch):
+def test_an_existing_session_is_replaced_only_when_the_user_says_yes(
+    loaded, qtbot, run_and_wait, tmp_path, monkeypatch
+):
     viewer, widget, image, scribbles = loaded
     path = widget.save_session(tmp_path)  # before any run: the image and its scribbles
     assert path == tmp_path / "tiny.unsupseg" and read_session(path).labels is None
@@ -177,8 +188,9 @@ def test_class_colours_come_back(make_napari_viewer, tmp_path):
             np.testing.assert_allclose(layer.get_color(k), class_colour(k))
 
 
-def test_open_session_button_opens_it_and_names_what_is_wrong_with_a_damaged_one(plugin, qtbot, tmp_path, notes,
-                                                                                    monkeypatch):
+def test_open_session_button_opens_it_and_names_what_is_wrong_with_a_damaged_one(
+    plugin, qtbot, tmp_path, notes, monkeypatch
+):
     viewer, widget = plugin
     seg, painted, names = _synthetic_session(tmp_path / "a.unsupseg", "tiny", seed=1)
     _synthetic_session(tmp_path / "b.unsupseg", "other", seed=2)

@@ -22,7 +22,7 @@ T, H, W = 3, 40, 48
 def moving_disk() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(frames (T, H, W), strokes on frame 0, truth (T, H, W))."""
     yy, xx = np.mgrid[:H, :W]
-    truth = np.stack([(yy - 20) ** 2 + (xx - 16 - 3 * t) ** 2 < 9 ** 2 for t in range(T)])
+    truth = np.stack([(yy - 20) ** 2 + (xx - 16 - 3 * t) ** 2 < 9**2 for t in range(T)])
     rng = np.random.default_rng(1)
     frames = (0.2 + 0.6 * truth + rng.normal(0, 0.05, truth.shape)).astype(np.float32)
     strokes = np.zeros(truth.shape, np.int32)
@@ -118,19 +118,19 @@ def test_bad_axes_and_channels_are_refused_and_nothing_changes(timelapse, notes)
     assert not widget.stack.channels_edit.isEnabled()  # one channel: nothing to choose
 
 
-def test_a_two_channel_volume_file_opens_with_its_axes_and_segments_on_the_chosen_channel(plugin, qtbot, tmp_path,
-                                                                                          notes):
+def test_a_two_channel_volume_file_opens_with_its_axes_and_segments_on_the_chosen_channel(
+    plugin, qtbot, tmp_path, notes
+):
     viewer, widget = plugin
     zz, yy, xx = np.mgrid[:6, :32, :32]
-    truth = (yy - 16) ** 2 + (xx - 16) ** 2 < 8 ** 2
+    truth = (yy - 16) ** 2 + (xx - 16) ** 2 < 8**2
     truth = np.broadcast_to(truth, zz.shape)
     rng = np.random.default_rng(2)
-    signal = (0.2 + 0.6 * truth + rng.normal(0, 0.05, truth.shape))
+    signal = 0.2 + 0.6 * truth + rng.normal(0, 0.05, truth.shape)
     noise = rng.random(truth.shape)
     data = (np.stack([noise, signal], axis=1) * 1000).astype(np.uint16)  # ZCYX
     path = tmp_path / "two.tif"
-    tifffile.imwrite(path, data, imagej=True, metadata={"axes": "ZCYX", "spacing": 3.0},
-                     resolution=(1.0, 1.0))
+    tifffile.imwrite(path, data, imagej=True, metadata={"axes": "ZCYX", "spacing": 3.0}, resolution=(1.0, 1.0))
     image = widget.load_image(path)
     assert image is not None, [n.message for n in notes]
     assert image.data.shape == (2, 6, 32, 32) and LA.layer_axes(image) == "CZYX"
@@ -158,8 +158,9 @@ def test_a_two_channel_volume_file_opens_with_its_axes_and_segments_on_the_chose
     assert image.metadata["napari_unsup_seg"]["channels"] == "1"  # belongs to the layer
 
 
-def test_a_time_lapse_of_volumes_opens_as_one_layer_and_segments_one_slice_over_time(plugin, qtbot, tmp_path,
-                                                                                      monkeypatch):
+def test_a_time_lapse_of_volumes_opens_as_one_layer_and_segments_one_slice_over_time(
+    plugin, qtbot, tmp_path, monkeypatch
+):
     viewer, widget = plugin
     disk, strokes, truth = moving_disk()
     frames = (disk * 255).astype(np.uint8)[:, None].repeat(4, axis=1)  # T, Z, Y, X

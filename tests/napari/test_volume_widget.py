@@ -136,8 +136,7 @@ def test_whole_volume_labels_unscribbled_slices_and_merges_in_3d(volume_loaded, 
     assert not widget.running and len(calls) == 1
 
 
-def test_this_slice_segments_the_slice_shown_and_live_follows_strokes(volume_loaded, qtbot, tmp_path,
-                                                                      monkeypatch):
+def test_this_slice_segments_the_slice_shown_and_live_follows_strokes(volume_loaded, qtbot, tmp_path, monkeypatch):
     viewer, widget, image, scribbles, truth, calls = volume_loaded
     widget.set_scope("slice")
     assert widget.live_box.isEnabled()
@@ -177,8 +176,7 @@ def test_this_slice_segments_the_slice_shown_and_live_follows_strokes(volume_loa
     assert widget.result_layer().name == "vol segmentation" and result in viewer.layers
 
 
-def test_saving_a_volume_writes_zyx_tiffs_and_the_ucm_only_when_asked(volume_loaded, qtbot, tmp_path,
-                                                                      monkeypatch):
+def test_saving_a_volume_writes_zyx_tiffs_and_the_ucm_only_when_asked(volume_loaded, qtbot, tmp_path, monkeypatch):
     viewer, widget, image, scribbles, truth, calls = volume_loaded
     _run(widget, qtbot)
     result = widget.result_layer()
@@ -213,8 +211,13 @@ def test_saving_a_volume_writes_zyx_tiffs_and_the_ucm_only_when_asked(volume_loa
 def test_load_image_opens_a_volume_tiff_with_its_voxel_size(plugin, qtbot, tmp_path):
     viewer, widget = plugin
     volume, _, _ = make_volume()
-    tifffile.imwrite(tmp_path / "stack.tif", (volume * 1000).astype(np.uint16), imagej=True,
-                     resolution=(1 / 0.5, 1 / 0.5), metadata={"spacing": 2.0, "axes": "ZYX"})
+    tifffile.imwrite(
+        tmp_path / "stack.tif",
+        (volume * 1000).astype(np.uint16),
+        imagej=True,
+        resolution=(1 / 0.5, 1 / 0.5),
+        metadata={"spacing": 2.0, "axes": "ZYX"},
+    )
     layer = widget.load_image(tmp_path / "stack.tif")
     assert layer is not None and layer.data.shape == (Z, H, W) and not layer.rgb
     np.testing.assert_allclose(layer.scale, (2.0, 0.5, 0.5))

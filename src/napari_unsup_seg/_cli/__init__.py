@@ -25,8 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="napari-unsup-seg",
         description="Scribble-guided unsupervised segmentation: segment images, score them, train a W-Net, "
-                    "or open napari with the plugin.",
-        epilog="Exit status: 0 every image done, 1 some failed, 2 bad input, 130 stopped (Ctrl-C).")
+        "or open napari with the plugin.",
+        epilog="Exit status: 0 every image done, 1 some failed, 2 bad input, 130 stopped (Ctrl-C).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS.values():
         module.add_parser(sub)
@@ -74,5 +75,3 @@ def run() -> None:  # pragma: no cover - the console script; exits the process
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
-
-

@@ -22,14 +22,16 @@ def number(kind, low=None, high=None):
         if value != value or value in (float("inf"), float("-inf")):
             raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
         if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f"between {low} and {high}" if low is not None and high is not None else (
-                f"at least {low}" if low is not None else f"at most {high}")
+            bounds = (
+                f"between {low} and {high}"
+                if low is not None and high is not None
+                else (f"at least {low}" if low is not None else f"at most {high}")
+            )
             raise argparse.ArgumentTypeError(f"{text} is out of range: it must be {bounds}")
         return value
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
-
 
 
 def require_dir(path: Path) -> None:

@@ -11,8 +11,12 @@ def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="score UCMs or label images against BSDS-style ground truth")
     p.add_argument("pred_dir", type=Path)
     p.add_argument("gt_dir", type=Path)
-    p.add_argument("--thresholds", type=number(int, 2, 1000), default=99,
-                   help="thresholds scored between 0 and 1 (2 to 1000; default 99)")
+    p.add_argument(
+        "--thresholds",
+        type=number(int, 2, 1000),
+        default=99,
+        help="thresholds scored between 0 and 1 (2 to 1000; default 99)",
+    )
 
 
 def run(args) -> int:

@@ -8,8 +8,11 @@ from pathlib import Path
 def add_parser(sub) -> None:
     p = sub.add_parser("gui", help="open napari with the plugin docked")
     p.add_argument("image", nargs="?", type=Path)
-    p.add_argument("--sample", choices=("coffee", "ihc", "brain"),
-                   help="open a bundled sample with its scribbles (brain: an MRI volume)")
+    p.add_argument(
+        "--sample",
+        choices=("coffee", "ihc", "brain"),
+        help="open a bundled sample with its scribbles (brain: an MRI volume)",
+    )
 
 
 def run(args) -> int:

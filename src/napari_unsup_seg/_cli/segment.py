@@ -23,56 +23,115 @@ def add_parser(sub) -> None:
     p = sub.add_parser("segment", help="segment images; writes <stem>_labels.tif and <stem>_recipe.json")
     p.add_argument("images", nargs="*", type=Path, help="image files (PNG, JPEG, TIFF, NPY) or OME-Zarr images")
     p.add_argument("-o", "--outdir", type=Path, required=True, help="output folder")
-    p.add_argument("--sample", choices=("coffee", "ihc", "brain"),
-                   help="segment a bundled sample with its scribbles (brain: an MRI volume)")
-    p.add_argument("--scribbles", type=Path, nargs="+",
-                   help="one scribble file per image, or one folder holding <stem>.* / <stem>_scribbles.*")
-    p.add_argument("--png-scribbles", action="store_true",
-                   help="scribbles use the paper's PNG convention: 255 = unlabeled, 0..254 = classes")
+    p.add_argument(
+        "--sample",
+        choices=("coffee", "ihc", "brain"),
+        help="segment a bundled sample with its scribbles (brain: an MRI volume)",
+    )
+    p.add_argument(
+        "--scribbles",
+        type=Path,
+        nargs="+",
+        help="one scribble file per image, or one folder holding <stem>.* / <stem>_scribbles.*",
+    )
+    p.add_argument(
+        "--png-scribbles",
+        action="store_true",
+        help="scribbles use the paper's PNG convention: 255 = unlabeled, 0..254 = classes",
+    )
     add_settings_flags(p.add_argument_group("run settings"))
     p.add_argument("--ucm", action="store_true", help="also write <stem>_ucm.tif")
-    p.add_argument("--uncertainty", action="store_true",
-                   help="with scribbles: also write <stem>_uncertainty.tif, 1 minus the margin between the "
-                        "two likeliest classes (float32, 0 = certain): where to scribble next")
+    p.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="with scribbles: also write <stem>_uncertainty.tif, 1 minus the margin between the "
+        "two likeliest classes (float32, 0 = certain): where to scribble next",
+    )
     cut = p.add_mutually_exclusive_group()
-    cut.add_argument("--threshold", type=number(float, 0.0, 1.0), help="write the regions of the UCM cut at this threshold")
+    cut.add_argument(
+        "--threshold", type=number(float, 0.0, 1.0), help="write the regions of the UCM cut at this threshold"
+    )
     cut.add_argument("--regions", type=number(int, 1), help="write the UCM cut with this many regions")
     p.add_argument("--masks", action="store_true", help="also write one binary mask per class")
-    p.add_argument("--coco", action="store_true",
-                   help="also write <stem>_coco_instances.json (one RLE mask per connected region of each class) "
-                        "and <stem>_coco_semantic.json (one per class), COCO files that CVAT, Label Studio and "
-                        "pycocotools import (default off)")
+    p.add_argument(
+        "--coco",
+        action="store_true",
+        help="also write <stem>_coco_instances.json (one RLE mask per connected region of each class) "
+        "and <stem>_coco_semantic.json (one per class), COCO files that CVAT, Label Studio and "
+        "pycocotools import (default off)",
+    )
     stacks = p.add_argument_group("stacks (volumes, time-lapses, channels)")
-    stacks.add_argument("--axes", type=_axes_flag, metavar="AXES",
-                        help="the axes of the input, in order, from T (time), Z (slices), C (channels), Y, X: "
-                             "for example ZYX, TYX, TZCYX (default: what a TIFF file says; otherwise a 2D image, "
-                             "or ZYX for a 3D array whose first axis is longer than 16)")
-    stacks.add_argument("--channels", type=_channels_flag, metavar="LIST",
-                        help="channels that feed the features, numbered from 0, for example 0,2 (default: all)")
-    stacks.add_argument("--scope", choices=SCOPES, default="volume",
-                        help="volume: scribbles on any slices label the whole volume (default); "
-                             "slice: segment one slice of each volume, as an image")
-    stacks.add_argument("--slice", type=number(int, 0), metavar="N", help="--scope slice: the slice (default: the middle one)")
-    stacks.add_argument("--spacing", type=_spacing_flag, metavar="Z,Y,X",
-                        help="voxel size along Z, Y and X in any unit, for example 2,0.5,0.5 (default: what a "
-                             "TIFF file says, else 1,1,1): the walks tie voxels less across larger gaps")
+    stacks.add_argument(
+        "--axes",
+        type=_axes_flag,
+        metavar="AXES",
+        help="the axes of the input, in order, from T (time), Z (slices), C (channels), Y, X: "
+        "for example ZYX, TYX, TZCYX (default: what a TIFF file says; otherwise a 2D image, "
+        "or ZYX for a 3D array whose first axis is longer than 16)",
+    )
+    stacks.add_argument(
+        "--channels",
+        type=_channels_flag,
+        metavar="LIST",
+        help="channels that feed the features, numbered from 0, for example 0,2 (default: all)",
+    )
+    stacks.add_argument(
+        "--scope",
+        choices=SCOPES,
+        default="volume",
+        help="volume: scribbles on any slices label the whole volume (default); "
+        "slice: segment one slice of each volume, as an image",
+    )
+    stacks.add_argument(
+        "--slice", type=number(int, 0), metavar="N", help="--scope slice: the slice (default: the middle one)"
+    )
+    stacks.add_argument(
+        "--spacing",
+        type=_spacing_flag,
+        metavar="Z,Y,X",
+        help="voxel size along Z, Y and X in any unit, for example 2,0.5,0.5 (default: what a "
+        "TIFF file says, else 1,1,1): the walks tie voxels less across larger gaps",
+    )
     zarr = p.add_argument_group("OME-Zarr inputs")
-    zarr.add_argument("--level", type=number(int, 0, 64), default=0, metavar="N",
-                      help="the resolution level to read and segment (default 0, full resolution)")
-    zarr.add_argument("--zarr-labels", metavar="NAME", type=_labels_name,
-                      help="also write the labels as the labels group NAME of each input image, at every level, "
-                           "with the recipe (a group of that name not written by us needs --overwrite)")
+    zarr.add_argument(
+        "--level",
+        type=number(int, 0, 64),
+        default=0,
+        metavar="N",
+        help="the resolution level to read and segment (default 0, full resolution)",
+    )
+    zarr.add_argument(
+        "--zarr-labels",
+        metavar="NAME",
+        type=_labels_name,
+        help="also write the labels as the labels group NAME of each input image, at every level, "
+        "with the recipe (a group of that name not written by us needs --overwrite)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    dist = p.add_argument_group("batch on a dask.distributed cluster (one task per image; the workers read the "
-                                "inputs and write the outputs, so they must see both folders)")
+    dist = p.add_argument_group(
+        "batch on a dask.distributed cluster (one task per image; the workers read the "
+        "inputs and write the outputs, so they must see both folders)"
+    )
     where = dist.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=number(int, 1, 4096), metavar="N",
-                       help="run the batch on a local cluster of N worker processes")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run the batch on the cluster of a running dask scheduler, e.g. tcp://10.0.0.5:8786")
-    dist.add_argument("--threads-per-worker", type=number(int, 1, 1024), default=1, metavar="T",
-                      help="--workers: threads of each worker, and torch's threads in each task (default 1)")
+    where.add_argument(
+        "--workers",
+        type=number(int, 1, 4096),
+        metavar="N",
+        help="run the batch on a local cluster of N worker processes",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the batch on the cluster of a running dask scheduler, e.g. tcp://10.0.0.5:8786",
+    )
+    dist.add_argument(
+        "--threads-per-worker",
+        type=number(int, 1, 1024),
+        default=1,
+        metavar="T",
+        help="--workers: threads of each worker, and torch's threads in each task (default 1)",
+    )
 
 
 def _labels_name(text: str) -> str:
@@ -112,11 +171,23 @@ def _spacing_flag(text: str) -> tuple[float, float, float]:
 
 def options_from(args) -> BatchOptions:
     """The :class:`core.batch_image.BatchOptions` of the flags."""
-    return BatchOptions(ucm=args.ucm, masks=args.masks, uncertainty=args.uncertainty, coco=args.coco,
-                        threshold=args.threshold,
-                        regions=args.regions, axes=args.axes, channels=args.channels, scope=args.scope,
-                        slice=args.slice, spacing=args.spacing, png_scribbles=args.png_scribbles,
-                        overwrite=args.overwrite, level=args.level, zarr_labels=args.zarr_labels)
+    return BatchOptions(
+        ucm=args.ucm,
+        masks=args.masks,
+        uncertainty=args.uncertainty,
+        coco=args.coco,
+        threshold=args.threshold,
+        regions=args.regions,
+        axes=args.axes,
+        channels=args.channels,
+        scope=args.scope,
+        slice=args.slice,
+        spacing=args.spacing,
+        png_scribbles=args.png_scribbles,
+        overwrite=args.overwrite,
+        level=args.level,
+        zarr_labels=args.zarr_labels,
+    )
 
 
 def _inputs(args, options: BatchOptions) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
@@ -173,6 +244,7 @@ def _bar_callback(bar: tqdm):
         if event.n_labels is not None:
             post["labels"] = event.n_labels
         bar.set_postfix(post, refresh=True)
+
     return update
 
 
@@ -183,12 +255,18 @@ def _plan(args, prepared, settings) -> list[tuple[str, np.ndarray, np.ndarray | 
     for stem, chw, scr in prepared:
         fp = batch_image.input_fingerprint(settings, chw, scr)
         plan.append((stem, chw, scr, fp, resume.output_state(args.outdir, stem, fp, listing)))
-    occupied = [name for stem, *_, state in plan if state == "occupied"
-                for name in (p.name for p in resume.existing_outputs(args.outdir, stem, listing))]
+    occupied = [
+        name
+        for stem, *_, state in plan
+        if state == "occupied"
+        for name in (p.name for p in resume.existing_outputs(args.outdir, stem, listing))
+    ]
     if occupied and not args.overwrite:
-        raise InputError(f"outputs from other settings or inputs exist already in {args.outdir} "
-                         f"({', '.join(occupied[:5])}{'...' if len(occupied) > 5 else ''}); "
-                         "use --overwrite to replace them")
+        raise InputError(
+            f"outputs from other settings or inputs exist already in {args.outdir} "
+            f"({', '.join(occupied[:5])}{'...' if len(occupied) > 5 else ''}); "
+            "use --overwrite to replace them"
+        )
     return plan
 
 
@@ -225,11 +303,21 @@ def _run_on_cluster(args, params, options: BatchOptions) -> list[Outcome]:
         raise InputError("--sample runs in this process: leave out --workers and --scheduler")
     _require_images(args)
     _check_slice(args)
-    batch.refuse_inputs_as_outputs(_input_paths(args), args.outdir, batch.unique_stems([batch_image.stem_of(p) for p in args.images]))
-    with batch.open_client(workers=args.workers, threads_per_worker=args.threads_per_worker,
-                           scheduler=args.scheduler) as client:
-        outcomes = batch.segment_files(args.images, args.outdir, params, scribbles=args.scribbles,
-                                       options=options, client=client, progress=not args.quiet)
+    batch.refuse_inputs_as_outputs(
+        _input_paths(args), args.outdir, batch.unique_stems([batch_image.stem_of(p) for p in args.images])
+    )
+    with batch.open_client(
+        workers=args.workers, threads_per_worker=args.threads_per_worker, scheduler=args.scheduler
+    ) as client:
+        outcomes = batch.segment_files(
+            args.images,
+            args.outdir,
+            params,
+            scribbles=args.scribbles,
+            options=options,
+            client=client,
+            progress=not args.quiet,
+        )
     return outcomes
 
 
@@ -237,8 +325,9 @@ def _run_here(args, params, options: BatchOptions) -> list[Outcome]:
     """The batch in this process: every input read and checked before the first image runs."""
     items = _inputs(args, options)
     _check_slice(args)
-    prepared = [(stem, *_named(stem, batch_image.prepare, image, scribbles, options))
-                for stem, image, scribbles in items]
+    prepared = [
+        (stem, *_named(stem, batch_image.prepare, image, scribbles, options)) for stem, image, scribbles in items
+    ]
     export.ensure_writable_dir(args.outdir)
     batch.refuse_inputs_as_outputs(_input_paths(args), args.outdir, [stem for stem, _, _ in prepared])
     plan = _plan(args, prepared, batch_image.settings(params, options))
@@ -255,10 +344,15 @@ def _run_here(args, params, options: BatchOptions) -> list[Outcome]:
             else:
                 try:
                     with tqdm(total=0, desc=stem, disable=args.quiet, leave=True) as bar:
-                        result = drain(batch_image.run_segmenter(chw, scr, params, options, stop),
-                                       _bar_callback(bar))
-                    outcomes.append(Outcome(stem, *batch_image.write_result(args.outdir, stem, result, fp, state,
-                                                                            options, say, paths.get(stem))))
+                        result = drain(batch_image.run_segmenter(chw, scr, params, options, stop), _bar_callback(bar))
+                    outcomes.append(
+                        Outcome(
+                            stem,
+                            *batch_image.write_result(
+                                args.outdir, stem, result, fp, state, options, say, paths.get(stem)
+                            ),
+                        )
+                    )
                 except KeyboardInterrupt:
                     raise
                 except Exception as err:  # one image's failure does not end the batch

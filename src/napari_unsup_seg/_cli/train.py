@@ -21,8 +21,9 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", type=Path, help="checkpoint to resume from")
     p.add_argument("--seed", type=number(int, 0, SEED_MAX), default=0, help="random seed (0 to 2**32-1; default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace existing weights, checkpoint and loss log of that name")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace existing weights, checkpoint and loss log of that name"
+    )
     add_train_arguments(p)
 
 
@@ -33,10 +34,12 @@ def add_train_arguments(parser) -> None:
     defaults = asdict(TrainParams())
     for field in fields(TrainParams):
         value = defaults[field.name]
-        parser.add_argument("--" + field.name.replace("_", "-"), type=number(type(value), 0), default=value,
-                            help=f"(default {value})")
-    parser.add_argument("--threads", type=number(int, 0, 1024), default=0,
-                        help="torch CPU threads (0 = torch's default)")
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"), type=number(type(value), 0), default=value, help=f"(default {value})"
+        )
+    parser.add_argument(
+        "--threads", type=number(int, 0, 1024), default=0, help="torch CPU threads (0 = torch's default)"
+    )
 
 
 def training_outputs(output: Path) -> list[Path]:
@@ -53,16 +56,19 @@ def _refuse_replacing(args) -> None:
     if any(p.exists() and not p.is_dir() for p in (parent, *parent.parents)):
         raise InputError(f"{args.output}: cannot be written, a file stands where its folder should be")
     if args.output.is_dir():
-        raise InputError(f"{args.output}: is a folder; name the weights file to write, such as {args.output / 'wnet.pt'}")
+        raise InputError(
+            f"{args.output}: is a folder; name the weights file to write, such as {args.output / 'wnet.pt'}"
+        )
     outputs = training_outputs(args.output)
     if args.resume is not None and args.resume.resolve() in {p.resolve() for p in outputs[:2]}:
-        raise InputError(f"{args.resume} is the weights file to write, not a checkpoint; "
-                         f"resume from {outputs[2].name}")
+        raise InputError(f"{args.resume} is the weights file to write, not a checkpoint; resume from {outputs[2].name}")
     resuming_own = args.resume is not None and args.resume.resolve() == outputs[2].resolve()
     existing = [p for p in outputs if p.exists()]
     if existing and not (resuming_own or args.overwrite):
-        raise InputError(f"{', '.join(p.name for p in existing)} exist(s) already in {args.output.parent}: "
-                         "choose another --output, --resume its checkpoint, or use --overwrite")
+        raise InputError(
+            f"{', '.join(p.name for p in existing)} exist(s) already in {args.output.parent}: "
+            "choose another --output, --resume its checkpoint, or use --overwrite"
+        )
 
 
 def run(args) -> int:
@@ -83,18 +89,22 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     stop = stop_on_sigint()
     with tqdm(total=params.steps, desc="train-wnet") as bar:
+
         def update(event: Progress) -> None:
             bar.n = event.step
             if event.extra:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in event.extra.items()}, refresh=True)
 
-        path = drain(train(args.image_dir, args.output, params, resume=args.resume, device=args.device,
-                           seed=args.seed, stop=stop), update)
+        path = drain(
+            train(
+                args.image_dir, args.output, params, resume=args.resume, device=args.device, seed=args.seed, stop=stop
+            ),
+            update,
+        )
     print(f"wrote {path}")
     if stop.is_set():  # the weights so far are written, but training did not finish
         from ..core.wnet.train import checkpoint_path
 
-        print(f"stopped before the last step: continue with --resume {checkpoint_path(args.output)}",
-              file=sys.stderr)
+        print(f"stopped before the last step: continue with --resume {checkpoint_path(args.output)}", file=sys.stderr)
         return 130
     return 0

@@ -39,8 +39,11 @@ from . import layers as L
 
 NEW_LAYER = "New labels layer"
 LABELS_SUFFIX = " labels"
-WAYS = (("keep class numbers", "semantic"), ("as one object, label", "object"),
-        ("as instances, from label", "instances"))
+WAYS = (
+    ("keep class numbers", "semantic"),
+    ("as one object, label", "object"),
+    ("as instances, from label", "instances"),
+)
 MAX_LABEL = 2**31 - 1
 NO_RESULT = "run a segmentation first"
 
@@ -67,8 +70,14 @@ class CommitPanel(QWidget):
         The widget's current image, its result layer and the scribbles in use.
     """
 
-    def __init__(self, viewer, image_layer: Callable, result_layer: Callable, scribbles_layer: Callable,
-                 parent: QWidget | None = None):
+    def __init__(
+        self,
+        viewer,
+        image_layer: Callable,
+        result_layer: Callable,
+        scribbles_layer: Callable,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.viewer = viewer
         self._image, self._result, self._scribbles = image_layer, result_layer, scribbles_layer
@@ -81,16 +90,20 @@ class CommitPanel(QWidget):
         self.way_combo = QComboBox()
         for text, mode in WAYS:
             self.way_combo.addItem(text, mode)
-        self.way_combo.setToolTip("keep class numbers: class k as label k; one object: every chosen pixel as "
-                                  "one label; instances: one new label per connected region")
+        self.way_combo.setToolTip(
+            "keep class numbers: class k as label k; one object: every chosen pixel as "
+            "one label; instances: one new label per connected region"
+        )
         self.value_spin = QSpinBox()
         self.value_spin.setRange(0, MAX_LABEL)
         self.value_spin.setSpecialValueText("next free")  # 0: max(labels) + 1
-        self.value_spin.setToolTip("the label value written (instances: the first); next free: one above "
-                                   "the largest label of the layer")
+        self.value_spin.setToolTip(
+            "the label value written (instances: the first); next free: one above the largest label of the layer"
+        )
         self.overwrite_box = QCheckBox("Overwrite labelled pixels")
-        self.overwrite_box.setToolTip("also write where the layer has a label already (otherwise only "
-                                      "into unlabelled pixels, 0)")
+        self.overwrite_box.setToolTip(
+            "also write where the layer has a label already (otherwise only into unlabelled pixels, 0)"
+        )
         self.commit_button = QPushButton("Commit")
         self.commit_button.setToolTip("write the result into the layer; Ctrl+Z on that layer undoes it")
         self.status = QLabel(NO_RESULT)
@@ -134,9 +147,15 @@ class CommitPanel(QWidget):
         if result is None:
             return []
         shape, scribbles = tuple(result.data.shape), self._scribbles()
-        return [layer for layer in self.viewer.layers
-                if isinstance(layer, Labels) and L.role(layer) is None and layer is not scribbles
-                and not layer.multiscale and tuple(layer.data.shape) == shape]
+        return [
+            layer
+            for layer in self.viewer.layers
+            if isinstance(layer, Labels)
+            and L.role(layer) is None
+            and layer is not scribbles
+            and not layer.multiscale
+            and tuple(layer.data.shape) == shape
+        ]
 
     def target(self) -> Labels | None:
         """The layer chosen (None: a new layer)."""
@@ -154,7 +173,7 @@ class CommitPanel(QWidget):
         self.class_combo.setCurrentIndex(self._index(self.class_combo, cls))
 
     def set_way(self, mode: str, value: int = 0) -> None:
-        """"semantic", "object" or "instances"; ``value``: the label (0: the next free one)."""
+        """ "semantic", "object" or "instances"; ``value``: the label (0: the next free one)."""
         self.way_combo.setCurrentIndex(self._index(self.way_combo, mode))
         self.value_spin.setValue(int(value))
 
@@ -194,8 +213,14 @@ class CommitPanel(QWidget):
         value = self.value_spin.value() if mode != "semantic" else 0
         data = np.asarray(target.data) if target is not None else np.zeros(result.data.shape, np.int32)
         try:
-            plan = plan_commit(data, np.asarray(result.data), classes=None if cls is None else [cls], mode=mode,
-                               overwrite=self.overwrite_box.isChecked(), start=value or None)
+            plan = plan_commit(
+                data,
+                np.asarray(result.data),
+                classes=None if cls is None else [cls],
+                mode=mode,
+                overwrite=self.overwrite_box.isChecked(),
+                start=value or None,
+            )
         except InputError as err:
             notify.show_exception(err, "committing")
             self.status.setText(str(err))
@@ -218,8 +243,14 @@ class CommitPanel(QWidget):
     # -- internals --------------------------------------------------------------------
     @staticmethod
     def _index(combo: QComboBox, data) -> int:
-        return next((i for i in range(combo.count()) if combo.itemData(i) is data or
-                     (data is not None and combo.itemData(i) == data)), -1)
+        return next(
+            (
+                i
+                for i in range(combo.count())
+                if combo.itemData(i) is data or (data is not None and combo.itemData(i) == data)
+            ),
+            -1,
+        )
 
     def _fill_classes(self) -> None:
         result = self._result()
@@ -241,7 +272,7 @@ class CommitPanel(QWidget):
         self.value_spin.setEnabled(self.way_combo.currentData() != "semantic")
 
     def _on_target_activated(self, index: int) -> None:
-        """"New labels layer" chosen from the list: add one now, so it can be looked at first."""
+        """ "New labels layer" chosen from the list: add one now, so it can be looked at first."""
         result = self._result()
         if self.target_combo.itemData(index) is None and result is not None:
             self.set_target(self._new_layer(result))
@@ -250,8 +281,12 @@ class CommitPanel(QWidget):
         """An empty int32 Labels layer over the result, named "<image> labels"."""
         image = self._image()
         base = (image.name if image is not None else result.name) + LABELS_SUFFIX
-        layer = self.viewer.add_labels(np.zeros(result.data.shape, np.int32), name=L.unique_name(self.viewer, base),
-                                       scale=tuple(result.scale), translate=tuple(result.translate))
+        layer = self.viewer.add_labels(
+            np.zeros(result.data.shape, np.int32),
+            name=L.unique_name(self.viewer, base),
+            scale=tuple(result.scale),
+            translate=tuple(result.translate),
+        )
         scribbles = self._scribbles()
         if scribbles is not None and self.way_combo.currentData() == "semantic":  # class k in the legend's colour
             layer.colormap = class_colours.colormap(class_colours.colours(scribbles))

@@ -67,8 +67,15 @@ class RunControls:
 
     def widgets(self, stack: QWidget) -> list[QWidget]:
         """In the order the Run group shows them, below the stack's axes and scope."""
-        return [stack, row(self.run_button, self.stop_button, self.fresh_button), self.live_box,
-                self.replace_box, self.uncertainty_box, self.progress, self.status]
+        return [
+            stack,
+            row(self.run_button, self.stop_button, self.fresh_button),
+            self.live_box,
+            self.replace_box,
+            self.uncertainty_box,
+            self.progress,
+            self.status,
+        ]
 
     def set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)

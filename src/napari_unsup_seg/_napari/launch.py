@@ -34,9 +34,13 @@ def check_display(environ=None, platform: str | None = None) -> None:
 
     environ = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
-    if platform.startswith("linux") and not any(environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
-        raise InputError("no display to open napari on: run it in a desktop session, over ssh -X, or under "
-                         "xvfb-run; batch work needs no window: use `napari-unsup-seg segment`")
+    if platform.startswith("linux") and not any(
+        environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    ):
+        raise InputError(
+            "no display to open napari on: run it in a desktop session, over ssh -X, or under "
+            "xvfb-run; batch work needs no window: use `napari-unsup-seg segment`"
+        )
 
 
 def launch(image: Path | None = None, *, sample: str | None = None) -> None:

@@ -44,8 +44,10 @@ def guess(layer: Image) -> str:
         return "CYX"
     axes = GUESSES.get(layer.ndim)
     if axes is None:
-        raise InputError(f"the image layer '{layer.name}' has {layer.ndim} axes; the plugin handles 2 to 5 "
-                         "(time, channel, depth, rows, columns)")
+        raise InputError(
+            f"the image layer '{layer.name}' has {layer.ndim} axes; the plugin handles 2 to 5 "
+            "(time, channel, depth, rows, columns)"
+        )
     return axes + ("C" if layer.rgb else "")
 
 
@@ -57,8 +59,10 @@ def validate(axes: str, layer: Image) -> str:
     if not layer.rgb and not axes.endswith("YX"):
         raise InputError(f"axes {axes!r}: the last two axes must be Y and X (rows and columns)")
     if "C" in axes[:-1] and not axes.startswith("C"):
-        raise InputError(f"axes {axes!r}: the channel axis must come first, so that scribbles (the "
-                         "other axes) lie over the image in napari")
+        raise InputError(
+            f"axes {axes!r}: the channel axis must come first, so that scribbles (the "
+            "other axes) lie over the image in napari"
+        )
     if "T" in axes and "Z" in axes and axes.index("T") > axes.index("Z"):
         raise InputError(f"axes {axes!r}: time must come before depth (T before Z)")
     return axes

@@ -32,7 +32,7 @@ def plugin_meta_get(layer, key: str, default=None):
 
 
 def role(layer) -> str | None:
-    """"scribbles", "result", "preview", "uncertainty" or None for layers the plugin did not make."""
+    """ "scribbles", "result", "preview", "uncertainty" or None for layers the plugin did not make."""
     return plugin_meta_get(layer, "role")
 
 
@@ -152,8 +152,12 @@ def find_scribbles(viewer, image: Image) -> Labels | None:
     "<image> scribbles" that fits it."""
     name, session = scribbles_name(image), plugin_meta_get(image, "session")
     for layer in viewer.layers if session else ():
-        if (isinstance(layer, Labels) and role(layer) == "scribbles" and plugin_meta_get(layer, "session") == session
-                and fits_image(layer, image)):
+        if (
+            isinstance(layer, Labels)
+            and role(layer) == "scribbles"
+            and plugin_meta_get(layer, "session") == session
+            and fits_image(layer, image)
+        ):
             return layer
     for layer in viewer.layers:
         if isinstance(layer, Labels) and layer.name == name and fits_image(layer, image):
@@ -213,4 +217,3 @@ def preview_geometry(image: Image, preview_shape: tuple[int, int], slice_index: 
         sz, tz = float(image.scale[-3]), float(image.translate[-3])
         out = {"scale": (sz, *out["scale"]), "translate": (tz + sz * slice_index, *out["translate"])}
     return out
-

@@ -47,8 +47,9 @@ def _css(rgba) -> str:
 def _swatch(rgba, k: int) -> QPushButton:
     """A button in the class's colour (it keeps it when the row is highlighted)."""
     swatch = QPushButton()
-    swatch.setStyleSheet(f"QPushButton {{ background-color: {_css(rgba)}; border: none; border-radius: 2px;"
-                         " margin: 4px; }")
+    swatch.setStyleSheet(
+        f"QPushButton {{ background-color: {_css(rgba)}; border: none; border-radius: 2px; margin: 4px; }}"
+    )
     swatch.setMinimumWidth(32)
     swatch.setCursor(Qt.PointingHandCursor)
     swatch.setToolTip(f"class {k}: click to choose its colour")

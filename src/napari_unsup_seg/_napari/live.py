@@ -28,8 +28,15 @@ class LiveMode(QObject):
     running, run, stop : the widget's run state and actions
     """
 
-    def __init__(self, viewer, box: QCheckBox, scribbles: Callable, running: Callable[[], bool],
-                 run: Callable[[], bool], stop: Callable[[], None]):
+    def __init__(
+        self,
+        viewer,
+        box: QCheckBox,
+        scribbles: Callable,
+        running: Callable[[], bool],
+        run: Callable[[], bool],
+        stop: Callable[[], None],
+    ):
         super().__init__(box)
         self.box, self._scribbles, self._running, self._run, self._stop = box, scribbles, running, run, stop
         self.rerun = False  # a run is out of date: start again when it ends

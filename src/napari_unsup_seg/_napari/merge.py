@@ -129,8 +129,9 @@ class MergePanel(QWidget):
     def segmentation(self):
         return self._seg
 
-    def attach(self, layer: Labels, segmentation, state: MergeState | None = None,
-               where: tuple | None = None) -> MergeState:
+    def attach(
+        self, layer: Labels, segmentation, state: MergeState | None = None, where: tuple | None = None
+    ) -> MergeState:
         """Work on ``layer``, showing ``segmentation``; returns the (updated in place) state.
 
         Without ``state`` the layer is taken to show ``segmentation.labels`` (threshold 0).
@@ -192,8 +193,9 @@ class MergePanel(QWidget):
             fixed = [(p, w) for p, w in zip(position, self._where) if not isinstance(w, slice)]
             if any(p != w for p, w in fixed):
                 return 0
-            position = tuple(p for p, w in zip(position, self._where) if isinstance(w, slice)) + \
-                tuple(position[len(self._where):])
+            position = tuple(p for p, w in zip(position, self._where) if isinstance(w, slice)) + tuple(
+                position[len(self._where) :]
+            )
         shape = self._state.shape
         if len(position) != len(shape) or not all(0 <= p < n for p, n in zip(position, shape)):
             return 0

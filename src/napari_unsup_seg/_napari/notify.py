@@ -41,8 +41,7 @@ def show(message: str, severity: str = "info", actions: Sequence[Action] = ()) -
     return note
 
 
-def show_exception(err: BaseException, what: str = "the segmentation",
-                   actions: Sequence[Action] = ()) -> Notification:
+def show_exception(err: BaseException, what: str = "the segmentation", actions: Sequence[Action] = ()) -> Notification:
     """Show ``err`` as an error notification; unexpected errors also go to the log with traceback."""
     if not isinstance(err, InputError | FileExistsError):
         log.error("%s failed", what, exc_info=(type(err), err, err.__traceback__))

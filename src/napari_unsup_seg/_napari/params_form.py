@@ -50,8 +50,9 @@ def _crf_container():
         options = {} if isinstance(value, bool) else {"min": 0, "max": 10_000}
         if isinstance(value, float):
             options["step"] = 0.01
-        widgets.append(create_widget(value=value, annotation=type(value), name=name, label=name.replace("_", " "),
-                                     options=options))
+        widgets.append(
+            create_widget(value=value, annotation=type(value), name=name, label=name.replace("_", " "), options=options)
+        )
     return Container(widgets=widgets)
 
 
@@ -77,7 +78,8 @@ class ParamsForm(QWidget):
         self.iterations.setRange(0, describe("max_iter")["high"])
         self.iterations.setToolTip(
             f"0 keeps the defaults: the preset's maximum, {SCRIBBLE_MAX_ITER} with scribbles (the scribbles' random "
-            "walks decide the classes; the network only learns features for them)")
+            "walks decide the classes; the network only learns features for them)"
+        )
         form.addRow("Max iterations", self.iterations)
 
         self.adapt = QSpinBox()
@@ -125,8 +127,7 @@ class ParamsForm(QWidget):
 
     def _rows(self) -> dict[str, QWidget]:
         """The fields of the settings that apply to some segmenters only."""
-        return {"preset": self.preset, "max_iter": self.iterations, "adapt": self.adapt,
-                "weights": self._weights_row}
+        return {"preset": self.preset, "max_iter": self.iterations, "adapt": self.adapt, "weights": self._weights_row}
 
     def _sync(self) -> None:
         method = self.method_key()

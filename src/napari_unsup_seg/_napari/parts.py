@@ -14,8 +14,9 @@ from . import layer_axes as LA
 from .runner import StackInput
 
 
-def stack_input(viewer, image: Image, scope: str | None, time: str | None,
-                channels: tuple[int, ...] | None, level: int = 0) -> tuple[StackInput | None, tuple | None]:
+def stack_input(
+    viewer, image: Image, scope: str | None, time: str | None, channels: tuple[int, ...] | None, level: int = 0
+) -> tuple[StackInput | None, tuple | None]:
     """How the worker reads ``image`` (None for a plain 2D image) and the part segmented.
 
     ``scope``: "volume" or "slice" (the slice shown); ``time``: "all" or "this" (the time
@@ -67,7 +68,7 @@ def time_of(where: tuple | None, image: Image) -> int | None:
 
 
 def part_name(stack: StackInput | None, scope: tuple) -> str:
-    """"time point 3, slice 12", "whole volume"... for the status line and layer names."""
+    """ "time point 3, slice 12", "whole volume"... for the status line and layer names."""
     if stack is None:
         return ""
     words = [] if stack.time_index is None else [f"time point {stack.time_index}"]
@@ -86,5 +87,5 @@ def result_axes(image: Image, where: tuple | None) -> str | None:
     """Axes of a saved result: the stack's, less those a part fixes; None for a 2D image."""
     axes = LA.spatial_axes(image)
     if where is not None:
-        axes = "".join(a for a, w in zip(axes, where) if isinstance(w, slice)) + axes[len(where):]
+        axes = "".join(a for a, w in zip(axes, where) if isinstance(w, slice)) + axes[len(where) :]
     return axes if len(axes) > 2 else None

@@ -66,11 +66,20 @@ def read_ome_zarr(path) -> list[tuple]:
     order = _channels_first(info.axes)  # napari draws scribbles over the last axes: C goes first
     letters = "".join(info.axes[i] for i in order)
     levels = [level.transpose(order) for level in lazy]
-    layers = [(levels, {"name": path.name.split(".")[0], "multiscale": len(levels) > 1,
-                        "scale": tuple(info.scales[0][i] for i in order),
-                        "translate": tuple(info.translations[0][i] for i in order),
-                        "axis_labels": tuple(letters.lower()),
-                        "metadata": {META_KEY: {"axes": letters, "source": str(path)}}}, "image")]
+    layers = [
+        (
+            levels,
+            {
+                "name": path.name.split(".")[0],
+                "multiscale": len(levels) > 1,
+                "scale": tuple(info.scales[0][i] for i in order),
+                "translate": tuple(info.translations[0][i] for i in order),
+                "axis_labels": tuple(letters.lower()),
+                "metadata": {META_KEY: {"axes": letters, "source": str(path)}},
+            },
+            "image",
+        )
+    ]
     labels_dir = path / "labels"
     if labels_dir.is_dir():
         try:
@@ -102,7 +111,14 @@ def _labels_layer(group_path: Path, info) -> tuple:
     scale = next(t["scale"] for t in datasets[0]["coordinateTransformations"] if t["type"] == "scale")
     keep = [i for i, a in enumerate(info.axes) if a != "C"]
     meta = {"role": "result", "recipe": dict(group.attrs.get(META_KEY, {})), "zarr_labels": str(group_path)}
-    return (levels, {"name": f"{group_path.parent.parent.name.split('.')[0]} {group_path.name}",
-                     "multiscale": len(levels) > 1, "scale": tuple(scale),
-                     "translate": tuple(info.translations[0][i] for i in keep),
-                     "metadata": {META_KEY: meta}}, "labels")
+    return (
+        levels,
+        {
+            "name": f"{group_path.parent.parent.name.split('.')[0]} {group_path.name}",
+            "multiscale": len(levels) > 1,
+            "scale": tuple(scale),
+            "translate": tuple(info.translations[0][i] for i in keep),
+            "metadata": {META_KEY: meta},
+        },
+        "labels",
+    )

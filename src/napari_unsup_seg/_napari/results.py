@@ -27,8 +27,14 @@ def keep_active(viewer):
             viewer.layers.selection.active = active
 
 
-def add_preview(viewer, image: Image, size: tuple[int, ...], colours: Labels | None,
-                slice_index: int | None = None, geometry: dict | None = None) -> Labels:
+def add_preview(
+    viewer,
+    image: Image,
+    size: tuple[int, ...],
+    colours: Labels | None,
+    slice_index: int | None = None,
+    geometry: dict | None = None,
+) -> Labels:
     """An empty preview layer laid over ``image`` (following the colours of ``colours``).
 
     ``size``: (h, w) of the previews of an image, or of one slice of a volume
@@ -43,8 +49,11 @@ def add_preview(viewer, image: Image, size: tuple[int, ...], colours: Labels | N
         shape, geometry = tuple(size), L.preview_geometry(image, size)
     with keep_active(viewer):
         layer = viewer.add_labels(
-            np.zeros(shape, np.int32), name=f"{image.name}{L.PREVIEW_SUFFIX}", opacity=0.5,
-            metadata={L.META_KEY: {"role": "preview", "image": image.name}}, **geometry,
+            np.zeros(shape, np.int32),
+            name=f"{image.name}{L.PREVIEW_SUFFIX}",
+            opacity=0.5,
+            metadata={L.META_KEY: {"role": "preview", "image": image.name}},
+            **geometry,
         )
         if colours is not None:
             class_colours.follow(layer, colours)
@@ -77,8 +86,9 @@ def restore(layer: Labels, data: np.ndarray) -> None:
         layer.refresh()
 
 
-def show_uncertainty(viewer, image: Image | None, layer: Image | None, values: np.ndarray | None,
-                     geometry: dict | None = None) -> Image | None:
+def show_uncertainty(
+    viewer, image: Image | None, layer: Image | None, values: np.ndarray | None, geometry: dict | None = None
+) -> Image | None:
     """Show ``values`` (H, W), or (Z, H, W) for a volume, in [0, 1] in ``layer`` (made when missing); hide it when None.
 
     ``geometry``: that of the result the values belong to (default: the image's).
@@ -97,8 +107,13 @@ def show_uncertainty(viewer, image: Image | None, layer: Image | None, values: n
         with keep_active(viewer):
             remove(viewer, layer)
             layer = viewer.add_image(
-                values, name=f"{image.name} uncertainty", colormap="magma", opacity=0.45, blending="additive",
-                contrast_limits=(0.0, 1.0), metadata={L.META_KEY: {"role": "uncertainty", "image": image.name}},
+                values,
+                name=f"{image.name} uncertainty",
+                colormap="magma",
+                opacity=0.45,
+                blending="additive",
+                contrast_limits=(0.0, 1.0),
+                metadata={L.META_KEY: {"role": "uncertainty", "image": image.name}},
                 **(geometry or L.geometry(image)),
             )
     layer.visible = True
@@ -166,7 +181,6 @@ def place_result(
             _dress(viewer, layer, colours)
             layer.data = labels
         else:
-            layer = viewer.add_labels(labels, name=name,
-                                      metadata={L.META_KEY: meta}, **geometry)
+            layer = viewer.add_labels(labels, name=name, metadata={L.META_KEY: meta}, **geometry)
             _dress(viewer, layer, colours)
     return layer

@@ -20,7 +20,6 @@ from ..core.settings import RunSettings
 from . import results
 
 
-
 @dataclass
 class ImageState:
     """What the widget remembers about one image layer."""

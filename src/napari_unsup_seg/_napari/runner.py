@@ -125,8 +125,12 @@ def prepare_input(image: np.ndarray, scribbles: np.ndarray | None, stack: StackI
 
 def is_series(image: np.ndarray, stack: StackInput | None) -> bool:
     """Whether the run goes over several time points (``core.series.segment_stack``)."""
-    return stack is not None and stack.time_index is None and "T" in stack.axes and \
-        np.shape(image)[stack.axes.index("T")] > 1
+    return (
+        stack is not None
+        and stack.time_index is None
+        and "T" in stack.axes
+        and np.shape(image)[stack.axes.index("T")] > 1
+    )
 
 
 def _segmentation(image, scribbles, stack: StackInput | None, params, stop, warm_start):
@@ -138,8 +142,16 @@ def _segmentation(image, scribbles, stack: StackInput | None, params, stop, warm
         data = as_stack(image, stack.axes, stack.spacing)
         tzyx = None if scribbles is None else scribbles_tzyx(scribbles, data)
         scope = "volume" if stack.slice_index is None else "slice"
-        return segment_stack(data, tzyx, params, scope=scope, slice_index=stack.slice_index,
-                             channels=stack.channels, stop=stop, warm_start=warm_start)
+        return segment_stack(
+            data,
+            tzyx,
+            params,
+            scope=scope,
+            slice_index=stack.slice_index,
+            channels=stack.channels,
+            stop=stop,
+            warm_start=warm_start,
+        )
     from ..core import pipeline
 
     data, scribbles, spacing = prepare_input(image, scribbles, stack)
@@ -239,18 +251,36 @@ class RunController:
     def running(self) -> bool:
         return self._worker is not None
 
-    def start(self, image, scribbles, spec: RunSettings, warm_start: dict | None = None,
-              preview_size: tuple[int, int] | None = None, stack: StackInput | None = None) -> None:
+    def start(
+        self,
+        image,
+        scribbles,
+        spec: RunSettings,
+        warm_start: dict | None = None,
+        preview_size: tuple[int, int] | None = None,
+        stack: StackInput | None = None,
+    ) -> None:
         if self.running:
             raise RuntimeError("a run is already going on")
         self._stop = threading.Event()
         self.stop_requested_at = None
         worker = create_worker(
-            run_segmentation, image, scribbles, spec, self._stop, warm_start, stack=stack,
+            run_segmentation,
+            image,
+            scribbles,
+            spec,
+            self._stop,
+            warm_start,
+            stack=stack,
             preview_size=preview_size,
-            _worker_class=_StoppableWorker, _start_thread=False,
-            _connect={"yielded": self._progress, "returned": self._returned,
-                      "errored": self._errored, "aborted": self._aborted},
+            _worker_class=_StoppableWorker,
+            _start_thread=False,
+            _connect={
+                "yielded": self._progress,
+                "returned": self._returned,
+                "errored": self._errored,
+                "aborted": self._aborted,
+            },
         )
         worker.stop_event = self._stop
         self._worker = worker

@@ -20,7 +20,7 @@ ZARR_LABELS = "napari-unsup-seg"
 
 
 class SavePanel(QWidget):
-    """"Save result...", its "with the volume's UCM" and "with COCO JSON" boxes, and "Save into OME-Zarr".
+    """ "Save result...", its "with the volume's UCM" and "with COCO JSON" boxes, and "Save into OME-Zarr".
 
     Parameters
     ----------
@@ -41,16 +41,22 @@ class SavePanel(QWidget):
         self.save_button = QPushButton("Save result...")
         self.save_button.setToolTip("label image (TIFF, PNG), one mask per class, mask stack, UCM and recipe")
         self.ucm_box = QCheckBox("with the volume's UCM")
-        self.ucm_box.setToolTip("a volume's UCM is a (2Z+1, 2H+1, 2W+1) float32 saliency volume (136 MB for "
-                                "256x256x64), made when saved; an image's UCM is always saved")
+        self.ucm_box.setToolTip(
+            "a volume's UCM is a (2Z+1, 2H+1, 2W+1) float32 saliency volume (136 MB for "
+            "256x256x64), made when saved; an image's UCM is always saved"
+        )
         self.ucm_box.setEnabled(False)
         self.coco_box = QCheckBox("with COCO JSON")
-        self.coco_box.setToolTip("also <name>_coco_instances.json (one mask per connected region of each class) and "
-                                 "<name>_coco_semantic.json (one per class): COCO files that CVAT, Label Studio "
-                                 "and pycocotools import")
+        self.coco_box.setToolTip(
+            "also <name>_coco_instances.json (one mask per connected region of each class) and "
+            "<name>_coco_semantic.json (one per class): COCO files that CVAT, Label Studio "
+            "and pycocotools import"
+        )
         self.zarr_button = QPushButton("Save into OME-Zarr")
-        self.zarr_button.setToolTip("write the result as a labels group of the OME-Zarr image it was made "
-                                    "from (every level, with the recipe), beside the image")
+        self.zarr_button.setToolTip(
+            "write the result as a labels group of the OME-Zarr image it was made "
+            "from (every level, with the recipe), beside the image"
+        )
         self.zarr_button.setEnabled(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -88,9 +94,15 @@ class SavePanel(QWidget):
         try:
             ucm = seg.ucm if labels.ndim == 2 or self.ucm_box.isChecked() else None
             written = saving.export_result(
-                folder, saving.safe_stem(image.name), labels, ucm=ucm, recipe=recipe,
-                class_names=self._class_names(session.scribbles, labels) or None, parent=self,
-                axes=parts.result_axes(image, where), coco=self.coco_box.isChecked(),
+                folder,
+                saving.safe_stem(image.name),
+                labels,
+                ucm=ucm,
+                recipe=recipe,
+                class_names=self._class_names(session.scribbles, labels) or None,
+                parent=self,
+                axes=parts.result_axes(image, where),
+                coco=self.coco_box.isChecked(),
                 image_file=image_file(image) if where is None else None,
             )
         except Exception as err:  # shown to the user; the layers are untouched
@@ -115,8 +127,9 @@ class SavePanel(QWidget):
         level = int(L.plugin_meta_get(layer, "level", 0) or 0)
         recipe = dict(session.segmentation.recipe, napari={"level": level, **self._merge_record(layer)})
         try:
-            written = saving.save_into_zarr(source, name or ZARR_LABELS, np.asarray(layer.data), level=level,
-                                            recipe=recipe, parent=self)
+            written = saving.save_into_zarr(
+                source, name or ZARR_LABELS, np.asarray(layer.data), level=level, recipe=recipe, parent=self
+            )
         except Exception as err:  # shown to the user; the image and the layers are untouched
             notify.show_exception(err, "saving into the OME-Zarr")
             return None
@@ -130,8 +143,10 @@ class SavePanel(QWidget):
     def _merge_record(self, layer) -> dict:
         """The merge threshold and the hand edits of ``layer``, for the recipe."""
         attached = self._merge.layer is layer
-        return {"merge_threshold": round(self._merge.threshold, 4) if attached else None,
-                "pixels_edited_by_hand": self._merge.edited_pixels() if attached else None}
+        return {
+            "merge_threshold": round(self._merge.threshold, 4) if attached else None,
+            "pixels_edited_by_hand": self._merge.edited_pixels() if attached else None,
+        }
 
 
 def image_file(image) -> str | None:

@@ -62,8 +62,17 @@ def export_result(
     if existing and not _confirm(parent, existing):
         return None
     return write_outputs(
-        outdir, stem, labels, ucm=ucm, recipe=recipe, class_names=class_names, overwrite=bool(existing),
-        axes=axes, spacing=_spacing(recipe) if axes and "Z" in axes else None, coco=coco, image_file=image_file,
+        outdir,
+        stem,
+        labels,
+        ucm=ucm,
+        recipe=recipe,
+        class_names=class_names,
+        overwrite=bool(existing),
+        axes=axes,
+        spacing=_spacing(recipe) if axes and "Z" in axes else None,
+        coco=coco,
+        image_file=image_file,
     )
 
 
@@ -76,8 +85,9 @@ def _spacing(recipe: dict | None):
 def _labels_2d_or_3d(data) -> np.ndarray:
     labels = np.asarray(data)
     if labels.ndim not in (2, 3):
-        raise InputError(f"only 2D label images and 3D volumes can be saved this way; this one has shape "
-                         f"{labels.shape}")
+        raise InputError(
+            f"only 2D label images and 3D volumes can be saved this way; this one has shape {labels.shape}"
+        )
     return labels
 
 
@@ -119,18 +129,26 @@ def write_segmentation(path: str, data, meta: dict) -> list[str]:
     ucm = info.get("ucm")
     ucm = ucm if ucm is not None and np.ndim(ucm) == labels.ndim else None
     written = export_result(
-        target.parent, safe_stem(stem), labels, ucm=ucm, recipe=recipe,
+        target.parent,
+        safe_stem(stem),
+        labels,
+        ucm=ucm,
+        recipe=recipe,
         class_names=info.get("class_names") or None,
     )
     if written is None:  # the user chose to keep the existing files: not an error of theirs
-        warnings.warn(f"you kept the existing files {safe_stem(stem)}_* in {target.parent}: nothing was saved",
-                      InputWarning, stacklevel=2)
+        warnings.warn(
+            f"you kept the existing files {safe_stem(stem)}_* in {target.parent}: nothing was saved",
+            InputWarning,
+            stacklevel=2,
+        )
         return []
     return [str(p) for p in written]
 
 
-def save_into_zarr(source: str | Path, name: str, labels: np.ndarray, *, level: int = 0,
-                   recipe: dict | None = None, parent=None) -> Path | None:
+def save_into_zarr(
+    source: str | Path, name: str, labels: np.ndarray, *, level: int = 0, recipe: dict | None = None, parent=None
+) -> Path | None:
     """Write a result as the labels group ``name`` of the OME-Zarr image ``source``
     (``core.zarr_io.write_labels``); None when the user keeps an existing group of that name."""
     from ..core import zarr_io
@@ -138,5 +156,4 @@ def save_into_zarr(source: str | Path, name: str, labels: np.ndarray, *, level: 
     target = Path(source) / "labels" / name
     if target.exists() and not _confirm(parent, [target]):
         return None
-    return zarr_io.write_labels(source, name, np.asarray(labels), level=level, recipe=recipe,
-                                overwrite=target.exists())
+    return zarr_io.write_labels(source, name, np.asarray(labels), level=level, recipe=recipe, overwrite=target.exists())

@@ -43,18 +43,27 @@ class Reopened:
 
 
 def _geometry(layer) -> dict:
-    return {"name": layer.name, "scale": [float(v) for v in layer.scale],
-            "translate": [float(v) for v in layer.translate]}
+    return {
+        "name": layer.name,
+        "scale": [float(v) for v in layer.scale],
+        "translate": [float(v) for v in layer.translate],
+    }
 
 
-def save(folder: Path, image: Image, scribbles: Labels | None, session, merge_threshold: float,
-         overwrite: bool = False) -> Path:
+def save(
+    folder: Path, image: Image, scribbles: Labels | None, session, merge_threshold: float, overwrite: bool = False
+) -> Path:
     """Write the session of ``image`` (``session``: the widget's state for it, or None) to ``folder``."""
     if image.multiscale:
         raise InputError("a multiscale image is not saved in a session: save its result into its OME-Zarr instead")
-    layers = {"image": {**_geometry(image), "rgb": bool(image.rgb),
-                        "contrast_limits": [float(v) for v in image.contrast_limits],
-                        "metadata": {k: v for k, v in image.metadata.get(META_KEY, {}).items() if k in _KEEP}}}
+    layers = {
+        "image": {
+            **_geometry(image),
+            "rgb": bool(image.rgb),
+            "contrast_limits": [float(v) for v in image.contrast_limits],
+            "metadata": {k: v for k, v in image.metadata.get(META_KEY, {}).items() if k in _KEEP},
+        }
+    }
     names, colours, data = {}, {}, None
     if scribbles is not None:
         data = np.asarray(scribbles.data)
@@ -68,10 +77,20 @@ def save(folder: Path, image: Image, scribbles: Labels | None, session, merge_th
     result, seg, record, ucm, uncertainty = _result_of(session, merge_threshold)
     if result is not None:
         layers["result"] = {**_geometry(result), "opacity": float(result.opacity)}
-    return write_session(folder, L.image_array(image), data, names, colours,
-                         None if result is None else np.asarray(result.data), ucm, record,
-                         None if seg is None else seg.recipe, layers=layers, uncertainty=uncertainty,
-                         overwrite=overwrite)
+    return write_session(
+        folder,
+        L.image_array(image),
+        data,
+        names,
+        colours,
+        None if result is None else np.asarray(result.data),
+        ucm,
+        record,
+        None if seg is None else seg.recipe,
+        layers=layers,
+        uncertainty=uncertainty,
+        overwrite=overwrite,
+    )
 
 
 def _result_of(session, threshold: float):
@@ -84,11 +103,14 @@ def _result_of(session, threshold: float):
     state = session.merge
     assigned = state.assigned(layer) if state is not None and state.shape == view.shape else None
     scope = next((list(k) for k, v in session.by_scope.items() if v is layer), None)
-    record = MergeRecord(threshold, run_labels=np.asarray(seg.labels),
-                         run_scribbles=None if seg.scribbles is None else np.asarray(seg.scribbles),
-                         assigned=assigned if assigned is not None and assigned.any() else None,
-                         where=None if where is None else [None if isinstance(w, slice) else int(w) for w in where],
-                         scope=scope)
+    record = MergeRecord(
+        threshold,
+        run_labels=np.asarray(seg.labels),
+        run_scribbles=None if seg.scribbles is None else np.asarray(seg.scribbles),
+        assigned=assigned if assigned is not None and assigned.any() else None,
+        where=None if where is None else [None if isinstance(w, slice) else int(w) for w in where],
+        scope=scope,
+    )
     return layer, seg, record, seg.ucm, seg.uncertainty
 
 
@@ -98,8 +120,11 @@ def layer_tuples(session: Session) -> list[tuple]:
     spec = session.layers
     image = spec.get("image", {})
     name = session.name
-    kwargs = {"name": name, "rgb": bool(image.get("rgb", False)),
-              "metadata": {META_KEY: {**image.get("metadata", {}), "session": tag}}}
+    kwargs = {
+        "name": name,
+        "rgb": bool(image.get("rgb", False)),
+        "metadata": {META_KEY: {**image.get("metadata", {}), "session": tag}},
+    }
     for key in ("scale", "translate", "contrast_limits"):
         if image.get(key) is not None:
             kwargs[key] = tuple(image[key])
@@ -109,13 +134,29 @@ def layer_tuples(session: Session) -> list[tuple]:
     if session.scribbles is not None:
         meta = {"role": "scribbles", "image": name, "class_names": dict(session.class_names), "session": tag}
         if colormap is not None:  # as the legend keeps them
-            meta.update({class_colours.COLOURS_KEY: {int(k): list(c) for k, c in session.colours.items()},
-                         class_colours.HIDDEN_KEY: [int(k) for k in hide]})
-        out.append((session.scribbles, _labels_kwargs(spec.get("scribbles"), f"{name}{L.SCRIBBLES_SUFFIX}",
-                                                      meta, colormap), "labels"))
+            meta.update(
+                {
+                    class_colours.COLOURS_KEY: {int(k): list(c) for k, c in session.colours.items()},
+                    class_colours.HIDDEN_KEY: [int(k) for k in hide],
+                }
+            )
+        out.append(
+            (
+                session.scribbles,
+                _labels_kwargs(spec.get("scribbles"), f"{name}{L.SCRIBBLES_SUFFIX}", meta, colormap),
+                "labels",
+            )
+        )
     if session.labels is not None:
-        out.append((session.labels, _labels_kwargs(spec.get("result"), f"{name}{L.RESULT_SUFFIX}",
-                                                   _result_meta(session, name, tag), colormap), "labels"))
+        out.append(
+            (
+                session.labels,
+                _labels_kwargs(
+                    spec.get("result"), f"{name}{L.RESULT_SUFFIX}", _result_meta(session, name, tag), colormap
+                ),
+                "labels",
+            )
+        )
     return out
 
 
@@ -135,12 +176,23 @@ def _labels_kwargs(spec: dict | None, name: str, meta: dict, colormap) -> dict:
 def _result_meta(session: Session, name: str, tag: dict) -> dict:
     merge = session.merge
     present = set(np.unique(session.labels).tolist())
-    meta = {"role": "result", "image": name, "recipe": session.recipe, "session": tag,
-            "class_names": {k: v for k, v in session.class_names.items() if k in present},
-            "ucm": session.ucm if session.ucm is not None and session.ucm.ndim == 2 and merge.where is None else None,
-            "reopened": {"threshold": merge.threshold, "run_labels": merge.run_labels,
-                         "run_scribbles": merge.run_scribbles, "assigned": merge.assigned, "ucm": session.ucm,
-                         "uncertainty": session.uncertainty, "scope": merge.scope}}
+    meta = {
+        "role": "result",
+        "image": name,
+        "recipe": session.recipe,
+        "session": tag,
+        "class_names": {k: v for k, v in session.class_names.items() if k in present},
+        "ucm": session.ucm if session.ucm is not None and session.ucm.ndim == 2 and merge.where is None else None,
+        "reopened": {
+            "threshold": merge.threshold,
+            "run_labels": merge.run_labels,
+            "run_scribbles": merge.run_scribbles,
+            "assigned": merge.assigned,
+            "ucm": session.ucm,
+            "uncertainty": session.uncertainty,
+            "scope": merge.scope,
+        },
+    }
     if merge.where is not None:
         meta["where"] = list(merge.where)
     return meta
@@ -178,8 +230,13 @@ def reopened(viewer, image: Image, taken) -> Reopened | None:
         return None
     where = L.plugin_meta_get(found, "where")
     where = None if where is None else tuple(slice(None) if w is None else int(w) for w in where)
-    seg = rebuild_segmentation(saved["run_labels"], saved.get("run_scribbles"), saved.get("ucm"),
-                               L.plugin_meta_get(found, "recipe", {}) or {}, saved.get("uncertainty"))
+    seg = rebuild_segmentation(
+        saved["run_labels"],
+        saved.get("run_scribbles"),
+        saved.get("ucm"),
+        L.plugin_meta_get(found, "recipe", {}) or {},
+        saved.get("uncertainty"),
+    )
     view = np.asarray(found.data) if where is None else np.asarray(found.data)[where]
     if view.shape != np.shape(seg.labels):
         return None  # the layer was replaced since

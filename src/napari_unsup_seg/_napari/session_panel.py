@@ -1,4 +1,4 @@
-""""Save session..." and "Open session...": the current image's whole session in one folder.
+""" "Save session..." and "Open session...": the current image's whole session in one folder.
 
 The session (``core.session``) is written to ``<folder>/<image>.unsupseg``, or to the
 folder itself when its name ends in ``.unsupseg``; an existing session is replaced only
@@ -22,7 +22,7 @@ PLUGIN = "napari-unsup-seg"
 
 
 class SessionPanel(QWidget):
-    """"Save session..." for the current image, "Open session..." for a saved one.
+    """ "Save session..." for the current image, "Open session..." for a saved one.
 
     Parameters
     ----------
@@ -38,18 +38,30 @@ class SessionPanel(QWidget):
         The widget's status line.
     """
 
-    def __init__(self, parent: QWidget, viewer, image: Callable, scribbles: Callable, result: Callable,
-                 state: Callable, merge, say: Callable[[str], None]):
+    def __init__(
+        self,
+        parent: QWidget,
+        viewer,
+        image: Callable,
+        scribbles: Callable,
+        result: Callable,
+        state: Callable,
+        merge,
+        say: Callable[[str], None],
+    ):
         super().__init__(parent)
         self._viewer = viewer
         self._image, self._scribbles, self._result, self._state = image, scribbles, result, state
         self._merge, self._say = merge, say
         self.button = QPushButton("Save session...")
-        self.button.setToolTip("the image, its scribbles and class names, the result and its merge slider, "
-                               "in one <image>.unsupseg folder; File > Open reopens it")
+        self.button.setToolTip(
+            "the image, its scribbles and class names, the result and its merge slider, "
+            "in one <image>.unsupseg folder; File > Open reopens it"
+        )
         self.open_button = QPushButton("Open session...")
-        self.open_button.setToolTip("open a saved .unsupseg folder: its image, scribbles and result, with the "
-                                    "merge slider where it was")
+        self.open_button.setToolTip(
+            "open a saved .unsupseg folder: its image, scribbles and result, with the merge slider where it was"
+        )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.button)
@@ -67,8 +79,11 @@ class SessionPanel(QWidget):
 
         folder = Path(folder)
         if not is_session(folder) and not folder.name.endswith(SUFFIX):
-            notify.show(f"{folder} is not a saved session: choose a folder made by Save session... "
-                        f"(its name ends with {SUFFIX})", "error")
+            notify.show(
+                f"{folder} is not a saved session: choose a folder made by Save session... "
+                f"(its name ends with {SUFFIX})",
+                "error",
+            )
             self._say(f"not a session: {folder.name}")
             return None
         try:

@@ -19,11 +19,15 @@ from .layer_axes import META_KEY
 
 SCOPES = {"volume": "Whole volume", "slice": "This slice"}
 TIMES = {"all": "All time points", "this": "This time point"}
-AXES_TIP = ("the axes of the image layer's data, one letter each: T time, C channel, Z depth, Y rows, X "
-            "columns (for example TZYX or CZYX); channels first, or last for RGB")
+AXES_TIP = (
+    "the axes of the image layer's data, one letter each: T time, C channel, Z depth, Y rows, X "
+    "columns (for example TZYX or CZYX); channels first, or last for RGB"
+)
 CHANNELS_TIP = "the channels that feed the features: all, or their numbers (0, 2)"
-LEVEL_TIP = ("a multiscale image is segmented at this resolution level (0: full resolution) and its result "
-             "shown over the image at every zoom; the default is the finest level of at most 2048x2048 pixels")
+LEVEL_TIP = (
+    "a multiscale image is segmented at this resolution level (0: full resolution) and its result "
+    "shown over the image at every zoom; the default is the finest level of at most 2048x2048 pixels"
+)
 
 
 class StackPanel(QWidget):
@@ -50,16 +54,19 @@ class StackPanel(QWidget):
         self.scope_combo = QComboBox()
         for key, label in SCOPES.items():
             self.scope_combo.addItem(label, key)
-        self.scope_combo.setToolTip("for a volume: segment all of it (scribbles on any slices) or only the "
-                                    "slice shown, as an image (seconds)")
+        self.scope_combo.setToolTip(
+            "for a volume: segment all of it (scribbles on any slices) or only the slice shown, as an image (seconds)"
+        )
         self.time_combo = QComboBox()
         for key, label in TIMES.items():
             self.time_combo.addItem(label, key)
         self.level_spin = QSpinBox()
         self.level_spin.setToolTip(LEVEL_TIP)
-        self.time_combo.setToolTip("for a time-lapse: every time point in order, each starting from the "
-                                   "network of the one before (classes keep their number), or only the one "
-                                   "shown; strokes on any time point apply to all")
+        self.time_combo.setToolTip(
+            "for a time-lapse: every time point in order, each starting from the "
+            "network of the one before (classes keep their number), or only the one "
+            "shown; strokes on any time point apply to all"
+        )
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(QLabel("Axes"), 0, 0)
@@ -95,21 +102,26 @@ class StackPanel(QWidget):
         n_levels = LA.levels(image) if image is not None else 1
         self.level_spin.setRange(0, n_levels - 1)
         stored = image.metadata.get(META_KEY, {}).get("level") if image is not None else None
-        self.level_spin.setValue(int(stored) if stored is not None and stored < n_levels else
-                                 LA.default_level(image) if image is not None and n_levels > 1 else 0)
+        self.level_spin.setValue(
+            int(stored)
+            if stored is not None and stored < n_levels
+            else LA.default_level(image)
+            if image is not None and n_levels > 1
+            else 0
+        )
         self.level_spin.blockSignals(False)
         self._update_enabled()
         self.setVisible(self._relevant(image))
 
     def scope(self) -> str | None:
-        """"volume" or "slice" for a layer with depth, None for one without."""
+        """ "volume" or "slice" for a layer with depth, None for one without."""
         image = self._image
         if image is None or not self._has(image, "Z"):
             return None
         return self.scope_combo.currentData() if LA.length(image, "Z") > 1 else "slice"
 
     def time_scope(self) -> str | None:
-        """"all" or "this" for a layer with several time points, None otherwise."""
+        """ "all" or "this" for a layer with several time points, None otherwise."""
         image = self._image
         if image is None or not self._has(image, "T") or LA.length(image, "T") < 2:
             return None

@@ -55,9 +55,11 @@ from .sources import SourcePanel
 from .stack_panel import StackPanel
 
 LIVE_TIP = "run again each time a stroke on the scribbles layer ends"
-LIVE_OFF_TIP = ("live mode works on one slice of one time point (Scope: This slice, Time: This time point): "
-                "a whole-volume or all-time-points run takes tens of seconds, too long to follow each "
-                "stroke; click Run for it")
+LIVE_OFF_TIP = (
+    "live mode works on one slice of one time point (Scope: This slice, Time: This time point): "
+    "a whole-volume or all-time-points run takes tens of seconds, too long to follow each "
+    "stroke; click Run for it"
+)
 
 
 class SegmentationWidget(QWidget):
@@ -78,26 +80,44 @@ class SegmentationWidget(QWidget):
         self.legend = self.sources.legend
         self.params = ParamsForm()
         self.controls = controls = RunControls()
-        self.run_button, self.stop_button, self.fresh_button = (controls.run_button, controls.stop_button,
-                                                                controls.fresh_button)
+        self.run_button, self.stop_button, self.fresh_button = (
+            controls.run_button,
+            controls.stop_button,
+            controls.fresh_button,
+        )
         self.live_box, self.replace_box = controls.live_box, controls.replace_box
         self.uncertainty_box, self.progress, self.status = controls.uncertainty_box, controls.progress, controls.status
         self.stack = StackPanel()
         self.scope_combo = self.stack.scope_combo
-        self.live = LiveMode(self.viewer, self.live_box, self.scribbles_layer, lambda: self.running,
-                             self.run, self.stop)
+        self.live = LiveMode(
+            self.viewer, self.live_box, self.scribbles_layer, lambda: self.running, self.run, self.stop
+        )
         self.merge = MergePanel(self.legend.current_class, self._activate)
         self.saver = SavePanel(self, self._save_target, self.merge, self._class_names, self.status.setText)
         self.save_button, self.save_ucm_box = self.saver.save_button, self.saver.ucm_box
         self.save_zarr_button = self.saver.zarr_button
         self.committer = CommitPanel(self.viewer, self.image_layer, self.result_layer, self.scribbles_layer)
-        self.session_saver = SessionPanel(self, self.viewer, self.image_layer, self.scribbles_layer,
-                                          self.result_layer, self._current_session, self.merge, self.status.setText)
+        self.session_saver = SessionPanel(
+            self,
+            self.viewer,
+            self.image_layer,
+            self.scribbles_layer,
+            self.result_layer,
+            self._current_session,
+            self.merge,
+            self.status.setText,
+        )
 
         self.scroll = scrolling(
-            self, group("Image, scribbles and classes", self.sources), group("Method", self.params),
-            group("Run", *controls.widgets(self.stack)), group("Merge regions", self.merge), self.saver,
-            group("Commit to labels", self.committer), self.session_saver)
+            self,
+            group("Image, scribbles and classes", self.sources),
+            group("Method", self.params),
+            group("Run", *controls.widgets(self.stack)),
+            group("Merge regions", self.merge),
+            self.saver,
+            group("Commit to labels", self.committer),
+            self.session_saver,
+        )
 
         self.run_button.clicked.connect(lambda: self.run())
         self.stop_button.clicked.connect(lambda: self.stop())
@@ -158,7 +178,7 @@ class SegmentationWidget(QWidget):
         self.viewer.layers.selection.active = layer
 
     def scope(self) -> str | None:
-        """"volume" or "slice" when the image has depth, None for one without (or none)."""
+        """ "volume" or "slice" when the image has depth, None for one without (or none)."""
         return self.stack.scope()
 
     def set_scope(self, scope: str) -> None:
@@ -176,16 +196,24 @@ class SegmentationWidget(QWidget):
     def _on_image_changed(self, image) -> None:
         self.stack.set_image(image)
         session = self._sessions.get(image) if image is not None else None
-        found = None if image is None or session is not None else \
-            reopened(self.viewer, image, [s.result for s in self._sessions.values()])
+        found = (
+            None
+            if image is None or session is not None
+            else reopened(self.viewer, image, [s.result for s in self._sessions.values()])
+        )
         if found is not None:  # a saved session opened again: its result and merge slider
-            session = self._sessions[image] = ImageState(found.result, found.segmentation, found.merge, found.scribbles,
-                                                       where=found.where, by_scope={found.scope: found.result})
+            session = self._sessions[image] = ImageState(
+                found.result,
+                found.segmentation,
+                found.merge,
+                found.scribbles,
+                where=found.where,
+                by_scope={found.scope: found.result},
+            )
         if session is None or session.result is None or session.result not in self.viewer.layers:
             self.merge.detach()
         elif self.merge.layer is not session.result:
-            session.merge = self.merge.attach(session.result, session.segmentation, session.merge,
-                                              session.where)
+            session.merge = self.merge.attach(session.result, session.segmentation, session.merge, session.where)
         self._update_scope_controls()
 
     def _on_axes_changed(self, image) -> None:
@@ -220,8 +248,9 @@ class SegmentationWidget(QWidget):
             stack, where = parts.stack_input(self.viewer, image, *scope, self.stack.channels(), level)
             scribbles = None
             if scribbles_layer is not None:
-                scribbles = validate_scribbles(L.scribble_array(scribbles_layer), L.spatial_shape(image),
-                                               require_class=False)
+                scribbles = validate_scribbles(
+                    L.scribble_array(scribbles_layer), L.spatial_shape(image), require_class=False
+                )
                 scribbles = shrink_scribbles(scribbles, shape)  # no stroke lost
                 if not scribbles[parts.any_time(where, image)].any():
                     scribbles = None
@@ -235,8 +264,18 @@ class SegmentationWidget(QWidget):
         warm = session.warm.get((spec.method, *scope, level))
         colours = scribbles_layer if scribbles is not None else None
         size = shape if scope[0] == "volume" else preview_shape(L.image_hw(image))
-        run = RunState(image, colours, spec, warm is not None, scope, z, shape, where=where, level=level,
-                   geometry=LA.level_geometry(image, level))
+        run = RunState(
+            image,
+            colours,
+            spec,
+            warm is not None,
+            scope,
+            z,
+            shape,
+            where=where,
+            level=level,
+            geometry=LA.level_geometry(image, level),
+        )
         shown = session.by_scope.get(scope) if self.replace_box.isChecked() else None
         no_preview = "T" in LA.layer_axes(image) or (level > 0 and L.is_volume(image))
         if no_preview:
@@ -244,17 +283,18 @@ class SegmentationWidget(QWidget):
         elif shown is not None and shown in self.viewer.layers and shown.data.shape == shape:
             run.in_place = (shown, np.array(shown.data, copy=True))
         else:  # before the run: slow
-            run.preview = results.add_preview(self.viewer, image, size, colours, slice_index=z,
-                                              geometry=run.geometry)
+            run.preview = results.add_preview(self.viewer, image, size, colours, slice_index=z, geometry=run.geometry)
         self._run = run
         self.last_progress = None
         self._set_running(True)
         mode = "scribbles" if scribbles is not None else "no scribbles (unsupervised)"
         part = parts.part_name(stack, scope)
-        self.status.setText(f"starting ({part + ', ' if part else ''}{mode}"
-                            f"{', warm start' if warm is not None else ''})...")
-        self._controller.start(array, scribbles, spec, warm, stack=stack,
-                               preview_size=None if scope[0] == "volume" or no_preview else size)
+        self.status.setText(
+            f"starting ({part + ', ' if part else ''}{mode}{', warm start' if warm is not None else ''})..."
+        )
+        self._controller.start(
+            array, scribbles, spec, warm, stack=stack, preview_size=None if scope[0] == "volume" or no_preview else size
+        )
         return True
 
     def start_fresh(self) -> bool:
@@ -315,8 +355,9 @@ class SegmentationWidget(QWidget):
                 notify.show_exception(outcome.error, actions=actions)
                 self.status.setText("failed: " + notify.describe(outcome.error))
             elif seg is not None:
-                notify.show("the image layer was removed during the run: the run was stopped and its result "
-                            "dropped", "warning")
+                notify.show(
+                    "the image layer was removed during the run: the run was stopped and its result dropped", "warning"
+                )
                 self.status.setText("stopped: the image layer was removed")
             else:
                 self.status.setText("cancelled")
@@ -326,8 +367,13 @@ class SegmentationWidget(QWidget):
         z, where = run.slice_index, run.where
         # a volume's UCM is a (2Z+1, 2H+1, 2W+1) saliency volume: made only when saved
         image_ucm = np.ndim(seg.labels) == 2 and where is None
-        meta = {"role": "result", "image": run.image.name, "ucm": seg.ucm if image_ucm else None,
-                "recipe": seg.recipe, "class_names": self._class_names(run.scribbles, seg.labels)}
+        meta = {
+            "role": "result",
+            "image": run.image.name,
+            "ucm": seg.ucm if image_ucm else None,
+            "recipe": seg.recipe,
+            "class_names": self._class_names(run.scribbles, seg.labels),
+        }
         name = None
         part = parts.part_name(StackInput(slice_index=z, time_index=parts.time_of(where, run.image)), run.scope)
         if where is not None:
@@ -337,8 +383,17 @@ class SegmentationWidget(QWidget):
         labels = seg.labels if where is None else parts.placed(seg.labels, run.shape, where)
         if run.level:
             meta["level"] = run.level
-        layer = results.place_result(self.viewer, run.image, labels, meta, replace=replace,
-                                     preview=run.preview, colours=run.scribbles, name=name, geometry=run.geometry)
+        layer = results.place_result(
+            self.viewer,
+            run.image,
+            labels,
+            meta,
+            replace=replace,
+            preview=run.preview,
+            colours=run.scribbles,
+            name=name,
+            geometry=run.geometry,
+        )
         session.result, session.segmentation, session.scribbles = layer, seg, run.scribbles
         session.where, session.by_scope[run.scope] = where, layer
         self._show_uncertainty(session, run.image)
@@ -391,6 +446,7 @@ class SegmentationWidget(QWidget):
         layer, session = self.result_layer(), self._current_session()
         if layer is not None and session.scribbles is self.legend.layer:
             L.plugin_meta(layer)["class_names"] = self._class_names(session.scribbles, np.asarray(layer.data))
+
 
 def _retry_on_cpu(widget: SegmentationWidget):
     """A notification action holding the widget weakly (notifications outlive viewers)."""

@@ -71,8 +71,10 @@ def guess_axes(array: np.ndarray) -> str:
         if array.shape[0] <= MAX_CHANNELS:
             return "CYX"
         return "ZYX"
-    raise InputError(f"the data has {array.ndim} dimensions {array.shape}: say which is which with "
-                     "axes (for example --axes TZYX or ZCYX)")
+    raise InputError(
+        f"the data has {array.ndim} dimensions {array.shape}: say which is which with "
+        "axes (for example --axes TZYX or ZCYX)"
+    )
 
 
 def to_tczyx(array: np.ndarray, axes: str | None = None) -> np.ndarray:
@@ -99,8 +101,9 @@ def channel_count_check(n_channels: int, channels: tuple[int, ...] | None) -> tu
         return tuple(range(n_channels))
     channels = tuple(int(c) for c in channels)
     if not channels or any(c < 0 or c >= n_channels for c in channels):
-        raise InputError(f"channels {list(channels)}: the data has {n_channels} channel(s), numbered 0 to "
-                         f"{n_channels - 1}")
+        raise InputError(
+            f"channels {list(channels)}: the data has {n_channels} channel(s), numbered 0 to {n_channels - 1}"
+        )
     if len(set(channels)) != len(channels):
         raise InputError(f"channels {list(channels)}: a channel is listed twice")
     return channels
@@ -202,9 +205,13 @@ def scribbles_tzyx(scribbles: np.ndarray, stack: Stack) -> np.ndarray:
             scribbles = scribbles[None]
         scribbles = np.broadcast_to(scribbles[None], (n_t,) + scribbles.shape)
     else:
-        raise InputError(f"scribbles of shape {scribbles.shape} do not fit data with axes {stack.axes} "
-                         f"(axes without C: {''.join(spatial)})")
+        raise InputError(
+            f"scribbles of shape {scribbles.shape} do not fit data with axes {stack.axes} "
+            f"(axes without C: {''.join(spatial)})"
+        )
     if scribbles.shape != (n_t, n_z, n_y, n_x):
-        raise InputError(f"scribbles have shape {scribbles.shape} after arranging as TZYX, the data "
-                         f"{(n_t, n_z, n_y, n_x)}; they must match")
+        raise InputError(
+            f"scribbles have shape {scribbles.shape} after arranging as TZYX, the data "
+            f"{(n_t, n_z, n_y, n_x)}; they must match"
+        )
     return scribbles

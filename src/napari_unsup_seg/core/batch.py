@@ -95,8 +95,10 @@ def refuse_inputs_as_outputs(inputs: Sequence[Path], outdir: Path, stems: list[s
     """Refuse a batch one of whose inputs has the path of one of its outputs."""
     hits = resume.inputs_named_as_outputs(list(inputs), outdir, stems)
     if hits:
-        raise InputError(f"{hits[0]} is an input but also the name of an output in {outdir}; "
-                         "choose another output folder (nothing was written)")
+        raise InputError(
+            f"{hits[0]} is an input but also the name of an output in {outdir}; "
+            "choose another output folder (nothing was written)"
+        )
 
 
 def segment_files(
@@ -201,7 +203,7 @@ def _run_here(jobs, outdir: Path, params, options: BatchOptions, progress: bool)
         for stem, path, spath in tqdm(jobs, desc="images", unit="image", disable=not progress):
             outcomes.append(process_file(stem, path, spath, outdir, params, options))
     except KeyboardInterrupt:
-        outcomes += [Outcome(stem, "not started", "interrupted") for stem, *_ in jobs[len(outcomes):]]
+        outcomes += [Outcome(stem, "not started", "interrupted") for stem, *_ in jobs[len(outcomes) :]]
     return outcomes
 
 
@@ -215,9 +217,12 @@ def _run_on(client, jobs, outdir: Path, params, options: BatchOptions, progress:
     from distributed import Event, as_completed, wait
 
     batch = f"napari-unsup-seg-{uuid.uuid4().hex[:8]}"
-    futures = {client.submit(_task, stem, path, spath, outdir, params, options, f"{batch}-stop", pure=False,
-                             key=f"{batch}-{i}-{stem}"): stem
-               for i, (stem, path, spath) in enumerate(jobs)}
+    futures = {
+        client.submit(
+            _task, stem, path, spath, outdir, params, options, f"{batch}-stop", pure=False, key=f"{batch}-{i}-{stem}"
+        ): stem
+        for i, (stem, path, spath) in enumerate(jobs)
+    }
     with tqdm(total=len(futures), desc="images", unit="image", disable=not progress) as bar:
         try:
             try:
@@ -225,8 +230,9 @@ def _run_on(client, jobs, outdir: Path, params, options: BatchOptions, progress:
                     bar.update()
             except KeyboardInterrupt:
                 Event(f"{batch}-stop", client=client).set()
-                print("\nstopping: the images running write their result so far (Ctrl-C again to abort)",
-                      file=sys.stderr)
+                print(
+                    "\nstopping: the images running write their result so far (Ctrl-C again to abort)", file=sys.stderr
+                )
                 wait(list(futures))
         except KeyboardInterrupt:
             client.cancel([f for f in futures if not f.done()], force=True)
@@ -245,12 +251,17 @@ def _outcome_of(future, stem: str) -> Outcome:
     if isinstance(err, KilledWorker):
         return Outcome(stem, "failed", "every worker that ran it died (out of memory?); a rerun tries it again")
     first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return Outcome(stem, "failed", f"the cluster could not run it ({type(err).__name__}: {first_line}); is "
-                                   "napari-unsup-seg installed alike on the scheduler and the workers?")
+    return Outcome(
+        stem,
+        "failed",
+        f"the cluster could not run it ({type(err).__name__}: {first_line}); is "
+        "napari-unsup-seg installed alike on the scheduler and the workers?",
+    )
 
 
-def _task(stem: str, path: Path, spath: Path | None, outdir: Path, params, options: BatchOptions,
-          stop_name: str) -> Outcome:
+def _task(
+    stem: str, path: Path, spath: Path | None, outdir: Path, params, options: BatchOptions, stop_name: str
+) -> Outcome:
     """The work of one image on a worker: torch's threads pinned to the worker's."""
     stop = _ClusterStop(stop_name)
     if stop.is_set():
@@ -288,8 +299,9 @@ def _pin_torch_threads() -> None:
 
 
 @contextmanager
-def open_client(*, workers: int | None = None, threads_per_worker: int = 1,
-                scheduler: str | None = None, wait_s: float = 30.0) -> Iterator:
+def open_client(
+    *, workers: int | None = None, threads_per_worker: int = 1, scheduler: str | None = None, wait_s: float = 30.0
+) -> Iterator:
     """A ``distributed.Client``: on a new ``LocalCluster`` of ``workers`` processes, or on ``scheduler``.
 
     Closed (and the local cluster with it) when the block ends. A scheduler that has no
@@ -310,8 +322,12 @@ def open_client(*, workers: int | None = None, threads_per_worker: int = 1,
             _wait_for_a_worker(client, scheduler, wait_s)
             yield client
         return
-    with _glibc_default_malloc(), LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker,
-                                               processes=True, dashboard_address=":0") as cluster:
+    with (
+        _glibc_default_malloc(),
+        LocalCluster(
+            n_workers=workers, threads_per_worker=threads_per_worker, processes=True, dashboard_address=":0"
+        ) as cluster,
+    ):
         with Client(cluster) as client:
             client.register_plugin(_sigint_ignored(), name="napari-unsup-seg-sigint")
             yield client
@@ -341,8 +357,10 @@ def _wait_for_a_worker(client, scheduler: str, wait_s: float) -> None:
     try:
         client.wait_for_workers(1, timeout=wait_s)
     except TimeoutError as err:
-        raise InputError(f"the dask scheduler at {scheduler} has no worker (waited {wait_s:g} s): start some "
-                         f"with `dask worker {scheduler} --nworkers N --nthreads 1`") from err
+        raise InputError(
+            f"the dask scheduler at {scheduler} has no worker (waited {wait_s:g} s): start some "
+            f"with `dask worker {scheduler} --nworkers N --nthreads 1`"
+        ) from err
 
 
 @contextmanager

@@ -85,12 +85,22 @@ def settings(params, options: BatchOptions) -> dict:
     """The settings part of a run's fingerprint (:func:`core.resume.fingerprint`)."""
     from .recipe import jsonable
 
-    outputs = {"ucm": options.ucm, "masks": options.masks, "threshold": options.threshold,
-               "regions": options.regions, "uncertainty": options.uncertainty}
+    outputs = {
+        "ucm": options.ucm,
+        "masks": options.masks,
+        "threshold": options.threshold,
+        "regions": options.regions,
+        "uncertainty": options.uncertainty,
+    }
     if options.coco:  # absent when not asked for: fingerprints of runs without it stay as they were
         outputs["coco"] = True
-    stacks = {"axes": options.axes, "channels": options.channels, "scope": options.scope, "slice": options.slice,
-              "spacing": options.spacing}
+    stacks = {
+        "axes": options.axes,
+        "channels": options.channels,
+        "scope": options.scope,
+        "slice": options.slice,
+        "spacing": options.spacing,
+    }
     if options.level or options.zarr_labels:  # absent before: older fingerprints stay valid
         stacks.update(level=options.level, zarr_labels=options.zarr_labels)
     return {"parameters": jsonable(params), "outputs": outputs, "stacks": jsonable(stacks)}
@@ -149,8 +159,10 @@ def prepare(image, scribbles, options: BatchOptions):
             raise InputError(f"--slice {options.slice}: the input is one 2D image, it has no slices")
         chw = to_chw(image)
         if scribbles is not None and np.ndim(scribbles) == 3 and np.shape(scribbles) == np.shape(image):
-            raise InputError(f"the image {np.shape(image)} was read as one 2D image with {chw.shape[0]} channels "
-                             "but the scribbles have its shape: if it is a stack of slices, add --axes ZYX")
+            raise InputError(
+                f"the image {np.shape(image)} was read as one 2D image with {chw.shape[0]} channels "
+                "but the scribbles have its shape: if it is a stack of slices, add --axes ZYX"
+            )
         checked = validate_scribbles(scribbles, chw.shape[1:], unlabeled_255=options.png_scribbles)
         if not options.png_scribbles:
             warn_if_png_convention(checked)
@@ -182,8 +194,9 @@ def run_segmenter(data, scribbles, params, options: BatchOptions, stop: threadin
 
     if not isinstance(data, Stack):
         return segment(data, scribbles, params, stop=stop)
-    return segment_stack(data, scribbles, params, scope=options.scope, slice_index=options.slice,
-                         channels=options.channels, stop=stop)
+    return segment_stack(
+        data, scribbles, params, scope=options.scope, slice_index=options.slice, channels=options.channels, stop=stop
+    )
 
 
 def output_labels(result, options: BatchOptions) -> np.ndarray:
@@ -199,8 +212,16 @@ def output_labels(result, options: BatchOptions) -> np.ndarray:
     return result.labels
 
 
-def write_result(outdir: Path, stem: str, result, fp: dict, state: str, options: BatchOptions,
-                 say: Callable[[str], None] | None = None, image_path: Path | None = None) -> tuple[str, str]:
+def write_result(
+    outdir: Path,
+    stem: str,
+    result,
+    fp: dict,
+    state: str,
+    options: BatchOptions,
+    say: Callable[[str], None] | None = None,
+    image_path: Path | None = None,
+) -> tuple[str, str]:
     """Write one image's outputs; return its status and reason.
 
     The marker ``.<stem>.unfinished`` is in place from before the first file until the
@@ -216,20 +237,38 @@ def write_result(outdir: Path, stem: str, result, fp: dict, state: str, options:
     if options.uncertainty and uncertainty is None and say:
         say(f"{stem}: no scribbles, so no uncertainty map")
     if options.ucm and result.ucm is None and "large" in result.recipe and say:
-        say(f"{stem}: a large image has no full-resolution UCM (its hierarchy is at the working resolution "
-            f"{'x'.join(map(str, result.recipe['large']['working_shape']))}); --threshold and --regions still cut it")
+        say(
+            f"{stem}: a large image has no full-resolution UCM (its hierarchy is at the working resolution "
+            f"{'x'.join(map(str, result.recipe['large']['working_shape']))}); --threshold and --regions still cut it"
+        )
     ucm = single(result.ucm) if options.ucm else None
-    planned = export.planned_outputs(outdir, stem, labels, ucm=ucm is not None, masks=options.masks,
-                                     uncertainty=uncertainty is not None, coco=options.coco)
+    planned = export.planned_outputs(
+        outdir,
+        stem,
+        labels,
+        ucm=ucm is not None,
+        masks=options.masks,
+        uncertainty=uncertainty is not None,
+        coco=options.coco,
+    )
     recipe = dict(result.recipe, input=stem, fingerprint=fp, outputs=[p.name for p in planned])
     old = _earlier_outputs(outdir, stem, state)
     resume.mark_unfinished(outdir, stem)
     axes = _output_axes(result)
-    paths = export.write_outputs(outdir, stem, labels, ucm=ucm,
-                                 uncertainty=uncertainty, recipe=recipe, masks=options.masks,
-                                 overwrite=state != "new", axes=axes,
-                                 spacing=getattr(result, "spacing", None) if axes and "Z" in axes else None,
-                                 coco=options.coco, image_file=_image_file(image_path))
+    paths = export.write_outputs(
+        outdir,
+        stem,
+        labels,
+        ucm=ucm,
+        uncertainty=uncertainty,
+        recipe=recipe,
+        masks=options.masks,
+        overwrite=state != "new",
+        axes=axes,
+        spacing=getattr(result, "spacing", None) if axes and "Z" in axes else None,
+        coco=options.coco,
+        image_file=_image_file(image_path),
+    )
     for path in set(old) - set(paths):  # not part of this result (never an input: those are refused)
         path.unlink(missing_ok=True)
     if say:
@@ -297,8 +336,10 @@ def failure(err: BaseException) -> str:
 def occupied_reason(outdir: Path, stem: str) -> str:
     """Why outputs of ``stem`` are not replaced without ``overwrite``."""
     names = [p.name for p in resume.existing_outputs(outdir, stem)]
-    return (f"outputs from other settings or inputs exist already ({', '.join(names[:5])}"
-            f"{'...' if len(names) > 5 else ''}); use --overwrite to replace them")
+    return (
+        f"outputs from other settings or inputs exist already ({', '.join(names[:5])}"
+        f"{'...' if len(names) > 5 else ''}); use --overwrite to replace them"
+    )
 
 
 def peak_rss_mib() -> float:
@@ -307,8 +348,16 @@ def peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
-def process_file(stem: str, image_path: Path, scribble_path: Path | None, outdir: Path, params,
-                 options: BatchOptions, *, stop: threading.Event | None = None) -> Outcome:
+def process_file(
+    stem: str,
+    image_path: Path,
+    scribble_path: Path | None,
+    outdir: Path,
+    params,
+    options: BatchOptions,
+    *,
+    stop: threading.Event | None = None,
+) -> Outcome:
     """Read, segment and write one image from its path; never raises for a failure of that image.
 
     Parameters
@@ -362,12 +411,16 @@ def write_zarr_labels(image_path: Path, result, fp: dict, options: BatchOptions)
     labels = np.asarray(output_labels(result, options))
     shape = tuple(n for n, a in zip(info.shapes[options.level], info.axes) if a != "C")
     if labels.size != int(np.prod(shape)):
-        raise InputError(f"--zarr-labels: labels of shape {labels.shape} do not fit the image's {shape} "
-                         "(a slice's result does not make a labels group)")
+        raise InputError(
+            f"--zarr-labels: labels of shape {labels.shape} do not fit the image's {shape} "
+            "(a slice's result does not make a labels group)"
+        )
     target = image_path / "labels" / options.zarr_labels
     if target.exists() and not options.overwrite and zarr_io.recipe_of(target) is None:
-        raise InputError(f"--zarr-labels: {target} exists and was not written by napari-unsup-seg; "
-                         "use --overwrite to replace it")
+        raise InputError(
+            f"--zarr-labels: {target} exists and was not written by napari-unsup-seg; use --overwrite to replace it"
+        )
     recipe = dict(result.recipe, fingerprint=fp, level=options.level)
-    return zarr_io.write_labels(image_path, options.zarr_labels, labels.reshape(shape), level=options.level,
-                                recipe=recipe, overwrite=True)
+    return zarr_io.write_labels(
+        image_path, options.zarr_labels, labels.reshape(shape), level=options.level, recipe=recipe, overwrite=True
+    )

@@ -30,16 +30,22 @@ import torch
 from .cluster_assign import Labeller
 from .cluster_net import ClusterNet, build_features, resize_chw
 from .cluster_params import PRESETS, ClusterParams
-from .cluster_training import (ClusterResult, checked_classes, cudnn_for, load_warm_start, model_state,
-                               scribble_targets, stepper, train)
+from .cluster_training import (
+    ClusterResult,
+    checked_classes,
+    cudnn_for,
+    load_warm_start,
+    model_state,
+    scribble_targets,
+    stepper,
+    train,
+)
 from .errors import InputError
 from .progress import Progress, resolve_device, seed_everything
 from .scribbles import validate_scribbles
 from .sgd import MomentumSGD
 
 __all__ = ["PRESETS", "ClusterParams", "ClusterResult", "fit"]
-
-
 
 
 def _signature(params: ClusterParams, in_channels: int, shape: tuple[int, int]) -> dict:
@@ -56,7 +62,9 @@ def _signature(params: ClusterParams, in_channels: int, shape: tuple[int, int]) 
 def _check_inputs(image, scribbles, params):
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[1] < 2 or image.shape[2] < 2:
-        raise InputError(f"the image must be float (C, H, W) with H, W >= 2 (see core.image.to_chw); got shape {image.shape}")
+        raise InputError(
+            f"the image must be float (C, H, W) with H, W >= 2 (see core.image.to_chw); got shape {image.shape}"
+        )
     image = np.ascontiguousarray(image, dtype=np.float32)
     scribbles = validate_scribbles(scribbles, image.shape[1:])
     return image, scribbles, checked_classes(scribbles, params)
@@ -115,8 +123,9 @@ def fit(
     if np.ndim(image) == 4:
         from .cluster_volume import fit_volume
 
-        return (yield from fit_volume(image, scribbles, params, device=device, seed=seed, stop=stop,
-                                      warm_start=warm_start))
+        return (
+            yield from fit_volume(image, scribbles, params, device=device, seed=seed, stop=stop, warm_start=warm_start)
+        )
     t0 = time.perf_counter()
     image, scribbles, classes = _check_inputs(image, scribbles, params)
     dev = resolve_device(device)
@@ -145,14 +154,23 @@ def fit(
     with cudnn_for(dev):
         stages = [(coarse, size, coarse_budget)] + ([(feats, (height, width), refine)] if refine else [])
         n_iter, stopped, reason, response = yield from train(
-            step, stages, params, k, lambda r: labeller.preview(r, params.preview_size), message, t0, stop)
+            step, stages, params, k, lambda r: labeller.preview(r, params.preview_size), message, t0, stop
+        )
         with torch.no_grad():
             response, features = _final_response(model, response, coarse, feats, fmt, params)
             colour = feats_np[: feats_np.shape[0] - (2 if "xy" in params.features else 0)]
             labels, clusters, soft, values = labeller.final(response, scribbles if k else None, colour)
     reason = "stopped" if stopped else reason or "max_iter"
     elapsed = time.perf_counter() - t0
-    return ClusterResult(labels, clusters, soft, values, n_iter, stopped, elapsed,
-                         model_state(signature, model, optimizer), reason, features)
-
-
+    return ClusterResult(
+        labels,
+        clusters,
+        soft,
+        values,
+        n_iter,
+        stopped,
+        elapsed,
+        model_state(signature, model, optimizer),
+        reason,
+        features,
+    )

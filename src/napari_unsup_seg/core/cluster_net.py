@@ -84,7 +84,9 @@ def build_features(image: np.ndarray, features: tuple[str, ...], xy_weight: floa
         lab[1:] = lab[1:] / 256.0 + 0.5
         chans.append(lab)
     if "xy" in features:
-        yy, xx = np.meshgrid(np.linspace(0, 1, h, dtype=np.float32), np.linspace(0, 1, w, dtype=np.float32), indexing="ij")
+        yy, xx = np.meshgrid(
+            np.linspace(0, 1, h, dtype=np.float32), np.linspace(0, 1, w, dtype=np.float32), indexing="ij"
+        )
         # keep the aspect ratio: the longer side spans [0, xy_weight]
         side = max(h, w)
         chans.append(np.stack([yy * (h / side), xx * (w / side)]) * xy_weight)

@@ -126,16 +126,23 @@ def train(step, stages, params: ClusterParams, k: int, preview, message: str, t0
                 ids = response.detach().argmax(1)
                 n_labels = int(torch.unique(ids).numel())
                 current = response.detach()[:, :k].argmax(1) if k else ids
-                changed = 1.0 if previous is None or previous.shape != current.shape else float((current != previous).float().mean())
-                previous = current
-                converged = n_iter >= params.min_iter and (
-                    n_labels <= min_labels or changed < params.stable_tol
+                changed = (
+                    1.0
+                    if previous is None or previous.shape != current.shape
+                    else float((current != previous).float().mean())
                 )
+                previous = current
+                converged = n_iter >= params.min_iter and (n_labels <= min_labels or changed < params.stable_tol)
             shown = None
             if n_iter == 1 or n_iter % params.preview_every == 0 or converged:
                 shown = preview(response)
             yield Progress(
-                n_iter, params.max_iter, "cluster", loss_value, n_labels, shown,
+                n_iter,
+                params.max_iter,
+                "cluster",
+                loss_value,
+                n_labels,
+                shown,
                 message if n_iter == 1 else "",
             )
             over_time = params.time_budget is not None and time.perf_counter() - t0 > params.time_budget

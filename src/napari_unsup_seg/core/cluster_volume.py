@@ -19,8 +19,16 @@ from collections.abc import Generator
 import numpy as np
 import torch
 
-from .cluster_training import (ClusterResult, checked_classes, cudnn_for, load_warm_start, model_state,
-                               scribble_targets, stepper, train)
+from .cluster_training import (
+    ClusterResult,
+    checked_classes,
+    cudnn_for,
+    load_warm_start,
+    model_state,
+    scribble_targets,
+    stepper,
+    train,
+)
 from .cluster_assign import Labeller
 from .cluster_net import ClusterNet, build_features, resize_chw
 from .cluster_params import ClusterParams
@@ -59,8 +67,7 @@ def _check_volume(image, scribbles, params: ClusterParams):
 
 def _slice_features(image: np.ndarray, params: ClusterParams) -> np.ndarray:
     """(Z, F, H, W) network input of every slice."""
-    return np.stack([build_features(image[:, z], params.features, params.xy_weight)
-                     for z in range(image.shape[1])])
+    return np.stack([build_features(image[:, z], params.features, params.xy_weight) for z in range(image.shape[1])])
 
 
 def _full_resolution(response: torch.Tensor, shape: tuple[int, int], k: int, classes: np.ndarray):
@@ -73,7 +80,7 @@ def _full_resolution(response: torch.Tensor, shape: tuple[int, int], k: int, cla
     clusters = np.empty((n_z,) + shape, np.int32)
     anchor = np.empty((k, n_z) + shape, np.float32) if k else None
     for z in range(n_z):
-        big = resize_chw(response[z:z + 1], shape)[0]
+        big = resize_chw(response[z : z + 1], shape)[0]
         clusters[z] = big.argmax(0).cpu().numpy()
         if k:
             anchor[:, z] = torch.softmax(big[:k], 0).cpu().numpy()
@@ -84,7 +91,7 @@ def _full_resolution(response: torch.Tensor, shape: tuple[int, int], k: int, cla
     soft = np.empty((len(used), n_z) + shape, np.float32)
     index = torch.as_tensor(used, device=response.device)
     for z in range(n_z):
-        big = resize_chw(response[z:z + 1], shape)[0]
+        big = resize_chw(response[z : z + 1], shape)[0]
         soft[:, z] = torch.softmax(big[index], 0).cpu().numpy()
     return clusters, labels, soft, np.arange(1, len(used) + 1, dtype=np.int32)
 
@@ -118,8 +125,14 @@ def fit_volume(
     fmt = torch.channels_last if params.channels_last else torch.contiguous_format
     model = ClusterNet(feats.shape[1], params.n_channels, params.n_blocks).to(dev, memory_format=fmt)
     optimizer = MomentumSGD(model.parameters(), lr=params.lr, momentum=params.momentum)
-    signature = {"shape": (n_z, height, width), "in_channels": image.shape[0], "n_channels": params.n_channels,
-                 "n_blocks": params.n_blocks, "features": tuple(params.features), "xy_weight": params.xy_weight}
+    signature = {
+        "shape": (n_z, height, width),
+        "in_channels": image.shape[0],
+        "n_channels": params.n_channels,
+        "n_blocks": params.n_blocks,
+        "features": tuple(params.features),
+        "xy_weight": params.xy_weight,
+    }
     message = load_warm_start(warm_start, signature, model, optimizer)
     model.train()
     k = len(classes)
@@ -132,8 +145,15 @@ def fit_volume(
     with cudnn_for(dev):
         train_input = resize_chw(feats[torch.as_tensor(chosen, device=dev)], size)
         n_iter, stopped, reason, _ = yield from train(
-            stepper(model, optimizer, params, targets, fmt), [(train_input, size, params.max_iter)], params, k,
-            lambda r: labeller.preview(r[middle:middle + 1], params.preview_size), message, t0, stop)
+            stepper(model, optimizer, params, targets, fmt),
+            [(train_input, size, params.max_iter)],
+            params,
+            k,
+            lambda r: labeller.preview(r[middle : middle + 1], params.preview_size),
+            message,
+            t0,
+            stop,
+        )
         with torch.no_grad():
             response = model(resize_chw(feats, size).contiguous(memory_format=fmt)).detach().float()
             features = np.ascontiguousarray(response.cpu().numpy().transpose(1, 0, 2, 3))
@@ -142,5 +162,15 @@ def fit_volume(
         keep = scribbles > 0
         labels[keep] = scribbles[keep]
     reason = "stopped" if stopped else reason or "max_iter"
-    return ClusterResult(labels, clusters, soft, values, n_iter, stopped, time.perf_counter() - t0,
-                         model_state(signature, model, optimizer), reason, features)
+    return ClusterResult(
+        labels,
+        clusters,
+        soft,
+        values,
+        n_iter,
+        stopped,
+        time.perf_counter() - t0,
+        model_state(signature, model, optimizer),
+        reason,
+        features,
+    )

@@ -28,8 +28,13 @@ from skimage.measure import label as connected
 from .atomic import write_text
 
 
-def semantic_coco(classes: np.ndarray, class_names: dict[int, str] | None = None, *, file_name: str = "image.png",
-                  axes: str | None = None) -> dict:
+def semantic_coco(
+    classes: np.ndarray,
+    class_names: dict[int, str] | None = None,
+    *,
+    file_name: str = "image.png",
+    axes: str | None = None,
+) -> dict:
     """A COCO dict with one annotation per class present in each plane of ``classes``.
 
     Parameters
@@ -60,8 +65,14 @@ def semantic_coco(classes: np.ndarray, class_names: dict[int, str] | None = None
     return _document(classes, class_names, annotations, file_name, axes, "semantic classes")
 
 
-def instances_coco(classes: np.ndarray, class_names: dict[int, str] | None = None, *, file_name: str = "image.png",
-                   regions: np.ndarray | None = None, axes: str | None = None) -> dict:
+def instances_coco(
+    classes: np.ndarray,
+    class_names: dict[int, str] | None = None,
+    *,
+    file_name: str = "image.png",
+    regions: np.ndarray | None = None,
+    axes: str | None = None,
+) -> dict:
     """A COCO dict with one annotation per region of each class in each plane of ``classes``.
 
     Without ``regions`` an instance is a connected region of one class (8-connected);
@@ -187,23 +198,46 @@ def _rle_in_box(crop: np.ndarray, box: tuple[slice, slice], shape: tuple[int, in
 
 
 def _annotation(ann_id: int, image_id: int, value: int, rle: dict, *, iscrowd: int) -> dict:
-    return {"id": ann_id, "image_id": image_id, "category_id": value, "iscrowd": iscrowd,
-            "area": int(mask_utils.area(rle)), "bbox": [float(v) for v in mask_utils.toBbox(rle)],
-            "segmentation": {"size": [int(n) for n in rle["size"]], "counts": rle["counts"].decode("ascii")}}
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": value,
+        "iscrowd": iscrowd,
+        "area": int(mask_utils.area(rle)),
+        "bbox": [float(v) for v in mask_utils.toBbox(rle)],
+        "segmentation": {"size": [int(n) for n in rle["size"]], "counts": rle["counts"].decode("ascii")},
+    }
 
 
-def _document(classes: np.ndarray, class_names: dict[int, str] | None, annotations: list[dict], file_name: str,
-              axes: str | None, what: str) -> dict:
+def _document(
+    classes: np.ndarray,
+    class_names: dict[int, str] | None,
+    annotations: list[dict],
+    file_name: str,
+    axes: str | None,
+    what: str,
+) -> dict:
     height, width = classes.shape[-2:]
     lead = classes.shape[:-2]
     axes = axes or {0: "", 1: "Z", 2: "TZ"}.get(len(lead), "")
     if len(axes) != len(lead):
         raise ValueError(f"axes {axes!r} do not name the {len(lead)} leading axes of shape {classes.shape}")
-    images = [{"id": k + 1, "file_name": plane_file_name(file_name, index, axes) if lead else file_name,
-               "height": int(height), "width": int(width)}
-              for k, index in enumerate(np.ndindex(*lead))]
+    images = [
+        {
+            "id": k + 1,
+            "file_name": plane_file_name(file_name, index, axes) if lead else file_name,
+            "height": int(height),
+            "width": int(width),
+        }
+        for k, index in enumerate(np.ndindex(*lead))
+    ]
     names = {int(k): str(v) for k, v in (class_names or {}).items() if int(k) > 0}
     values = sorted(set(int(v) for v in _class_values(classes)) | set(names))
     categories = [{"id": v, "name": names.get(v) or f"class {v}", "supercategory": ""} for v in values]
-    return {"info": {"description": f"napari-unsup-seg {what}", "version": "1.0"}, "licenses": [],
-            "images": images, "annotations": annotations, "categories": categories}
+    return {
+        "info": {"description": f"napari-unsup-seg {what}", "version": "1.0"},
+        "licenses": [],
+        "images": images,
+        "annotations": annotations,
+        "categories": categories,
+    }

@@ -56,8 +56,10 @@ class CommitSummary:
         """One line for a status bar: "wrote 1,234 px as label 7; kept 56 px already labelled"."""
         if not self.written:
             if self.kept:
-                return (f"nothing written: the {self.kept:,} px of the chosen classes are labelled already "
-                        "(tick Overwrite to replace them)")
+                return (
+                    f"nothing written: the {self.kept:,} px of the chosen classes are labelled already "
+                    "(tick Overwrite to replace them)"
+                )
             return "nothing written: the chosen classes have no pixels"
         labels = sorted(self.written)
         if len(labels) == 1:
@@ -102,21 +104,45 @@ def present_classes(result: np.ndarray) -> np.ndarray:
     return present[present > 0]
 
 
-def commit_labels(target, result, *, classes: Iterable[int] | None = None, values=None, mode: str = "semantic",
-                  overwrite: bool = False, start: int | None = None,
-                  connectivity: int = 1) -> tuple[np.ndarray, CommitSummary]:
+def commit_labels(
+    target,
+    result,
+    *,
+    classes: Iterable[int] | None = None,
+    values=None,
+    mode: str = "semantic",
+    overwrite: bool = False,
+    start: int | None = None,
+    connectivity: int = 1,
+) -> tuple[np.ndarray, CommitSummary]:
     """``target`` with the chosen classes of ``result`` written into it (a new array), and the counts.
 
     See :func:`plan_commit` for the parameters.
     """
-    plan = plan_commit(target, result, classes=classes, values=values, mode=mode, overwrite=overwrite,
-                       start=start, connectivity=connectivity)
+    plan = plan_commit(
+        target,
+        result,
+        classes=classes,
+        values=values,
+        mode=mode,
+        overwrite=overwrite,
+        start=start,
+        connectivity=connectivity,
+    )
     return plan.apply(target), plan.summary
 
 
-def plan_commit(target, result, *, classes: Iterable[int] | None = None, values: Mapping[int, int] | None = None,
-                mode: str = "semantic", overwrite: bool = False, start: int | None = None,
-                connectivity: int = 1) -> CommitPlan:
+def plan_commit(
+    target,
+    result,
+    *,
+    classes: Iterable[int] | None = None,
+    values: Mapping[int, int] | None = None,
+    mode: str = "semantic",
+    overwrite: bool = False,
+    start: int | None = None,
+    connectivity: int = 1,
+) -> CommitPlan:
     """The pixels of ``target`` that committing ``result`` changes, and their new values.
 
     Parameters
@@ -189,8 +215,10 @@ def _counts(values: np.ndarray) -> dict[int, int]:
 
 def _check_arrays(target: np.ndarray, result: np.ndarray) -> None:
     if target.shape != result.shape:
-        raise InputError(f"the labels layer has shape {target.shape} but the result {result.shape}: "
-                         "commit into labels of the result's shape")
+        raise InputError(
+            f"the labels layer has shape {target.shape} but the result {result.shape}: "
+            "commit into labels of the result's shape"
+        )
     if target.ndim not in (2, 3):
         raise InputError(f"labels to commit into are 2D (H, W) or 3D (Z, H, W), not {target.ndim}D")
     for name, array in (("labels layer", target), ("result", result)):
@@ -235,8 +263,9 @@ def _check_fits(labels, dtype: np.dtype) -> None:
         raise InputError(f"label value {low} cannot be written: 0 means unlabelled, labels start at 1")
     top = int(np.iinfo(dtype).max)
     if high > top:
-        raise InputError(f"label value {high} does not fit the labels layer's {np.dtype(dtype).name} "
-                         f"values (at most {top})")
+        raise InputError(
+            f"label value {high} does not fit the labels layer's {np.dtype(dtype).name} values (at most {top})"
+        )
 
 
 def _semantic_values(result, free, chosen, values: Mapping[int, int], dtype) -> np.ndarray:

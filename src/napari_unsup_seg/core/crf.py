@@ -60,9 +60,7 @@ def _check(image: np.ndarray, soft: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     if image.ndim != 3:
         raise InputError(f"the image must be (C, H, W); got shape {image.shape}")
     if soft.ndim != 3 or soft.shape[1:] != image.shape[1:]:
-        raise InputError(
-            f"the soft output must be (L, H, W) with H, W = {image.shape[1:]}; got shape {soft.shape}"
-        )
+        raise InputError(f"the soft output must be (L, H, W) with H, W = {image.shape[1:]}; got shape {soft.shape}")
     if not np.all(np.isfinite(soft)) or soft.min() < 0:
         raise InputError("the soft output must hold finite, non-negative probabilities")
     if not np.all(np.isfinite(image)):

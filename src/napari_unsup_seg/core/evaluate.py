@@ -40,8 +40,10 @@ def load_bsds_gt(path: str | Path) -> list[np.ndarray]:
         raise InputError(f"{path}: cannot be read as ground truth ({brief(err)})") from err
     for seg in segs:
         if seg.ndim != 2 or seg.size == 0 or not np.issubdtype(seg.dtype, np.number):
-            raise InputError(f"{path}: each ground-truth segmentation must be a non-empty 2D array of labels; "
-                             f"got shape {seg.shape}, type {seg.dtype}")
+            raise InputError(
+                f"{path}: each ground-truth segmentation must be a non-empty 2D array of labels; "
+                f"got shape {seg.shape}, type {seg.dtype}"
+            )
     if not segs:
         raise InputError(f"{path}: holds no ground-truth segmentation")
     return [seg.astype(np.int32) for seg in segs]

@@ -26,8 +26,11 @@ def label_dtype(labels: np.ndarray) -> np.dtype:
     """
     labels = np.asarray(labels)
     if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
-        if not (np.issubdtype(labels.dtype, np.floating) and np.all(np.isfinite(labels))
-                and np.all(labels == np.round(labels))):
+        if not (
+            np.issubdtype(labels.dtype, np.floating)
+            and np.all(np.isfinite(labels))
+            and np.all(labels == np.round(labels))
+        ):
             raise InputError(f"labels must be whole numbers; these are {labels.dtype} with fractions, NaN or inf")
     if labels.size and labels.min() < 0:
         raise InputError("labels hold negative values and cannot be exported as a label image")
@@ -41,7 +44,9 @@ def check_stem(stem: str) -> str:
     if not stem or stem in (".", "..") or stem != Path(stem).name or "\x00" in stem:
         raise InputError(f"{stem!r} cannot name output files: use a plain file name, no folders")
     if len(stem.encode()) > 200:
-        raise InputError(f"the name {stem[:40]}... is too long for output files ({len(stem.encode())} bytes; 200 at most)")
+        raise InputError(
+            f"the name {stem[:40]}... is too long for output files ({len(stem.encode())} bytes; 200 at most)"
+        )
     return stem
 
 
@@ -62,8 +67,15 @@ def class_values(labels: np.ndarray) -> np.ndarray:
 
 
 def planned_outputs(
-    outdir: str | Path, stem: str, labels: np.ndarray, *, ucm: bool = False, recipe: bool = True,
-    masks: bool = True, uncertainty: bool = False, coco: bool = False,
+    outdir: str | Path,
+    stem: str,
+    labels: np.ndarray,
+    *,
+    ucm: bool = False,
+    recipe: bool = True,
+    masks: bool = True,
+    uncertainty: bool = False,
+    coco: bool = False,
 ) -> list[Path]:
     """The files :func:`write_outputs` would write, in order (no PNG for stacks)."""
     outdir = Path(outdir)
@@ -149,8 +161,16 @@ def write_outputs(
     """
     labels = np.asarray(labels)
     check_stem(stem)
-    paths = planned_outputs(outdir, stem, labels, ucm=ucm is not None, recipe=recipe is not None, masks=masks,
-                            uncertainty=uncertainty is not None, coco=coco)
+    paths = planned_outputs(
+        outdir,
+        stem,
+        labels,
+        ucm=ucm is not None,
+        recipe=recipe is not None,
+        masks=masks,
+        uncertainty=uncertainty is not None,
+        coco=coco,
+    )
     existing = [p for p in paths if p.exists()]
     if existing and not overwrite:
         names = ", ".join(p.name for p in existing)
@@ -161,8 +181,18 @@ def write_outputs(
         raise InputError(f"axes {axes!r} do not fit labels of {out.ndim} dimensions")
     for path in paths:
         with atomic_path(path) as tmp:
-            _write_one(tmp, path.name[len(stem) + 1:], out, ucm=ucm, uncertainty=uncertainty, recipe=recipe,
-                       class_names=class_names, axes=axes, spacing=spacing, image_file=image_file or f"{stem}.png")
+            _write_one(
+                tmp,
+                path.name[len(stem) + 1 :],
+                out,
+                ucm=ucm,
+                uncertainty=uncertainty,
+                recipe=recipe,
+                class_names=class_names,
+                axes=axes,
+                spacing=spacing,
+                image_file=image_file or f"{stem}.png",
+            )
     return paths
 
 
@@ -191,8 +221,19 @@ def read_label_tiff(path: str | Path) -> tuple[np.ndarray, str | None, tuple[flo
     return labels, axes if isinstance(axes, str) and len(axes) == labels.ndim else None, spacing
 
 
-def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, recipe, class_names,
-               axes=None, spacing=None, image_file=None) -> None:
+def _write_one(
+    tmp: Path,
+    suffix: str,
+    labels: np.ndarray,
+    *,
+    ucm,
+    uncertainty,
+    recipe,
+    class_names,
+    axes=None,
+    spacing=None,
+    image_file=None,
+) -> None:
     """Write the output named ``<stem>_<suffix>`` to ``tmp``."""
     import imageio.v3 as iio
     import tifffile
@@ -200,8 +241,10 @@ def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, 
     named = {"metadata": {"axes": axes}} if axes else {}
     sized = dict(named)
     if axes and spacing is not None:
-        sized = {"metadata": {"axes": axes, "spacing": float(spacing[0])},
-                 "resolution": (1.0 / float(spacing[2]), 1.0 / float(spacing[1]))}
+        sized = {
+            "metadata": {"axes": axes, "spacing": float(spacing[0])},
+            "resolution": (1.0 / float(spacing[2]), 1.0 / float(spacing[1])),
+        }
     if suffix == "labels.tif":
         tagged = dict(sized, metadata={**sized.get("metadata", {}), **LABELS_TAG})
         tifffile.imwrite(tmp, labels, compression="zlib", **tagged)
@@ -216,7 +259,7 @@ def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, 
         else:
             tifffile.imwrite(tmp, stack, compression="zlib", description=json.dumps(meta))
     elif suffix.startswith("class_"):
-        value = int(suffix[len("class_"):-len(".png")])
+        value = int(suffix[len("class_") : -len(".png")])
         iio.imwrite(tmp, (labels == value).astype(np.uint8) * 255, extension=".png")
     elif suffix == "ucm.tif":
         tifffile.imwrite(tmp, np.asarray(ucm, np.float32), **named)
@@ -225,7 +268,7 @@ def _write_one(tmp: Path, suffix: str, labels: np.ndarray, *, ucm, uncertainty, 
     elif suffix.startswith("coco_"):
         from . import coco
 
-        kind = suffix[len("coco_"):-len(".json")]
+        kind = suffix[len("coco_") : -len(".json")]
         make = coco.instances_coco if kind == "instances" else coco.semantic_coco
         tmp.write_text(coco.to_json(make(labels, class_names, file_name=image_file, axes=axes and axes[:-2])))
     elif suffix == "recipe.json":

@@ -169,7 +169,7 @@ class Hierarchy:
         first = np.full(tree.num_leaves(), flat.size, np.int64)
         np.minimum.at(first, flat, np.arange(flat.size))
         self._leaf_order = np.argsort(first, kind="stable")
-        internal = self.altitudes[tree.num_leaves():]
+        internal = self.altitudes[tree.num_leaves() :]
         order = np.argsort(internal, kind="stable")
         self._sorted_alt = internal[order]
         splits = (_n_children(tree) - 1)[order]
@@ -351,9 +351,7 @@ def _check_inputs(image, labels, soft):
     if soft is not None:
         soft = np.asarray(soft, np.float32)
         if soft.ndim != labels.ndim + 1 or soft.shape[1:] != labels.shape:
-            raise InputError(
-                f"the soft output must be (L, *shape) with shape {labels.shape}; got shape {soft.shape}"
-            )
+            raise InputError(f"the soft output must be (L, *shape) with shape {labels.shape}; got shape {soft.shape}")
     return image, labels.astype(np.int64), soft
 
 
@@ -395,8 +393,9 @@ def build_hierarchy(
     elif len(shape) == 3:
         from .hierarchy_volume import voxel_edge_weights
 
-        pixel_weights = voxel_edge_weights(feats, soft, graph, params.color_weight / params.color_scale,
-                                           params.soft_weight)
+        pixel_weights = voxel_edge_weights(
+            feats, soft, graph, params.color_weight / params.color_scale, params.soft_weight
+        )
     else:
         pixel_weights = edge_weights(image, graph, soft, params, feats)
     if params.leaves == "watershed":

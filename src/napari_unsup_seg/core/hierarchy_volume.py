@@ -30,8 +30,9 @@ def edge_positions(src: np.ndarray, dst: np.ndarray, shape: tuple[int, ...]) -> 
     return tuple(i + j + 1 for i, j in zip(a, b))
 
 
-def voxel_edge_weights(feats: np.ndarray, soft: np.ndarray | None, graph, color_factor: float,
-                       soft_factor: float) -> np.ndarray:
+def voxel_edge_weights(
+    feats: np.ndarray, soft: np.ndarray | None, graph, color_factor: float, soft_factor: float
+) -> np.ndarray:
     """Boundary weight of every edge of a voxel graph (float32).
 
     ``feats`` (Z, H, W, F) are the blurred colour features; ``soft`` (L, Z, H, W) or None.
@@ -56,8 +57,9 @@ def saliency_volume(edge_saliency: np.ndarray, graph, shape: tuple[int, int, int
     out = np.zeros(tuple(2 * n + 1 for n in shape), np.float32)
     src, dst = graph.edge_list()
     out[edge_positions(src, dst, shape)] = edge_saliency
-    even = [(np.arange(n) % 2 == 0).reshape([-1 if a == axis else 1 for a in range(3)])
-            for axis, n in enumerate(out.shape)]
+    even = [
+        (np.arange(n) % 2 == 0).reshape([-1 if a == axis else 1 for a in range(3)]) for axis, n in enumerate(out.shape)
+    ]
     n_even = sum(e.astype(np.int8) for e in even)
     # grid edges (two even coordinates) take the max of their faces, corners of their edges
     for level in (2, 3):

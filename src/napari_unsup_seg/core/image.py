@@ -45,8 +45,10 @@ def read_array(path: str | Path) -> np.ndarray:
         raise
     except Exception as err:  # any reader failure is a user-facing "cannot read"
         # one line: readers' messages run over several, with advice that does not apply
-        raise InputError(f"{path}: cannot be read as a {suffix.lstrip('.').upper() or 'image'} file; "
-                         f"is it damaged or of another type? ({brief(err)})") from err
+        raise InputError(
+            f"{path}: cannot be read as a {suffix.lstrip('.').upper() or 'image'} file; "
+            f"is it damaged or of another type? ({brief(err)})"
+        ) from err
 
 
 def _read_npy(path: Path) -> np.ndarray:
@@ -80,9 +82,7 @@ def channels_last(array: np.ndarray) -> np.ndarray:
         return array
     if array.shape[0] <= MAX_CHANNELS:
         return np.moveaxis(array, 0, -1)
-    raise InputError(
-        f"the image has shape {array.shape}: it looks like a 3D stack, but a 2D image is needed"
-    )
+    raise InputError(f"the image has shape {array.shape}: it looks like a 3D stack, but a 2D image is needed")
 
 
 def _scale_channel(channel: np.ndarray) -> np.ndarray:
@@ -94,8 +94,11 @@ def _scale_channel(channel: np.ndarray) -> np.ndarray:
     if not finite.all():
         if not finite.any():
             raise InputError("the image holds no finite value (only NaN or infinity)")
-        warnings.warn(f"{int((~finite).sum())} pixels are NaN or infinite; they are treated as the darkest value",
-                      InputWarning, stacklevel=3)
+        warnings.warn(
+            f"{int((~finite).sum())} pixels are NaN or infinite; they are treated as the darkest value",
+            InputWarning,
+            stacklevel=3,
+        )
         channel = np.where(finite, channel, channel[finite].min())
     lo, hi = np.percentile(channel, (0.1, 99.9)) if channel.size > 1000 else (channel.min(), channel.max())
     if hi <= lo:

@@ -78,8 +78,9 @@ def shrink_image(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """(C, H, W) float32 shrunk to ``shape``, anti-aliased, one channel at a time (bounded memory)."""
     from skimage.transform import resize
 
-    return np.stack([resize(c, shape, order=1, anti_aliasing=True, preserve_range=True).astype(np.float32)
-                     for c in image])
+    return np.stack(
+        [resize(c, shape, order=1, anti_aliasing=True, preserve_range=True).astype(np.float32) for c in image]
+    )
 
 
 def shrink_scribbles(scribbles: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -122,7 +123,7 @@ def enlarge_labels(small: np.ndarray, shape: tuple[int, int], box: tuple[int, in
     (h, w), (big_h, big_w) = small.shape, shape
     fy, wy = _interpolation(h, big_h, y0, y1)
     fx, wx = _interpolation(w, big_w, x0, x1)
-    crop = small[fy:fy + wy.shape[1], fx:fx + wx.shape[1]]
+    crop = small[fy : fy + wy.shape[1], fx : fx + wx.shape[1]]
     present = np.unique(crop)
     best = np.full((y1 - y0, x1 - x0), -1.0, np.float32)
     out = np.full(best.shape, present[0], small.dtype)
@@ -181,7 +182,7 @@ def refine_tiled(
             values = (labels[None] == present[:, None, None]).astype(np.float32)
             probs = solve_walk(contrast_weights(image[:, wy0:wy1, wx0:wx1], params.beta), ~band, values)
             labels = np.where(band, present[np.argmax(probs, axis=0)], labels)
-        out[y0:y1, x0:x1] = labels[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0]
+        out[y0:y1, x0:x1] = labels[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0]
         yield Progress(i + 1, len(boxes), stage="refine", message=f"full resolution: tile {i + 1}/{len(boxes)}")
     return out, stopped
 
@@ -239,9 +240,15 @@ class LargeSegmentation:
         return self._full(self.coarse.classes_with_regions(n))
 
 
-def segment_large(image: np.ndarray, scribbles: np.ndarray | None, params, *, segment,
-                  stop: threading.Event | None = None, warm_start: dict | None = None
-                  ) -> ProgressGen[LargeSegmentation]:
+def segment_large(
+    image: np.ndarray,
+    scribbles: np.ndarray | None,
+    params,
+    *,
+    segment,
+    stop: threading.Event | None = None,
+    warm_start: dict | None = None,
+) -> ProgressGen[LargeSegmentation]:
     """Segment a large (C, H, W) image (see the module notes); yields Progress.
 
     ``segment`` is :func:`core.pipeline.segment`, which runs on the working-resolution

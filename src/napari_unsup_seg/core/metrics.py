@@ -126,9 +126,7 @@ def _entropy(p: np.ndarray) -> float:
 
 def _check_pair(seg: np.ndarray, gt: np.ndarray) -> None:
     if np.shape(seg) != np.shape(gt):
-        raise InputError(
-            f"the segmentation has shape {np.shape(seg)} but the ground truth has shape {np.shape(gt)}"
-        )
+        raise InputError(f"the segmentation has shape {np.shape(seg)} but the ground truth has shape {np.shape(gt)}")
 
 
 def _tables(seg: np.ndarray, gts: Sequence[np.ndarray] | np.ndarray) -> list[_Table]:

@@ -122,13 +122,17 @@ class Segmentation:
 
 def _check_image(image: np.ndarray) -> None:
     if not (isinstance(image, np.ndarray) and image.ndim in (3, 4) and image.dtype == np.float32):
-        raise InputError("the image must be float32 (C, H, W) or a volume (C, Z, H, W); "
-                         "convert it with core.image.to_chw or core.axes.read_stack")
+        raise InputError(
+            "the image must be float32 (C, H, W) or a volume (C, Z, H, W); "
+            "convert it with core.image.to_chw or core.axes.read_stack"
+        )
     if image.shape[0] == 0 or min(image.shape[1:]) == 0:
         raise InputError(f"the image has shape {image.shape}: no channel or no pixel")
     if not np.isfinite(image).all():
-        raise InputError("the image holds NaN or infinite values; core.image.to_chw and core.axes.frame_to_input "
-                         "replace them (with a warning)")
+        raise InputError(
+            "the image holds NaN or infinite values; core.image.to_chw and core.axes.frame_to_input "
+            "replace them (with a warning)"
+        )
 
 
 def _crf(image: np.ndarray, soft: np.ndarray, params: crf.CRFParams) -> np.ndarray:
@@ -195,7 +199,8 @@ def segment(
     labels, soft, overseg, uncertainty, info = out.labels, out.soft, out.overseg, None, dict(out.info)
     if scribbles is not None:
         labels, soft, overseg, uncertainty, info["edges"] = yield from _walk_classes(
-            image, scribbles, out, params, spacing, one_class, first)
+            image, scribbles, out, params, spacing, one_class, first
+        )
     elif params.use_crf and soft.shape[0] > 1:
         yield Progress(0, 1, stage="crf", message="dense CRF")
         soft = _crf(image, soft, params.crf)
@@ -250,10 +255,18 @@ def _walk_classes(image, scribbles, out: SegmenterOutput, params: SegmentParams,
     """
     yield Progress(0, 1, stage="propagate", message="walk on learned features")
     first_walk, base = first
-    seeds, rest = (with_rest_class(scribbles, rest_seeds_from_regions(scribbles, out.overseg)) if one_class
-                   else (scribbles, 0))
+    seeds, rest = (
+        with_rest_class(scribbles, rest_seeds_from_regions(scribbles, out.overseg)) if one_class else (scribbles, 0)
+    )
     # one class: the final seeds differ from the first mask's, which cannot be reused
-    walk, edges = final_classes(image, seeds, out.features, params.propagation,
-                                first=None if one_class else first_walk, spacing=spacing, base=base)
+    walk, edges = final_classes(
+        image,
+        seeds,
+        out.features,
+        params.propagation,
+        first=None if one_class else first_walk,
+        spacing=spacing,
+        base=base,
+    )
     labels = _without_rest(walk.labels(), rest)
     return labels, walk.probs, _class_pure_leaves(out.overseg, labels), 1.0 - walk.margin(), edges

@@ -22,9 +22,16 @@ R = TypeVar("R")
 
 # every stage a run reports, with the words a front end shows for it
 STAGES = {
-    "propagate": "scribble propagation", "cluster": "clustering", "adapt": "adapting the W-Net", "wnet": "W-Net",
-    "crf": "dense CRF", "ucm": "hierarchy", "shrink": "working resolution", "refine": "full resolution",
-    "train": "training", "done": "done",
+    "propagate": "scribble propagation",
+    "cluster": "clustering",
+    "adapt": "adapting the W-Net",
+    "wnet": "W-Net",
+    "crf": "dense CRF",
+    "ucm": "hierarchy",
+    "shrink": "working resolution",
+    "refine": "full resolution",
+    "train": "training",
+    "done": "done",
 }
 ITERATING = ("cluster", "adapt", "wnet", "train")  # stages whose steps are iterations
 
@@ -107,8 +114,9 @@ def resolve_device(name: str = "auto"):
         if count == 0:
             raise InputError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
         if index is not None and int(index) >= count:
-            raise InputError(f"device {name!r} does not exist: this machine has {count} CUDA GPU(s), "
-                             f"cuda:0 to cuda:{count - 1}")
+            raise InputError(
+                f"device {name!r} does not exist: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}"
+            )
     elif index not in (None, "0"):
         raise InputError(f"device {name!r} does not exist: use {kind}")
     if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):

@@ -114,8 +114,10 @@ def axis_factors(ndim: int, spacing: tuple[float, ...] | None) -> list[float]:
     if len(spacing) != ndim or not all(np.isfinite(s) and s > 0 for s in spacing):
         raise InputError(f"the spacing must be {ndim} positive numbers, one per axis; got {spacing}")
     if max(spacing) > MAX_SPACING_RATIO * min(spacing):
-        raise InputError(f"the voxel sizes {spacing} differ by more than {MAX_SPACING_RATIO:g} times: the walks "
-                         "would tie voxels along one axis only (or not at all); check the spacing and its units")
+        raise InputError(
+            f"the voxel sizes {spacing} differ by more than {MAX_SPACING_RATIO:g} times: the walks "
+            "would tie voxels along one axis only (or not at all); check the spacing and its units"
+        )
     return [(min(spacing) / s) ** 2 for s in spacing]
 
 
@@ -125,8 +127,10 @@ def contrast_weights(features: np.ndarray, beta: float, spacing: tuple[float, ..
     total = sum(float(d.sum(dtype=np.float64)) for d in differences)
     scale = max(total / max(sum(d.size for d in differences), 1), 1e-12)
     factors = axis_factors(len(differences), spacing)
-    return [(factor * (np.exp(-beta * d / scale) + WEIGHT_FLOOR)).astype(np.float64)
-            for d, factor in zip(differences, factors)]
+    return [
+        (factor * (np.exp(-beta * d / scale) + WEIGHT_FLOOR)).astype(np.float64)
+        for d, factor in zip(differences, factors)
+    ]
 
 
 def _edges(shape: tuple[int, ...], weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -160,9 +164,12 @@ def _free_system(weights: list[np.ndarray], fixed: np.ndarray):
     inner = ~flat_fixed[a] & ~flat_fixed[b]
     pa, pb, wi = position[a[inner]], position[b[inner]], w[inner]
     system = sparse.coo_matrix(
-        (np.concatenate([-wi, -wi, degree[free]]),
-         (np.concatenate([pa, pb, np.arange(free.size)]), np.concatenate([pb, pa, np.arange(free.size)]))),
-        shape=(free.size, free.size)).tocsc()
+        (
+            np.concatenate([-wi, -wi, degree[free]]),
+            (np.concatenate([pa, pb, np.arange(free.size)]), np.concatenate([pb, pa, np.arange(free.size)])),
+        ),
+        shape=(free.size, free.size),
+    ).tocsc()
     a_free = ~flat_fixed[a] & flat_fixed[b]
     b_free = flat_fixed[a] & ~flat_fixed[b]
     to_free = np.concatenate([position[a[a_free]], position[b[b_free]]])
@@ -288,8 +295,13 @@ def _band(labels: np.ndarray, radius: int) -> np.ndarray:
     return maximum_filter(labels, size) != minimum_filter(labels, size)
 
 
-def walk_probs(features: np.ndarray, scribbles: np.ndarray, classes: np.ndarray, beta: float,
-               spacing: tuple[float, ...] | None = None) -> np.ndarray:
+def walk_probs(
+    features: np.ndarray,
+    scribbles: np.ndarray,
+    classes: np.ndarray,
+    beta: float,
+    spacing: tuple[float, ...] | None = None,
+) -> np.ndarray:
     """(len(classes), *shape) probabilities of one walk on ``features``' contrast weights.
 
     Classes absent from ``scribbles`` (lost when they were shrunk) get probability 0.
@@ -297,12 +309,17 @@ def walk_probs(features: np.ndarray, scribbles: np.ndarray, classes: np.ndarray,
     present = np.unique(scribbles[scribbles > 0])
     probs = np.zeros((len(classes),) + scribbles.shape, np.float32)
     probs[np.searchsorted(classes, present)] = solve_walk(
-        contrast_weights(features, beta, spacing), scribbles > 0, _one_hot(scribbles, present))
+        contrast_weights(features, beta, spacing), scribbles > 0, _one_hot(scribbles, present)
+    )
     return probs
 
 
-def random_walk(features: np.ndarray, scribbles: np.ndarray, params: WalkParams = WalkParams(),
-                spacing: tuple[float, ...] | None = None) -> Walk:
+def random_walk(
+    features: np.ndarray,
+    scribbles: np.ndarray,
+    params: WalkParams = WalkParams(),
+    spacing: tuple[float, ...] | None = None,
+) -> Walk:
     """Class probabilities of every pixel (or voxel) from the scribbles.
 
     Parameters
@@ -326,8 +343,13 @@ def random_walk(features: np.ndarray, scribbles: np.ndarray, params: WalkParams 
     return refine(features, scribbles, Walk(coarse, classes), params, spacing)
 
 
-def refine(features: np.ndarray, scribbles: np.ndarray, coarse: Walk, params: WalkParams = WalkParams(),
-           spacing: tuple[float, ...] | None = None) -> Walk:
+def refine(
+    features: np.ndarray,
+    scribbles: np.ndarray,
+    coarse: Walk,
+    params: WalkParams = WalkParams(),
+    spacing: tuple[float, ...] | None = None,
+) -> Walk:
     """Bring a coarse result to full resolution, re-solving the walk near its class borders.
 
     ``coarse.probs`` may have any smaller size; outside a band around the borders of its

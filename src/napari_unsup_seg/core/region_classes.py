@@ -46,9 +46,7 @@ def _region_ids(regions: np.ndarray) -> tuple[np.ndarray, int]:
     return ids, int(ids.max()) + 1 if ids.size else 0
 
 
-def region_classes(
-    regions: np.ndarray, scribbles: np.ndarray | None, fallback: np.ndarray | None = None
-) -> np.ndarray:
+def region_classes(regions: np.ndarray, scribbles: np.ndarray | None, fallback: np.ndarray | None = None) -> np.ndarray:
     """(H, W) int32 class map: each region takes the majority class of its scribbled pixels.
 
     Regions without scribbles take the majority of ``fallback`` (for example the

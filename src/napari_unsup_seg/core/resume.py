@@ -25,15 +25,23 @@ import numpy as np
 
 from .atomic import write_text
 
-FIXED_OUTPUTS = ("labels.tif", "labels.png", "masks.tif", "ucm.tif", "uncertainty.tif", "coco_instances.json",
-                 "coco_semantic.json", "recipe.json")
+FIXED_OUTPUTS = (
+    "labels.tif",
+    "labels.png",
+    "masks.tif",
+    "ucm.tif",
+    "uncertainty.tif",
+    "coco_instances.json",
+    "coco_semantic.json",
+    "recipe.json",
+)
 OUTPUT_SUFFIX = re.compile("(" + "|".join(map(re.escape, FIXED_OUTPUTS)) + r"|class_\d+\.png)")
 STATES = ("new", "done", "unfinished", "occupied")
 
 
 def is_output_name(name: str, stem: str) -> bool:
     """Whether a file named ``name`` is one of the outputs of image ``stem``."""
-    return name.startswith(stem + "_") and OUTPUT_SUFFIX.fullmatch(name[len(stem) + 1:]) is not None
+    return name.startswith(stem + "_") and OUTPUT_SUFFIX.fullmatch(name[len(stem) + 1 :]) is not None
 
 
 def array_digest(array: np.ndarray | None) -> str | None:
@@ -48,8 +56,10 @@ def array_digest(array: np.ndarray | None) -> str | None:
 
 def fingerprint(settings: dict, **inputs: np.ndarray | None) -> dict:
     """What makes two runs the same: JSON-ready settings and the digest of each input."""
-    return {"settings": json.loads(json.dumps(settings, sort_keys=True)),
-            "inputs": {name: array_digest(value) for name, value in sorted(inputs.items())}}
+    return {
+        "settings": json.loads(json.dumps(settings, sort_keys=True)),
+        "inputs": {name: array_digest(value) for name, value in sorted(inputs.items())},
+    }
 
 
 def marker_path(outdir: Path, stem: str) -> Path:
@@ -124,8 +134,9 @@ def inputs_named_as_outputs(inputs: list[Path], outdir: Path, stems: list[str]) 
         path = Path(path)
         # the name as given (a link in the output folder) and the file it leads to
         for candidate in {path.parent.resolve() / path.name, path.resolve()}:
-            if candidate.parent == outdir and (candidate.name in names
-                                               or any(is_output_name(candidate.name, s) for s in stems)):
+            if candidate.parent == outdir and (
+                candidate.name in names or any(is_output_name(candidate.name, s) for s in stems)
+            ):
                 hits.append(path)
                 break
     return hits

@@ -42,7 +42,9 @@ _VOLUME_STROKES = {
         ("brain", "background"),
         {
             1: [(z, [(30, 64), (70, 64)]) for z in (8, 16)] + [(z, [(50, 45), (50, 85)]) for z in (8, 16)],
-            2: [(z, line_) for z in (8, 16) for line_ in ([(2, 4), (2, 124)], [(4, 4), (92, 4)], [(4, 124), (92, 124)])],
+            2: [
+                (z, line_) for z in (8, 16) for line_ in ([(2, 4), (2, 124)], [(4, 4), (92, 4)], [(4, 124), (92, 124)])
+            ],
         },
         (2.2, 2.0, 2.0),
     ),
@@ -87,8 +89,9 @@ def load_volume_sample(name: str, stroke_width: int = 3) -> tuple[np.ndarray, np
     scribbles = np.zeros(volume.shape, np.int32)
     for value, placed in strokes.items():
         for z, points in placed:
-            scribbles[z] = np.where(scribbles[z] == 0, _draw(volume.shape[1:], {value: [points]}, stroke_width),
-                                    scribbles[z])
+            scribbles[z] = np.where(
+                scribbles[z] == 0, _draw(volume.shape[1:], {value: [points]}, stroke_width), scribbles[z]
+            )
     return volume, scribbles, spacing
 
 

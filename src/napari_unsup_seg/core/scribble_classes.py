@@ -123,9 +123,15 @@ def walk_image(image: np.ndarray, params: PropagationParams) -> np.ndarray:
     return np.stack([median_filter(c, params.median) for c in image])
 
 
-def first_mask(image: np.ndarray, scribbles: np.ndarray, params: PropagationParams = PropagationParams(),
-               spacing: tuple[float, ...] | None = None, *, refined: bool = True,
-               base: np.ndarray | None = None) -> Walk:
+def first_mask(
+    image: np.ndarray,
+    scribbles: np.ndarray,
+    params: PropagationParams = PropagationParams(),
+    spacing: tuple[float, ...] | None = None,
+    *,
+    refined: bool = True,
+    base: np.ndarray | None = None,
+) -> Walk:
     """The instant answer: a coarse-to-fine walk on the (filtered) image.
 
     ``refined=False`` stops at the coarse walk (its probabilities at the coarse size): on
@@ -182,9 +188,13 @@ def _candidates(params: PropagationParams, extras: dict) -> list[tuple[str, floa
     return pairs
 
 
-def choose_edges(image: np.ndarray, extras: dict[str, np.ndarray], scribbles: np.ndarray,
-                 params: PropagationParams = PropagationParams(),
-                 spacing: tuple[float, ...] | None = None) -> tuple[str, float]:
+def choose_edges(
+    image: np.ndarray,
+    extras: dict[str, np.ndarray],
+    scribbles: np.ndarray,
+    params: PropagationParams = PropagationParams(),
+    spacing: tuple[float, ...] | None = None,
+) -> tuple[str, float]:
     """What the final walk's edges compare besides the image: the candidate that best predicts held-out scribbles.
 
     ``extras`` maps a name ("features": the network's, "texture": :func:`texture_energy`)
@@ -213,8 +223,15 @@ def choose_edges(image: np.ndarray, extras: dict[str, np.ndarray], scribbles: np
         (held, seeds), (name, weight) = folds[job[0]], candidates[job[1]]
         stack = _stack(image, extras.get(name), weight)
         probs = walk_probs(stack, seeds, classes, params.beta, spacing)
-        return float(np.mean([np.log(probs[j][held & (scribbles == c)] + 1e-3).mean()
-                              for j, c in enumerate(classes) if (held & (scribbles == c)).any()]))
+        return float(
+            np.mean(
+                [
+                    np.log(probs[j][held & (scribbles == c)] + 1e-3).mean()
+                    for j, c in enumerate(classes)
+                    if (held & (scribbles == c)).any()
+                ]
+            )
+        )
 
     jobs = [(f, i) for f in range(len(folds)) for i in range(len(candidates))]
     # the sparse LU releases the GIL: the walks run side by side on two cores
@@ -283,8 +300,13 @@ def final_classes(
     if not small_scr.any():
         raise InputError("the scribbles vanish at the walk's coarse scale; raise max_side")
     cv = _cv_shape(size, params.cv_max_size)
-    name, weight = choose_edges(shrink(small_image, cv), {k: shrink(v, cv) for k, v in small.items()},
-                                resize_scribbles(small_scr, cv), params, coarse_spacing(small_spacing, size, cv))
+    name, weight = choose_edges(
+        shrink(small_image, cv),
+        {k: shrink(v, cv) for k, v in small.items()},
+        resize_scribbles(small_scr, cv),
+        params,
+        coarse_spacing(small_spacing, size, cv),
+    )
     if weight == 0:
         return image_alone()
     coarse = walk_probs(_stack(small_image, small[name], weight), small_scr, classes, params.beta, small_spacing)

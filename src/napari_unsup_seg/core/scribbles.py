@@ -24,8 +24,10 @@ def from_png_convention(array: np.ndarray) -> np.ndarray:
     """Convert 255 = unlabeled, 0..254 = classes into 0 = unlabeled, 1..255 = classes."""
     array = np.asarray(array)
     if array.size and (array.min() < 0 or array.max() > 255):
-        raise InputError(f"scribbles in the PNG convention hold 0..255 (255 = unlabeled); these hold "
-                         f"{array.min()}..{array.max()}: drop --png-scribbles")
+        raise InputError(
+            f"scribbles in the PNG convention hold 0..255 (255 = unlabeled); these hold "
+            f"{array.min()}..{array.max()}: drop --png-scribbles"
+        )
     array = array.astype(np.int64)
     out = array + 1
     out[array == 255] = 0
@@ -39,8 +41,12 @@ def warn_if_png_convention(scribbles: np.ndarray | None) -> None:
         return
     share = float(np.count_nonzero(np.asarray(scribbles) == 255)) / np.size(scribbles)
     if share > 0.5:
-        warnings.warn(f"class 255 covers {100 * share:.0f} % of the image: if 255 means unlabeled (the paper's PNG "
-                      "convention), add --png-scribbles", InputWarning, stacklevel=2)
+        warnings.warn(
+            f"class 255 covers {100 * share:.0f} % of the image: if 255 means unlabeled (the paper's PNG "
+            "convention), add --png-scribbles",
+            InputWarning,
+            stacklevel=2,
+        )
 
 
 def _check_largest(array: np.ndarray) -> None:
@@ -76,9 +82,7 @@ def validate_scribbles(
         raise InputError(f"scribbles must be {kind} of class numbers; got shape {array.shape}")
     if tuple(array.shape) != shape:
         size = lambda dims: "x".join(str(n) for n in dims)  # noqa: E731
-        raise InputError(
-            f"scribbles have shape {size(array.shape)} but the image is {size(shape)}; they must match"
-        )
+        raise InputError(f"scribbles have shape {size(array.shape)} but the image is {size(shape)}; they must match")
     if np.issubdtype(array.dtype, np.floating):
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
             raise InputError("scribbles must hold whole class numbers (no fractions, NaN or infinity)")

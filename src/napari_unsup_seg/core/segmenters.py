@@ -50,8 +50,14 @@ class Segmenter(Protocol):
     def check(self, params: SegmentParams) -> None:
         """Raise :class:`InputError` for what is wrong before any image is read (device, files)."""
 
-    def run(self, image: np.ndarray, scribbles: np.ndarray | None, params: SegmentParams,
-            stop: threading.Event | None, warm_start: dict | None) -> ProgressGen[SegmenterOutput]:
+    def run(
+        self,
+        image: np.ndarray,
+        scribbles: np.ndarray | None,
+        params: SegmentParams,
+        stop: threading.Event | None,
+        warm_start: dict | None,
+    ) -> ProgressGen[SegmenterOutput]:
         """Yield progress; return the :class:`SegmenterOutput` of ``image``."""
 
 
@@ -70,13 +76,18 @@ class ClusterSegmenter:
         if scribbles is not None:
             # the walk needs features at its coarse scale only: no need to train at a finer one
             coarse = params.propagation.max_side / max(image.shape[1:])
-            cparams = cparams.replace(assign="anchor", max_iter=min(cparams.max_iter, params.propagation.cluster_iter),
-                                      scale=min(cparams.scale, max(coarse, 0.05)))
-        res = yield from cluster.fit(image, scribbles, cparams, device=params.device, seed=params.seed,
-                                     stop=stop, warm_start=warm_start)
+            cparams = cparams.replace(
+                assign="anchor",
+                max_iter=min(cparams.max_iter, params.propagation.cluster_iter),
+                scale=min(cparams.scale, max(coarse, 0.05)),
+            )
+        res = yield from cluster.fit(
+            image, scribbles, cparams, device=params.device, seed=params.seed, stop=stop, warm_start=warm_start
+        )
         info = {"n_iter": res.n_iter, "segmenter_seconds": round(res.elapsed, 3), "stop_reason": res.stop_reason}
-        return SegmenterOutput(res.labels, res.soft, res.label_values, res.clusters, res.stopped, res.state, info,
-                               res.features)
+        return SegmenterOutput(
+            res.labels, res.soft, res.label_values, res.clusters, res.stopped, res.state, info, res.features
+        )
 
 
 class WNetSegmenter:
@@ -109,14 +120,16 @@ def _wnet_volume(image, params: SegmentParams, stop):
 
     wparams = params.wnet
     if wparams.adapt_steps:
-        yield Progress(0, 1, stage="wnet", message="W-Net adaptation works on single images: "
-                                                    "the volume uses the weights unchanged")
+        yield Progress(
+            0, 1, stage="wnet", message="W-Net adaptation works on single images: the volume uses the weights unchanged"
+        )
         wparams = dataclasses.replace(wparams, adapt_steps=0)
     model = load_model(wparams.weights, resolve_device(params.device))
     results, n_z = [], image.shape[1]
     for z in range(n_z):
-        res = yield from wnet.predict(image[:, z], wparams, device=params.device, seed=params.seed, stop=stop,
-                                      model=model)
+        res = yield from wnet.predict(
+            image[:, z], wparams, device=params.device, seed=params.seed, stop=stop, model=model
+        )
         results.append(res)
         yield Progress(z + 1, n_z, stage="wnet", message=f"slice {z + 1}/{n_z}")
         if res.stopped or (stop is not None and stop.is_set()):

@@ -142,8 +142,10 @@ def check_stack_scribbles(scribbles: np.ndarray, stack: Stack) -> np.ndarray:
     """(T, Z, H, W) int32 scribbles checked against ``stack`` (see :func:`core.axes.scribbles_tzyx`)."""
     shape = (stack.data.shape[0],) + stack.data.shape[2:]
     if np.ndim(scribbles) != 4:
-        raise InputError(f"scribbles for a stack must be (T, Z, H, W) = {shape}; got shape {np.shape(scribbles)} "
-                         "(core.axes.scribbles_tzyx arranges them)")
+        raise InputError(
+            f"scribbles for a stack must be (T, Z, H, W) = {shape}; got shape {np.shape(scribbles)} "
+            "(core.axes.scribbles_tzyx arranges them)"
+        )
     out = np.stack([validate_scribbles(frame, shape[1:], require_class=False) for frame in scribbles])
     if out.shape != shape:
         raise InputError(f"scribbles have shape {out.shape}, the stack {shape}; they must match")
@@ -155,8 +157,12 @@ def _warn_unscribbled_slice(scribbles: np.ndarray, slice_index: int) -> None:
     marked = np.flatnonzero(scribbles.any(axis=(0, 2, 3)))
     if marked.size and slice_index not in marked:
         where = ", ".join(str(z) for z in marked[:8]) + ("..." if marked.size > 8 else "")
-        warnings.warn(f"slice {slice_index} has no strokes (strokes on slices {where}): it is segmented "
-                      "without scribbles; draw on it, or segment the whole volume", InputWarning, stacklevel=3)
+        warnings.warn(
+            f"slice {slice_index} has no strokes (strokes on slices {where}): it is segmented "
+            "without scribbles; draw on it, or segment the whole volume",
+            InputWarning,
+            stacklevel=3,
+        )
 
 
 def _frame_scribbles(scribbles, t, slice_index):
@@ -196,7 +202,9 @@ def segment_stack(
 
     params = params or SegmentParams()
     if not isinstance(stack, Stack):
-        raise InputError("segment_stack needs a core.axes.Stack: make one with as_stack(array, axes) or read_stack(path)")
+        raise InputError(
+            "segment_stack needs a core.axes.Stack: make one with as_stack(array, axes) or read_stack(path)"
+        )
     if scope not in SCOPES:
         raise InputError(f"unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
     n_t, _, n_z = stack.data.shape[:3]
@@ -217,8 +225,14 @@ def segment_stack(
         frame = frame_to_input(stack.data[t], channels)
         if slice_index is not None and frame.ndim == 4:
             frame = np.ascontiguousarray(frame[:, slice_index])
-        gen = segment(frame, _frame_scribbles(scribbles, t, slice_index), params, stop=stop,
-                      warm_start=state, spacing=spacing if frame.ndim == 4 else _plane(spacing))
+        gen = segment(
+            frame,
+            _frame_scribbles(scribbles, t, slice_index),
+            params,
+            stop=stop,
+            warm_start=state,
+            spacing=spacing if frame.ndim == 4 else _plane(spacing),
+        )
         result = yield from _relabel_progress(gen, t, n_t)
         frames.append(result)
         state = result.state
@@ -240,5 +254,6 @@ def _relabel_progress(gen, t: int, n_t: int):
             return done.value
         if n_t > 1:
             event = dataclasses.replace(
-                event, message=f"time point {t + 1}/{n_t}" + (f": {event.message}" if event.message else ""))
+                event, message=f"time point {t + 1}/{n_t}" + (f": {event.message}" if event.message else "")
+            )
         yield event

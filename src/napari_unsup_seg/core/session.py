@@ -93,8 +93,9 @@ class Session:
 
     def segmentation(self):
         """The run's :class:`core.pipeline.Segmentation` again (None without a run)."""
-        return rebuild_segmentation(self.merge.run_labels, self.merge.run_scribbles, self.ucm, self.recipe,
-                                    self.uncertainty)
+        return rebuild_segmentation(
+            self.merge.run_labels, self.merge.run_scribbles, self.ucm, self.recipe, self.uncertainty
+        )
 
 
 def rebuild_segmentation(labels, scribbles, ucm, recipe, uncertainty=None):
@@ -110,11 +111,19 @@ def rebuild_segmentation(labels, scribbles, ucm, recipe, uncertainty=None):
         return None
     hierarchy = Hierarchy.from_ucm(ucm) if ucm is not None else None
     if hierarchy is not None and hierarchy.shape != np.shape(labels):
-        raise InputError(f"the session's UCM is of a {'x'.join(map(str, hierarchy.shape))} image but its "
-                         f"labels are {'x'.join(map(str, np.shape(labels)))}")
-    return Segmentation(labels=labels, hierarchy=hierarchy, scribbles=scribbles,
-                        stopped=bool(recipe.get("run", {}).get("stopped", False)), state=None,
-                        recipe=recipe, uncertainty=uncertainty)
+        raise InputError(
+            f"the session's UCM is of a {'x'.join(map(str, hierarchy.shape))} image but its "
+            f"labels are {'x'.join(map(str, np.shape(labels)))}"
+        )
+    return Segmentation(
+        labels=labels,
+        hierarchy=hierarchy,
+        scribbles=scribbles,
+        stopped=bool(recipe.get("run", {}).get("stopped", False)),
+        state=None,
+        recipe=recipe,
+        uncertainty=uncertainty,
+    )
 
 
 def session_path(folder: str | Path, name: str) -> Path:
@@ -153,25 +162,37 @@ def write_session(
     """
     folder = Path(folder)
     if folder.exists() and not overwrite:
-        raise InputError(f"{folder} exists already: the session there was kept; choose another name "
-                         "or allow replacing it")
+        raise InputError(
+            f"{folder} exists already: the session there was kept; choose another name or allow replacing it"
+        )
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder} is a file, not a session folder")
     image = np.asarray(image)
-    arrays = {"image": image, "scribbles": scribbles, "result": labels, "run_labels": merge_state.run_labels,
-              "run_scribbles": merge_state.run_scribbles, "ucm": ucm, "assigned": merge_state.assigned,
-              "uncertainty": uncertainty}
+    arrays = {
+        "image": image,
+        "scribbles": scribbles,
+        "result": labels,
+        "run_labels": merge_state.run_labels,
+        "run_scribbles": merge_state.run_scribbles,
+        "ucm": ucm,
+        "assigned": merge_state.assigned,
+        "uncertainty": uncertainty,
+    }
     arrays = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
     _check_fit(arrays)
     manifest = {
         "format": FORMAT,
         "version": VERSION,
         "layers": jsonable(layers or {}),
-        "classes": [{"value": int(k), "name": str(class_names.get(k, f"class {k}")),
-                     "colour": [float(c) for c in colours[k]] if k in colours else None}
-                    for k in sorted({*map(int, class_names), *map(int, colours)})],
-        "merge": {"threshold": float(merge_state.threshold), "where": merge_state.where,
-                  "scope": merge_state.scope},
+        "classes": [
+            {
+                "value": int(k),
+                "name": str(class_names.get(k, f"class {k}")),
+                "colour": [float(c) for c in colours[k]] if k in colours else None,
+            }
+            for k in sorted({*map(int, class_names), *map(int, colours)})
+        ],
+        "merge": {"threshold": float(merge_state.threshold), "where": merge_state.where, "scope": merge_state.scope},
         "recipe": jsonable(recipe or {}),
         "files": {k: {"file": _file_name(k), "shape": list(a.shape), "dtype": a.dtype.str} for k, a in arrays.items()},
     }
@@ -207,15 +228,26 @@ def read_session(folder: str | Path) -> Session:
         arrays = {key: _read_listed(folder, key, entry) for key, entry in files.items() if key in _TIFF + _NPY}
         classes = manifest.get("classes", [])
         merge = manifest.get("merge", {})
-        record = MergeRecord(threshold=float(merge.get("threshold", 0.0)), run_labels=arrays.get("run_labels"),
-                             run_scribbles=arrays.get("run_scribbles"), assigned=arrays.get("assigned"),
-                             where=merge.get("where"), scope=merge.get("scope"))
+        record = MergeRecord(
+            threshold=float(merge.get("threshold", 0.0)),
+            run_labels=arrays.get("run_labels"),
+            run_scribbles=arrays.get("run_scribbles"),
+            assigned=arrays.get("assigned"),
+            where=merge.get("where"),
+            scope=merge.get("scope"),
+        )
         session = Session(
-            folder=folder, image=arrays["image"], scribbles=arrays.get("scribbles"),
+            folder=folder,
+            image=arrays["image"],
+            scribbles=arrays.get("scribbles"),
             class_names={int(c["value"]): str(c["name"]) for c in classes},
             colours={int(c["value"]): tuple(float(v) for v in c["colour"]) for c in classes if c.get("colour")},
-            labels=arrays.get("result"), ucm=arrays.get("ucm"), merge=record, recipe=dict(manifest.get("recipe", {})),
-            layers=dict(manifest.get("layers", {})), uncertainty=arrays.get("uncertainty"),
+            labels=arrays.get("result"),
+            ucm=arrays.get("ucm"),
+            merge=record,
+            recipe=dict(manifest.get("recipe", {})),
+            layers=dict(manifest.get("layers", {})),
+            uncertainty=arrays.get("uncertainty"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         if isinstance(err, InputError):
@@ -253,8 +285,10 @@ def _read_manifest(folder: Path) -> dict:
         raise InputError(f"{path} is not a napari-unsup-seg session manifest")
     version = manifest.get("version")
     if not isinstance(version, int) or version > VERSION:
-        raise InputError(f"the session {folder.name} is of version {version}; this napari-unsup-seg reads "
-                         f"version {VERSION} and older: update the plugin")
+        raise InputError(
+            f"the session {folder.name} is of version {version}; this napari-unsup-seg reads "
+            f"version {VERSION} and older: update the plugin"
+        )
     return manifest
 
 
@@ -273,8 +307,10 @@ def _read_listed(folder: Path, key: str, entry: dict) -> np.ndarray:
     except Exception as err:  # a truncated or foreign file: said in one sentence
         raise InputError(f"the session file {path} cannot be read ({type(err).__name__}: {err})") from err
     if list(array.shape) != list(entry["shape"]) or array.dtype.str != entry["dtype"]:
-        raise InputError(f"the session file {path} holds a {array.dtype} array of shape {array.shape}; "
-                         f"the manifest says {np.dtype(entry['dtype'])} {tuple(entry['shape'])}")
+        raise InputError(
+            f"the session file {path} holds a {array.dtype} array of shape {array.shape}; "
+            f"the manifest says {np.dtype(entry['dtype'])} {tuple(entry['shape'])}"
+        )
     return array
 
 

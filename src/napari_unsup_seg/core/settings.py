@@ -22,16 +22,33 @@ from .segmenters import SEGMENTERS
 SEED_MAX = 2**32 - 1  # numpy's and torch's seeds
 
 
-def setting(default: Any, help: str, *, low: float | None = None, high: float | None = None,
-            choices: tuple | None = None, flag: str | None = None, metavar: str | None = None,
-            path: bool = False, methods: tuple[str, ...] | None = None):
+def setting(
+    default: Any,
+    help: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple | None = None,
+    flag: str | None = None,
+    metavar: str | None = None,
+    path: bool = False,
+    methods: tuple[str, ...] | None = None,
+):
     """A :class:`RunSettings` field: its default and what the front ends show of it.
 
     ``flag`` is the CLI's name of it (default: the field's name with dashes); ``path``: the
     value names a file; ``methods``: the segmenters it applies to (default: all).
     """
-    meta = {"help": help, "low": low, "high": high, "choices": choices, "flag": flag, "metavar": metavar,
-            "path": path, "methods": methods}
+    meta = {
+        "help": help,
+        "low": low,
+        "high": high,
+        "choices": choices,
+        "flag": flag,
+        "metavar": metavar,
+        "path": path,
+        "methods": methods,
+    }
     if isinstance(default, dict):
         return field(default_factory=lambda: dict(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -42,34 +59,53 @@ class RunSettings:
     """What a person sets for a run, in the CLI or the widget."""
 
     method: str = setting("cluster", "the segmenter", choices=tuple(SEGMENTERS))
-    preset: str = setting("fast", "clustering preset: fast is tuned to run at the screen, paper is "
-                                  "Kanezaki's settings (slow)", choices=tuple(PRESETS),
-                         methods=("cluster",))
-    max_iter: int | None = setting(None, "clustering: maximum number of iterations (default: the preset's; "
-                                         f"with scribbles {SCRIBBLE_MAX_ITER})", low=1, high=1_000_000,
-                                   methods=("cluster",))
-    time_budget: float | None = setting(None, "clustering: seconds per image at most (default: no limit, so "
-                                              "that a seed gives the same result on a busy machine; a run "
-                                              "stopped by it says so in its recipe, stop_reason)", low=0.001,
-                                        methods=("cluster",))
-    min_labels: int | None = setting(None, "clustering without scribbles: stop at this many labels",
-                                     low=1, high=10_000, methods=("cluster",))
-    weights: str | None = setting(None, "W-Net: a weights file of your own (default: shipped)", path=True,
-                                 methods=("wnet",))
-    adapt: int = setting(0, "W-Net: N adaptation steps on each image", low=0, high=100_000, metavar="N",
-                        methods=("wnet",))
+    preset: str = setting(
+        "fast",
+        "clustering preset: fast is tuned to run at the screen, paper is Kanezaki's settings (slow)",
+        choices=tuple(PRESETS),
+        methods=("cluster",),
+    )
+    max_iter: int | None = setting(
+        None,
+        f"clustering: maximum number of iterations (default: the preset's; with scribbles {SCRIBBLE_MAX_ITER})",
+        low=1,
+        high=1_000_000,
+        methods=("cluster",),
+    )
+    time_budget: float | None = setting(
+        None,
+        "clustering: seconds per image at most (default: no limit, so "
+        "that a seed gives the same result on a busy machine; a run "
+        "stopped by it says so in its recipe, stop_reason)",
+        low=0.001,
+        methods=("cluster",),
+    )
+    min_labels: int | None = setting(
+        None, "clustering without scribbles: stop at this many labels", low=1, high=10_000, methods=("cluster",)
+    )
+    weights: str | None = setting(
+        None, "W-Net: a weights file of your own (default: shipped)", path=True, methods=("wnet",)
+    )
+    adapt: int = setting(
+        0, "W-Net: N adaptation steps on each image", low=0, high=100_000, metavar="N", methods=("wnet",)
+    )
     use_crf: bool = setting(True, "dense CRF refinement of a run without scribbles", flag="crf")
     crf: dict = setting({}, "dense CRF parameters that differ from core.crf.CRFParams' defaults")
     seed: int = setting(0, "random seed, 0 to 2**32-1", low=0, high=SEED_MAX)
     device: str = setting("auto", "auto, cpu, cuda, cuda:N or mps")
-    work_pixels: int = setting(1024 * 1024, "images of more pixels are fitted at a working resolution of at "
-                                            "most N pixels and brought to full resolution by tiles",
-                               low=4096, metavar="N")
+    work_pixels: int = setting(
+        1024 * 1024,
+        "images of more pixels are fitted at a working resolution of at "
+        "most N pixels and brought to full resolution by tiles",
+        low=4096,
+        metavar="N",
+    )
 
     def for_method(self) -> RunSettings:
         """These settings with those that do not apply to :attr:`method` at their defaults."""
-        unused = {f.name: describe(f.name)["default"] for f in dataclasses.fields(self)
-                  if not applies(f.name, self.method)}
+        unused = {
+            f.name: describe(f.name)["default"] for f in dataclasses.fields(self) if not applies(f.name, self.method)
+        }
         return dataclasses.replace(self, **unused)
 
     def params(self, *, build_ucm: bool = True):
@@ -83,15 +119,28 @@ class RunSettings:
         from .wnet import WNetParams
 
         chosen = self.for_method()
-        overrides = {name: getattr(chosen, name) for name in ("max_iter", "time_budget", "min_labels")
-                     if getattr(chosen, name) is not None}
+        overrides = {
+            name: getattr(chosen, name)
+            for name in ("max_iter", "time_budget", "min_labels")
+            if getattr(chosen, name) is not None
+        }
         cluster = dataclasses.replace(ClusterParams.preset(chosen.preset), **overrides)
         # asked for, the iterations hold with scribbles too
-        propagation = PropagationParams() if chosen.max_iter is None else PropagationParams(cluster_iter=chosen.max_iter)
-        return SegmentParams(method=chosen.method, cluster=cluster, propagation=propagation,
-                             wnet=WNetParams(weights=chosen.weights or None, adapt_steps=chosen.adapt),
-                             crf=CRFParams(**chosen.crf), use_crf=chosen.use_crf, build_ucm=build_ucm,
-                             seed=chosen.seed, device=chosen.device, large=LargeParams(work_pixels=chosen.work_pixels))
+        propagation = (
+            PropagationParams() if chosen.max_iter is None else PropagationParams(cluster_iter=chosen.max_iter)
+        )
+        return SegmentParams(
+            method=chosen.method,
+            cluster=cluster,
+            propagation=propagation,
+            wnet=WNetParams(weights=chosen.weights or None, adapt_steps=chosen.adapt),
+            crf=CRFParams(**chosen.crf),
+            use_crf=chosen.use_crf,
+            build_ucm=build_ucm,
+            seed=chosen.seed,
+            device=chosen.device,
+            large=LargeParams(work_pixels=chosen.work_pixels),
+        )
 
 
 def applies(name: str, method: str) -> bool:

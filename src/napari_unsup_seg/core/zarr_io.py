@@ -116,8 +116,9 @@ def _description(node, path: Path) -> ZarrImage:
                 translation = [float(v) for v in t["translation"]]
         scales.append(tuple(scale))
         translations.append(tuple(translation))
-    return ZarrImage(path, axes, tuple(tuple(int(n) for n in d.shape) for d in node.data), tuple(scales),
-                     tuple(translations))
+    return ZarrImage(
+        path, axes, tuple(tuple(int(n) for n in d.shape) for d in node.data), tuple(scales), tuple(translations)
+    )
 
 
 def _axes_letters(axes, ndim: int, path: Path) -> str:
@@ -160,13 +161,22 @@ def pyramid(labels: np.ndarray, level: int, info: ZarrImage) -> list[np.ndarray]
         index = np.ix_(*[(np.arange(n) * labels.shape[d]) // n for d, n in enumerate(target)])
         out.append(np.ascontiguousarray(labels[index]))
     if out[level].shape != labels.shape:
-        raise InputError(f"labels of shape {labels.shape} do not fit level {level} of the image "
-                         f"({tuple(info.shapes[level][i] for i in keep)})")
+        raise InputError(
+            f"labels of shape {labels.shape} do not fit level {level} of the image "
+            f"({tuple(info.shapes[level][i] for i in keep)})"
+        )
     return out
 
 
-def write_labels(path: str | Path, name: str, labels: np.ndarray, *, level: int = 0,
-                 recipe: dict | None = None, overwrite: bool = False) -> Path:
+def write_labels(
+    path: str | Path,
+    name: str,
+    labels: np.ndarray,
+    *,
+    level: int = 0,
+    recipe: dict | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write ``labels`` (of level ``level``) as the labels group ``name`` of the image at ``path``.
 
     Returns the group's path. Refuses (InputError) a name in use unless ``overwrite``.
@@ -184,16 +194,22 @@ def write_labels(path: str | Path, name: str, labels: np.ndarray, *, level: int 
     levels = pyramid(np.asarray(labels), level, info)
     dtype = np.uint8 if max(int(a.max(initial=0)) for a in levels) < 256 else np.uint32
     keep = [i for i, a in enumerate(info.axes) if a != "C"]
-    transforms = [[{"type": "scale", "scale": [s[i] for i in keep]},
-                   {"type": "translation", "translation": [t[i] for i in keep]}]
-                  for s, t in zip(info.scales, info.translations)]
+    transforms = [
+        [{"type": "scale", "scale": [s[i] for i in keep]}, {"type": "translation", "translation": [t[i] for i in keep]}]
+        for s, t in zip(info.scales, info.translations)
+    ]
     root = zarr.open_group(str(path), mode="a")
     partial = f".{name}.partial"
     shutil.rmtree(path / "labels" / partial, ignore_errors=True)
     try:
         with _no_dask_threads():
-            write_multiscale_labels([a.astype(dtype) for a in levels], root, partial,
-                                    axes=label_axes(info.axes).lower(), coordinate_transformations=transforms)
+            write_multiscale_labels(
+                [a.astype(dtype) for a in levels],
+                root,
+                partial,
+                axes=label_axes(info.axes).lower(),
+                coordinate_transformations=transforms,
+            )
         group = zarr.open_group(str(path / "labels" / partial), mode="a")
         group.attrs[META_KEY] = json.loads(json.dumps(recipe or {}, default=str))
     except BaseException:

@@ -164,8 +164,9 @@ def read_weights(path: str | Path | None = None) -> tuple[dict[str, Any], str]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a bad file
-        raise InputError(f"{path}: cannot be read as a W-Net weights file; is it damaged or of another type? "
-                         f"({brief(err)})") from err
+        raise InputError(
+            f"{path}: cannot be read as a W-Net weights file; is it damaged or of another type? ({brief(err)})"
+        ) from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or "state_dict" not in payload:
         raise InputError(f"{path}: not a napari-unsup-seg W-Net weights file (wrong format)")
     return payload, digest
@@ -191,21 +192,26 @@ def config_from(raw: Any, source: str = "weights") -> WNetConfig:
 def model_from_payload(payload: dict[str, Any], source: str = "weights") -> WNet:
     config = config_from(payload.get("config"), source)
     state = payload.get("state_dict")
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                              for k, v in state.items()):
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise InputError(f"{source}: the state_dict must map parameter names to tensors")
-    bad = next((k for k, v in state.items() if v.is_complex() or (v.is_floating_point() and not torch.isfinite(v).all())),
-               None)
+    bad = next(
+        (k for k, v in state.items() if v.is_complex() or (v.is_floating_point() and not torch.isfinite(v).all())), None
+    )
     if bad is not None:
         raise InputError(f"{source}: tensor {bad} holds complex, NaN or infinite values")
     model = WNet(config)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     given = {k: tuple(v.shape) for k, v in state.items()}
-    wrong = sorted(set(expected) ^ set(given)) + sorted(k for k in set(expected) & set(given)
-                                                         if expected[k] != given[k])
+    wrong = sorted(set(expected) ^ set(given)) + sorted(
+        k for k in set(expected) & set(given) if expected[k] != given[k]
+    )
     if wrong:
-        raise InputError(f"{source}: the weights do not match the W-Net its config describes "
-                         f"({len(wrong)} tensor(s) missing, extra or of another shape, first {wrong[0]})")
+        raise InputError(
+            f"{source}: the weights do not match the W-Net its config describes "
+            f"({len(wrong)} tensor(s) missing, extra or of another shape, first {wrong[0]})"
+        )
     try:
         model.load_state_dict(state)
     except (TypeError, RuntimeError) as err:
@@ -359,11 +365,21 @@ def predict(
                 stopped = True
                 break
             with torch.enable_grad():
-                ncut, recon = alternating_step(model, opt_enc, opt_all, _adapt_crops(timage, 256, rng),
-                                               params.sigma_i, params.sigma_x, params.radius)
+                ncut, recon = alternating_step(
+                    model,
+                    opt_enc,
+                    opt_all,
+                    _adapt_crops(timage, 256, rng),
+                    params.sigma_i,
+                    params.sigma_x,
+                    params.radius,
+                )
             done = step + 1
             yield Progress(
-                done, total, stage="adapt", loss=ncut.item() + recon.item(),
+                done,
+                total,
+                stage="adapt",
+                loss=ncut.item() + recon.item(),
                 extra={"ncut": ncut.item(), "recon": recon.item()},
                 message=f"adapting to the image: step {done}/{params.adapt_steps}",
             )
@@ -374,6 +390,10 @@ def predict(
     labels = labels_from_soft(soft)
     yield Progress(total, total, stage="wnet", n_labels=int(len(np.unique(labels))), message="done")
     return WNetResult(
-        soft=soft, labels=labels, stopped=stopped, elapsed=time.perf_counter() - t0,
-        weights_sha256=digest, adapt_steps_done=done,
+        soft=soft,
+        labels=labels,
+        stopped=stopped,
+        elapsed=time.perf_counter() - t0,
+        weights_sha256=digest,
+        adapt_steps_done=done,
     )

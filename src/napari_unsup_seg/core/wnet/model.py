@@ -56,8 +56,12 @@ def _conv(cin: int, cout: int, separable: bool) -> nn.Module:
 
 def _module(cin: int, cout: int, separable: bool) -> nn.Sequential:
     return nn.Sequential(
-        _conv(cin, cout, separable), nn.ReLU(inplace=True), nn.BatchNorm2d(cout),
-        _conv(cout, cout, separable), nn.ReLU(inplace=True), nn.BatchNorm2d(cout),
+        _conv(cin, cout, separable),
+        nn.ReLU(inplace=True),
+        nn.BatchNorm2d(cout),
+        _conv(cout, cout, separable),
+        nn.ReLU(inplace=True),
+        nn.BatchNorm2d(cout),
     )
 
 
@@ -74,9 +78,7 @@ class UNet(nn.Module):
         self.upsample = nn.ModuleList(
             [nn.ConvTranspose2d(chans[i], chans[i - 1], 2, stride=2) for i in range(depth, 0, -1)]
         )
-        self.up = nn.ModuleList(
-            [_module(2 * chans[i - 1], chans[i - 1], separable=i > 1) for i in range(depth, 0, -1)]
-        )
+        self.up = nn.ModuleList([_module(2 * chans[i - 1], chans[i - 1], separable=i > 1) for i in range(depth, 0, -1)])
         self.head = nn.Conv2d(chans[0], cout, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -130,8 +132,16 @@ class WNet(nn.Module):
         return soft, self.decode(soft)
 
 
-def alternating_step(model: WNet, opt_enc, opt_all, x: torch.Tensor, sigma_i: float, sigma_x: float, radius: int,
-                     recon_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+def alternating_step(
+    model: WNet,
+    opt_enc,
+    opt_all,
+    x: torch.Tensor,
+    sigma_i: float,
+    sigma_x: float,
+    radius: int,
+    recon_weight: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of the paper's alternation: the soft N-cut on the encoder, then the
     reconstruction on the whole W-Net. Returns both losses, detached."""
     ncut = soft_ncut_loss(x, model.encode(x), sigma_i, sigma_x, radius)

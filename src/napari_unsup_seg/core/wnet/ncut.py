@@ -43,12 +43,7 @@ def brightness(image: torch.Tensor) -> torch.Tensor:
 def neighbour_offsets(radius: float) -> list[tuple[int, int]]:
     """All (dy, dx) with ``dy**2 + dx**2 < radius**2`` (the centre included)."""
     r = int(math.ceil(radius))
-    return [
-        (dy, dx)
-        for dy in range(-r, r + 1)
-        for dx in range(-r, r + 1)
-        if dy * dy + dx * dx < radius * radius
-    ]
+    return [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if dy * dy + dx * dx < radius * radius]
 
 
 @torch.no_grad()

@@ -228,8 +228,9 @@ def _step(model, opt_enc, opt_all, x, params: TrainParams, lr: float) -> tuple[f
     for opt in (opt_enc, opt_all):
         for group in opt.param_groups:
             group["lr"] = lr
-    ncut, recon = alternating_step(model, opt_enc, opt_all, x, params.sigma_i, params.sigma_x, params.radius,
-                                   params.recon_weight)
+    ncut, recon = alternating_step(
+        model, opt_enc, opt_all, x, params.sigma_i, params.sigma_x, params.radius, params.recon_weight
+    )
     return ncut.item(), recon.item()
 
 
@@ -290,7 +291,10 @@ def train(
                 log.save()
                 _save_checkpoint(ckpt_path, model, opt_enc, opt_all, step, rng, params, seed, seconds())
             yield Progress(
-                step, params.steps, stage="train", loss=ncut_v + params.recon_weight * recon_v,
+                step,
+                params.steps,
+                stage="train",
+                loss=ncut_v + params.recon_weight * recon_v,
                 extra={"ncut": ncut_v, "recon": recon_v, "lr": lr},
                 message=f"step {step}/{params.steps}: ncut {ncut_v:.4f} recon {recon_v:.5f}",
             )
@@ -299,9 +303,17 @@ def train(
     reason = reason or "finished"
     _save_checkpoint(ckpt_path, model, opt_enc, opt_all, step, rng, params, seed, seconds())
     model.eval()
-    save_weights(model, out_path, meta={
-        "steps_done": step, "seed": seed, "images": len(files), "reason": reason,
-        "seconds": round(seconds(), 1), "params": asdict(params),
-    })
+    save_weights(
+        model,
+        out_path,
+        meta={
+            "steps_done": step,
+            "seed": seed,
+            "images": len(files),
+            "reason": reason,
+            "seconds": round(seconds(), 1),
+            "params": asdict(params),
+        },
+    )
     yield Progress(step, params.steps, stage="train", message=f"{reason} at step {step}; saved {out_path.name}")
     return out_path
