@@ -17,6 +17,14 @@ from qtpy.QtWidgets import QCheckBox
 LIVE_DELAY_MS = 300
 
 
+LIVE_TIP = "run again each time a stroke on the scribbles layer ends"
+LIVE_OFF_TIP = (
+    "live mode works on one slice of one time point (Scope: This slice, Time: This time point): "
+    "a whole-volume or all-time-points run takes tens of seconds, too long to follow each "
+    "stroke; click Run for it"
+)
+
+
 class LiveMode(QObject):
     """Watches every Labels layer's strokes and asks for runs through three callbacks.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import logging
 from collections.abc import Callable, Sequence
 
@@ -46,3 +48,17 @@ def show_exception(err: BaseException, what: str = "the segmentation", actions: 
     if not isinstance(err, InputError | FileExistsError):
         log.error("%s failed", what, exc_info=(type(err), err, err.__traceback__))
     return show(describe(err, what), "error", actions)
+
+
+def retry_on_cpu(widget):
+    """The "Retry on CPU" action of an out-of-memory notification: the widget's device set to
+    cpu, then Run. It holds the widget weakly (notifications outlive viewers)."""
+    ref = weakref.ref(widget)
+
+    def retry(*_):
+        w = ref()
+        if w is not None:
+            w.params.set_device("cpu")
+            w.run()
+
+    return retry

@@ -15,9 +15,13 @@ import numpy as np
 from napari.layers import Image, Labels
 
 from ..core.export import present_values
+from ..core.large import shrink_scribbles
 from ..core.progress import ITERATING, STAGES, Progress
+from ..core.scribbles import validate_scribbles
 from ..core.settings import RunSettings
-from . import results
+from . import layer_axes as LA
+from . import layers as L
+from . import parts, results
 
 
 @dataclass
@@ -108,3 +112,50 @@ def done_words(seg, seconds: float, warm: bool, part: str | None) -> str:
     if part:
         words.insert(0, f"{part}:")
     return " ".join(words)
+
+
+def read_inputs(viewer, image: Image, scribbles_layer: Labels | None, stack_panel):
+    """``(array, scribbles, shape, stack, where)`` of a run of ``image`` as the stack panel
+    sets it (level, scope, time, channels); raises ``InputError`` for input that cannot run.
+
+    ``scribbles`` is None without a stroke in the part segmented; they are brought to the
+    level's shape with no stroke lost.
+    """
+    scope, level = (stack_panel.scope(), stack_panel.time_scope()), stack_panel.level()
+    shape = LA.level_shape(image, level)
+    stack, where = parts.stack_input(viewer, image, *scope, stack_panel.channels(), level)
+    scribbles = None
+    if scribbles_layer is not None:
+        scribbles = validate_scribbles(L.scribble_array(scribbles_layer), L.spatial_shape(image), require_class=False)
+        scribbles = shrink_scribbles(scribbles, shape)
+        if not scribbles[parts.any_time(where, image)].any():
+            scribbles = None
+    array = L.image_array(image, level)  # reads that level of a lazy (zarr, dask) layer
+    return array, scribbles, shape, stack, where
+
+
+def class_names(scribbles: Labels | None, labels: np.ndarray) -> dict[int, str]:
+    """Names of the classes present in ``labels``, from the scribbles' legend."""
+    if scribbles is None:
+        return {}
+    names = L.plugin_meta_get(scribbles, "class_names", {}) or {}
+    present = set(present_values(labels).tolist())
+    return {int(k): v for k, v in names.items() if int(k) in present}
+
+
+def result_meta(run: RunState, seg, names: dict[int, str]) -> dict:
+    """The plugin's metadata of a result layer: recipe, class names, the image's UCM, the part of a stack."""
+    # a volume's UCM is a (2Z+1, 2H+1, 2W+1) saliency volume: made only when saved
+    image_ucm = np.ndim(seg.labels) == 2 and run.where is None
+    meta = {
+        "role": "result",
+        "image": run.image.name,
+        "ucm": seg.ucm if image_ucm else None,
+        "recipe": seg.recipe,
+        "class_names": names,
+    }
+    if run.where is not None:
+        meta["where"] = parts.jsonable_where(run.where)
+    if run.level:
+        meta["level"] = run.level
+    return meta

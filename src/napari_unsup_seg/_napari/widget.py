@@ -34,32 +34,32 @@ from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QWidget
 
 from ..core.errors import InputError
-from ..core.export import present_values
-from ..core.large import shrink_scribbles
 from ..core.progress import Progress
-from ..core.scribbles import validate_scribbles
 from . import image_state, notify, parts, results
 from . import layer_axes as LA
 from . import layers as L
 from .commit_panel import CommitPanel
 from .dock_layout import RunControls, group, scrolling
-from .live import LiveMode
+from .live import LIVE_OFF_TIP, LIVE_TIP, LiveMode
 from .merge import MergePanel
 from .params_form import ParamsForm
-from .run_state import ImageState, RunState, done_words, is_iterating, progress_words, stage_name
+from .run_state import (
+    ImageState,
+    RunState,
+    class_names,
+    done_words,
+    is_iterating,
+    progress_words,
+    read_inputs,
+    result_meta,
+    stage_name,
+)
 from .runner import RunController, RunOutcome, StackInput, preview_shape, warm_up
 from .save_panel import SavePanel
 from .session_layers import reopened
 from .session_panel import SessionPanel
 from .sources import SourcePanel
 from .stack_panel import StackPanel
-
-LIVE_TIP = "run again each time a stroke on the scribbles layer ends"
-LIVE_OFF_TIP = (
-    "live mode works on one slice of one time point (Scope: This slice, Time: This time point): "
-    "a whole-volume or all-time-points run takes tens of seconds, too long to follow each "
-    "stroke; click Run for it"
-)
 
 
 class SegmentationWidget(QWidget):
@@ -93,7 +93,7 @@ class SegmentationWidget(QWidget):
             self.viewer, self.live_box, self.scribbles_layer, lambda: self.running, self.run, self.stop
         )
         self.merge = MergePanel(self.legend.current_class, self._activate)
-        self.saver = SavePanel(self, self._save_target, self.merge, self._class_names, self.status.setText)
+        self.saver = SavePanel(self, self._save_target, self.merge, class_names, self.status.setText)
         self.save_button, self.save_ucm_box = self.saver.save_button, self.saver.ucm_box
         self.save_zarr_button = self.saver.zarr_button
         self.committer = CommitPanel(self.viewer, self.image_layer, self.result_layer, self.scribbles_layer)
@@ -244,17 +244,7 @@ class SegmentationWidget(QWidget):
         scribbles_layer = self.scribbles_layer()
         scope, level = (self.stack.scope(), self.stack.time_scope()), self.stack.level()
         try:
-            shape = LA.level_shape(image, level)
-            stack, where = parts.stack_input(self.viewer, image, *scope, self.stack.channels(), level)
-            scribbles = None
-            if scribbles_layer is not None:
-                scribbles = validate_scribbles(
-                    L.scribble_array(scribbles_layer), L.spatial_shape(image), require_class=False
-                )
-                scribbles = shrink_scribbles(scribbles, shape)  # no stroke lost
-                if not scribbles[parts.any_time(where, image)].any():
-                    scribbles = None
-            array = L.image_array(image, level)  # reads that level of a lazy (zarr, dask) layer
+            array, scribbles, shape, stack, where = read_inputs(self.viewer, image, scribbles_layer, self.stack)
         except InputError as err:
             notify.show_exception(err)
             return False
@@ -351,7 +341,7 @@ class SegmentationWidget(QWidget):
             if outcome.error is not None:
                 actions = []
                 if notify.is_out_of_memory(outcome.error):
-                    actions.append(("Retry on CPU", _retry_on_cpu(self)))
+                    actions.append(("Retry on CPU", notify.retry_on_cpu(self)))
                 notify.show_exception(outcome.error, actions=actions)
                 self.status.setText("failed: " + notify.describe(outcome.error))
             elif seg is not None:
@@ -365,24 +355,12 @@ class SegmentationWidget(QWidget):
         session = self._sessions.setdefault(run.image, ImageState())
         session.remember_warm(run, seg)
         z, where = run.slice_index, run.where
-        # a volume's UCM is a (2Z+1, 2H+1, 2W+1) saliency volume: made only when saved
-        image_ucm = np.ndim(seg.labels) == 2 and where is None
-        meta = {
-            "role": "result",
-            "image": run.image.name,
-            "ucm": seg.ucm if image_ucm else None,
-            "recipe": seg.recipe,
-            "class_names": self._class_names(run.scribbles, seg.labels),
-        }
-        name = None
         part = parts.part_name(StackInput(slice_index=z, time_index=parts.time_of(where, run.image)), run.scope)
-        if where is not None:
-            meta["where"], name = parts.jsonable_where(where), f"{L.result_name(run.image)} ({part})"
+        meta = result_meta(run, seg, class_names(run.scribbles, seg.labels))
+        name = None if where is None else f"{L.result_name(run.image)} ({part})"
         run.restore()
         replace = session.by_scope.get(run.scope) if self.replace_box.isChecked() else None
         labels = seg.labels if where is None else parts.placed(seg.labels, run.shape, where)
-        if run.level:
-            meta["level"] = run.level
         layer = results.place_result(
             self.viewer,
             run.image,
@@ -417,14 +395,6 @@ class SegmentationWidget(QWidget):
         geometry = {"scale": tuple(result.scale), "translate": tuple(result.translate)} if result is not None else None
         session.uncertainty = results.show_uncertainty(self.viewer, image, session.uncertainty, values, geometry)
 
-    def _class_names(self, scribbles: Labels | None, labels: np.ndarray) -> dict[int, str]:
-        """Names of the classes present in ``labels``, from the scribbles' legend."""
-        if scribbles is None:
-            return {}
-        names = L.plugin_meta_get(scribbles, "class_names", {}) or {}
-        present = set(present_values(labels).tolist())
-        return {int(k): v for k, v in names.items() if int(k) in present}
-
     def _save_target(self):
         """(image, result layer, session) of the current image, or None without a result."""
         image, layer = self.image_layer(), self.result_layer()
@@ -445,17 +415,4 @@ class SegmentationWidget(QWidget):
     def _on_names_changed(self) -> None:
         layer, session = self.result_layer(), self._current_session()
         if layer is not None and session.scribbles is self.legend.layer:
-            L.plugin_meta(layer)["class_names"] = self._class_names(session.scribbles, np.asarray(layer.data))
-
-
-def _retry_on_cpu(widget: SegmentationWidget):
-    """A notification action holding the widget weakly (notifications outlive viewers)."""
-    ref = weakref.ref(widget)
-
-    def retry(*_):
-        w = ref()
-        if w is not None:
-            w.params.set_device("cpu")
-            w.run()
-
-    return retry
+            L.plugin_meta(layer)["class_names"] = class_names(session.scribbles, np.asarray(layer.data))
