@@ -112,3 +112,30 @@ def run_and_wait(qtbot):
         qtbot.waitUntil(lambda: not widget.running, timeout=timeout)
 
     return run
+
+
+def mouse_stroke(viewer, layer, label: int, points) -> np.ndarray:
+    """One brush stroke of ``label`` through ``points`` (data coordinates), as the mouse paints
+    it (press, moves, release through napari's callbacks); returns the pixels it changed."""
+    from napari.utils._test_utils import read_only_mouse_event
+    from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
+
+    viewer.layers.selection.active = layer
+    layer.mode, layer.selected_label, layer.brush_size = "paint", label, 3
+    before = np.array(layer.data, copy=True)
+
+    def event(kind, point):
+        return read_only_mouse_event(
+            type=kind,
+            button=1,
+            position=tuple(layer.data_to_world(point)),
+            view_direction=[1, 0],
+            dims_displayed=[0, 1],
+        )
+
+    mouse_press_callbacks(layer, event("mouse_press", points[0]))
+    for point in points[1:]:
+        mouse_move_callbacks(layer, event("mouse_move", point))
+    mouse_release_callbacks(layer, event("mouse_release", points[-1]))
+    layer.mode = "pan_zoom"
+    return np.asarray(layer.data) != before

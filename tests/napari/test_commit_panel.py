@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from napari.utils._test_utils import read_only_mouse_event
-from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
+from conftest import mouse_stroke
 from qtpy.QtCore import Qt
 
 from napari_unsup_seg._napari.commit_panel import NEW_LAYER
 
 H, W = 48, 64  # the fixture image's
-
-
-def _stroke(viewer, layer, label: int, points) -> None:
-    """One brush stroke of ``label`` through ``points`` (data coordinates), as the mouse paints it."""
-    viewer.layers.selection.active = layer
-    layer.mode, layer.selected_label, layer.brush_size = "paint", label, 3
-
-    def event(kind, point):
-        return read_only_mouse_event(
-            type=kind,
-            button=1,
-            position=tuple(layer.data_to_world(point)),
-            view_direction=[1, 0],
-            dims_displayed=[0, 1],
-        )
-
-    mouse_press_callbacks(layer, event("mouse_press", points[0]))
-    for point in points[1:]:
-        mouse_move_callbacks(layer, event("mouse_move", point))
-    mouse_release_callbacks(layer, event("mouse_release", points[-1]))
-    layer.mode = "pan_zoom"
 
 
 def _ctrl_z(viewer, qtbot, redo: bool = False) -> None:
@@ -64,7 +42,7 @@ def test_commit_into_painted_labels_then_ctrl_z_and_redo(loaded, qtbot, run_and_
     result.brush_size = 1
     result.paint((5, 5), 2)  # a hand correction: the commit takes the result as shown
     gt = viewer.add_labels(np.zeros((H, W), np.int32), name="GT")
-    _stroke(viewer, gt, 9, [(10, 2), (10, 30), (40, 50)])  # the user's own labels, across classes
+    mouse_stroke(viewer, gt, 9, [(10, 2), (10, 30), (40, 50)])  # the user's own labels, across classes
     painted = np.array(gt.data, copy=True)
     assert (painted == 9).sum() > 50
     assert _items(panel.target_combo) == ["GT", NEW_LAYER]  # not the scribbles nor the result

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from conftest import mouse_stroke
 from napari.utils._test_utils import read_only_mouse_event
-from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
+from napari.utils.interactions import mouse_press_callbacks, mouse_release_callbacks
 from qtpy.QtCore import Qt
 
 from napari_unsup_seg._napari.merge import STEPS
@@ -48,25 +49,7 @@ def _drag(panel, qtbot, value: int, via: int | None = None) -> None:
 
 def _paint(viewer, layer, label: int) -> np.ndarray:
     """One brush stroke of ``label`` along :data:`STROKE`; the pixels it changed."""
-    viewer.layers.selection.active = layer
-    layer.mode, layer.selected_label, layer.brush_size = "paint", label, 3
-    before = np.array(layer.data, copy=True)
-
-    def event(kind, point):
-        return read_only_mouse_event(
-            type=kind,
-            button=1,
-            position=tuple(layer.data_to_world(point)),
-            view_direction=[1, 0],
-            dims_displayed=[0, 1],
-        )
-
-    mouse_press_callbacks(layer, event("mouse_press", STROKE[0]))
-    for point in STROKE[1:]:
-        mouse_move_callbacks(layer, event("mouse_move", point))
-    mouse_release_callbacks(layer, event("mouse_release", STROKE[-1]))
-    layer.mode = "pan_zoom"
-    painted = layer.data != before
+    painted = mouse_stroke(viewer, layer, label, STROKE)
     assert painted.sum() > 20
     return painted
 

@@ -28,6 +28,7 @@ from qtpy.QtWidgets import (
 )
 
 from . import class_colours, dialogs
+from ..core.export import present_values
 from .layers import DEFAULT_CLASSES, plugin_meta
 
 _NUMBER, _COLOUR, _NAME, _SHOWN = range(4)  # _SHOWN is shown first
@@ -35,7 +36,7 @@ HIDDEN_ALPHA = 0.3  # of a hidden class's swatch
 
 
 def _present_classes(layer: Labels) -> set[int]:
-    values = np.unique(np.asarray(layer.data))
+    values = present_values(np.asarray(layer.data))  # at each stroke: by counting, not sorting
     return {int(v) for v in values if v > 0}
 
 

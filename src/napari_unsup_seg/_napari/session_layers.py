@@ -21,6 +21,7 @@ import numpy as np
 from napari.layers import Image, Labels
 
 from ..core.errors import InputError
+from ..core.export import class_values, present_values
 from ..core.session import MergeRecord, Session, rebuild_segmentation, write_session
 from . import class_colours
 from . import layers as L
@@ -70,7 +71,7 @@ def save(
         layers["scribbles"] = _geometry(scribbles)
         names = {int(k): str(v) for k, v in (L.plugin_meta_get(scribbles, "class_names", {}) or {}).items()}
         stored, hide = class_colours.colours(scribbles), class_colours.hidden(scribbles)
-        for k in sorted(set(names) | {int(v) for v in np.unique(data) if v > 0}):
+        for k in sorted(set(names) | {int(v) for v in class_values(data)}):
             rgba = stored.get(k) or tuple(float(c) for c in scribbles.get_color(k))
             colours[k] = (*rgba[:3], 1.0) if k in hide and k not in stored else rgba  # hidden: alpha 0 shown
         layers["scribbles"]["hidden"] = sorted(hide)
@@ -175,7 +176,7 @@ def _labels_kwargs(spec: dict | None, name: str, meta: dict, colormap) -> dict:
 
 def _result_meta(session: Session, name: str, tag: dict) -> dict:
     merge = session.merge
-    present = set(np.unique(session.labels).tolist())
+    present = set(present_values(session.labels).tolist())
     meta = {
         "role": "result",
         "image": name,

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
+from .export import class_values
 
 MODES = ("semantic", "object", "instances")
 _LUT_LIMIT = 1 << 24  # results with larger values are looked at with np.unique, not a table
@@ -92,16 +93,8 @@ class CommitPlan:
 
 
 def present_classes(result: np.ndarray) -> np.ndarray:
-    """The values above 0 in ``result``, sorted (a count table when they are small: fast)."""
-    flat = np.asarray(result).ravel()
-    if flat.size == 0:
-        return np.zeros(0, np.int64)
-    low, high = int(flat.min()), int(flat.max())
-    if low >= 0 and high < _LUT_LIMIT:
-        present = np.flatnonzero(np.bincount(flat))
-    else:
-        present = np.unique(flat)
-    return present[present > 0]
+    """The values above 0 in ``result``, sorted."""
+    return class_values(np.asarray(result)).astype(np.int64)
 
 
 def commit_labels(
