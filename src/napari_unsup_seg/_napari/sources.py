@@ -188,7 +188,17 @@ class SourcePanel(QWidget):
                 if wanted is not None:
                     self.set_scribbles_layer(wanted)
                     L.prepare_for_painting(self.viewer, wanted)
+                elif current is not None:  # never another image's strokes: none until some can be made
+                    self.scribbles_combo.setCurrentIndex(-1)
+                    self.legend.set_layer(None)
         self.image_changed.emit(image)
+
+    def ensure_scribbles(self) -> None:
+        """Give the current image its own scribbles if it has none that may serve it (an image
+        opened during a run, when no layer could be made for it)."""
+        image, current = self.image_layer(), self.scribbles_layer()
+        if image is not None and (current is None or not self._may_serve(current, image)):
+            self._sync()
 
     def _may_serve(self, scribbles: Labels, image: Image) -> bool:
         """Whether ``scribbles`` can stay on when ``image`` is chosen: it fits and is not another image's.

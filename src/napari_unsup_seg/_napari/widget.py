@@ -35,7 +35,7 @@ from qtpy.QtWidgets import QWidget
 
 from ..core.errors import InputError
 from ..core.progress import Progress
-from . import image_state, notify, parts, results
+from . import focus, image_state, notify, parts, results
 from . import layer_axes as LA
 from . import layers as L
 from .commit_panel import CommitPanel
@@ -194,6 +194,7 @@ class SegmentationWidget(QWidget):
         self.committer.refresh()
 
     def _on_image_changed(self, image) -> None:
+        focus.focus(self.viewer, image)
         self.stack.set_image(image)
         session = self._sessions.get(image) if image is not None else None
         found = (
@@ -306,6 +307,8 @@ class SegmentationWidget(QWidget):
     def _set_running(self, running: bool) -> None:
         self.controls.set_running(running)
         self.sources.allow_new_scribbles = not running
+        if not running:
+            self.sources.ensure_scribbles()
 
     def _on_progress(self, event: Progress) -> None:
         self.last_progress = event
@@ -377,8 +380,9 @@ class SegmentationWidget(QWidget):
         self._show_uncertainty(session, run.image)
         if run.image is self.image_layer():
             session.merge = self.merge.attach(layer, seg, where=where)
-        else:
+        else:  # the user chose another image during the run
             session.merge = None
+            focus.tuck_away(layer, session.uncertainty)
         self._update_scope_controls()
         self.status.setText(done_words(seg, outcome.seconds, run.warm, part if where is not None else None))
 
