@@ -19,8 +19,8 @@ import weakref
 from collections.abc import Callable
 
 import numpy as np
-from napari.layers import Labels
 from magicgui.widgets import CheckBox, ComboBox
+from napari.layers import Labels
 from qtpy.QtWidgets import (
     QComboBox,
     QGridLayout,
