@@ -43,7 +43,8 @@ from napari_unsup_seg.core.contours import (  # noqa: E402
     summarise_contours,
 )
 from napari_unsup_seg.core.evaluate import load_bsds_gt  # noqa: E402
-from napari_unsup_seg.core.hierarchy import Hierarchy, HierarchyParams, _merge_tree, _normalize  # noqa: E402
+from napari_unsup_seg.core.hierarchy import Hierarchy, HierarchyParams  # noqa: E402
+from napari_unsup_seg.core.hierarchy_merge import merge_tree, normalize_altitudes  # noqa: E402
 from napari_unsup_seg.core.image import load_image  # noqa: E402
 from napari_unsup_seg.core.metrics import evaluate_ucms  # noqa: E402
 from napari_unsup_seg.core.ucm import grid_graph, hg  # noqa: E402
@@ -89,8 +90,8 @@ def hierarchy_ucm(image, feats, leaves: np.ndarray, weights: np.ndarray, graph) 
     """UCM of mean-boundary merging of ``leaves`` on pixel-edge ``weights`` (shipped params)."""
     rag = hg.make_region_adjacency_graph_from_labelisation(graph, leaves)
     leaf_map = rag.vertex_map.reshape(leaves.shape).astype(np.int32)
-    tree, raw = _merge_tree(rag, weights, feats, leaf_map, PARAMS)
-    altitudes = _normalize(raw, tree.num_leaves(), PARAMS)
+    tree, raw = merge_tree(rag, weights, feats, leaf_map, PARAMS)
+    altitudes = normalize_altitudes(raw, tree.num_leaves(), PARAMS)
     return Hierarchy(tree, altitudes, leaf_map, rag=rag, graph=graph).ucm
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from napari_unsup_seg.cli import main
 from napari_unsup_seg.core.batch import exit_code, segment_files, summary
-from napari_unsup_seg.core.batch_image import BatchOptions
+from napari_unsup_seg.core.batch_options import BatchOptions
 
 FAST = ["--max-iter", "8", "--device", "cpu", "-q"]
 N_IMAGES = 4

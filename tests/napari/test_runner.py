@@ -201,6 +201,32 @@ def test_the_crf_fields_are_those_of_crfparams_and_reach_the_run(qtbot):
     assert getattr(build_params(form.spec()).crf, name) == numbers[name] + 1
 
 
+def test_the_form_fields_take_their_tips_choices_and_ranges_from_runsettings(qtbot, monkeypatch, tmp_path):
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QPushButton
+
+    from napari_unsup_seg._napari import dialogs
+    from napari_unsup_seg._napari.params_form import ParamsForm
+    from napari_unsup_seg.core.cluster_params import PRESETS
+    from napari_unsup_seg.core.settings import SEED_MAX, describe
+
+    form = ParamsForm()
+    qtbot.addWidget(form)
+    assert {name: widget.tooltip for name, widget in form.fields.items()} == {
+        name: describe(name)["help"] for name in form.fields
+    }
+    assert form.fields["preset"].choices == tuple(PRESETS)
+    form.seed.setValue(SEED_MAX)  # the CLI's largest seed (a QSpinBox stopped at 2**31 - 1)
+    assert form.spec().seed == SEED_MAX
+    weights = tmp_path / "mine.pt"
+    monkeypatch.setattr(dialogs, "choose_weights", lambda parent: weights)
+    form.set_method("wnet")
+    form.show()
+    browse = next(b for b in form.findChildren(QPushButton) if b.text() == "..." and b.isVisible())
+    qtbot.mouseClick(browse, Qt.MouseButton.LeftButton)
+    assert form.spec().weights == str(weights)
+
+
 def test_the_worker_builds_the_ucm_and_the_class_votes_so_the_gui_thread_does_not():
     image = np.zeros((16, 20, 3), np.uint8)
     image[:, 10:] = 200

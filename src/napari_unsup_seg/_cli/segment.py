@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..core import batch, batch_image, export, resume
-from ..core.batch_image import BatchOptions, Outcome
+from ..core import batch, batch_image, batch_input, batch_options, batch_output, export, resume
+from ..core.batch_image import Outcome
+from ..core.batch_options import BatchOptions
 from ..core.errors import InputError
 from ..core.image import read_array
 from ..core.progress import Progress, drain
@@ -170,7 +171,7 @@ def _spacing_flag(text: str) -> tuple[float, float, float]:
 
 
 def options_from(args) -> BatchOptions:
-    """The :class:`core.batch_image.BatchOptions` of the flags."""
+    """The :class:`core.batch_options.BatchOptions` of the flags."""
     return BatchOptions(
         ucm=args.ucm,
         masks=args.masks,
@@ -208,9 +209,9 @@ def _inputs(args, options: BatchOptions) -> list[tuple[str, np.ndarray, np.ndarr
     scribble_paths = batch.scribble_paths(args.images, args.scribbles)
     items = []
     for path, spath in zip(args.images, scribble_paths):
-        image = batch_image.read_input(path, options)
-        scribbles = None if spath is None else batch_image.scribbles_for_level(path, read_array(spath), options)
-        items.append((batch_image.stem_of(path), image, scribbles))
+        image = batch_input.read_input(path, options)
+        scribbles = None if spath is None else batch_input.scribbles_for_level(path, read_array(spath), options)
+        items.append((batch_input.stem_of(path), image, scribbles))
     batch.unique_stems([stem for stem, _, _ in items])
     return items
 
@@ -304,7 +305,7 @@ def _run_on_cluster(args, params, options: BatchOptions) -> list[Outcome]:
     _require_images(args)
     _check_slice(args)
     batch.refuse_inputs_as_outputs(
-        _input_paths(args), args.outdir, batch.unique_stems([batch_image.stem_of(p) for p in args.images])
+        _input_paths(args), args.outdir, batch.unique_stems([batch_input.stem_of(p) for p in args.images])
     )
     with batch.open_client(
         workers=args.workers, threads_per_worker=args.threads_per_worker, scheduler=args.scheduler
@@ -326,13 +327,13 @@ def _run_here(args, params, options: BatchOptions) -> list[Outcome]:
     items = _inputs(args, options)
     _check_slice(args)
     prepared = [
-        (stem, *_named(stem, batch_image.prepare, image, scribbles, options)) for stem, image, scribbles in items
+        (stem, *_named(stem, batch_input.prepare, image, scribbles, options)) for stem, image, scribbles in items
     ]
     export.ensure_writable_dir(args.outdir)
     batch.refuse_inputs_as_outputs(_input_paths(args), args.outdir, [stem for stem, _, _ in prepared])
-    plan = _plan(args, prepared, batch_image.settings(params, options))
+    plan = _plan(args, prepared, batch_options.settings(params, options))
     say = None if args.quiet else print
-    paths = {batch_image.stem_of(path): path for path in args.images or []}
+    paths = {batch_input.stem_of(path): path for path in args.images or []}
     stop = stop_on_sigint()
     outcomes: list[Outcome] = []
     try:
@@ -348,7 +349,7 @@ def _run_here(args, params, options: BatchOptions) -> list[Outcome]:
                     outcomes.append(
                         Outcome(
                             stem,
-                            *batch_image.write_result(
+                            *batch_output.write_result(
                                 args.outdir, stem, result, fp, state, options, say, paths.get(stem)
                             ),
                         )

@@ -19,9 +19,9 @@ import weakref
 from collections.abc import Callable
 
 import numpy as np
+from magicgui.widgets import CheckBox, ComboBox
 from napari.layers import Labels
 from qtpy.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QGridLayout,
     QLabel,
@@ -44,6 +44,11 @@ WAYS = (
     ("as one object, label", "object"),
     ("as instances, from label", "instances"),
 )
+WAY_TIP = (
+    "keep class numbers: class k as label k; one object: every chosen pixel as one label; instances: one new "
+    "label per connected region"
+)
+OVERWRITE_TIP = "also write where the layer has a label already (otherwise only into unlabelled pixels, 0)"
 MAX_LABEL = 2**31 - 1
 NO_RESULT = "run a segmentation first"
 
@@ -87,22 +92,16 @@ class CommitPanel(QWidget):
         self.target_combo.setToolTip("the Labels layer to write into (your ground truth), or a new one")
         self.class_combo = _FreshCombo(self._fill_classes)
         self.class_combo.setToolTip("the classes of the result to write")
-        self.way_combo = QComboBox()
-        for text, mode in WAYS:
-            self.way_combo.addItem(text, mode)
-        self.way_combo.setToolTip(
-            "keep class numbers: class k as label k; one object: every chosen pixel as "
-            "one label; instances: one new label per connected region"
-        )
+        self.fields = {
+            "way": ComboBox(choices=WAYS, tooltip=WAY_TIP),
+            "overwrite": CheckBox(text="Overwrite labelled pixels", tooltip=OVERWRITE_TIP),
+        }
+        self.way_combo, self.overwrite_box = self.fields["way"].native, self.fields["overwrite"].native
         self.value_spin = QSpinBox()
         self.value_spin.setRange(0, MAX_LABEL)
         self.value_spin.setSpecialValueText("next free")  # 0: max(labels) + 1
         self.value_spin.setToolTip(
             "the label value written (instances: the first); next free: one above the largest label of the layer"
-        )
-        self.overwrite_box = QCheckBox("Overwrite labelled pixels")
-        self.overwrite_box.setToolTip(
-            "also write where the layer has a label already (otherwise only into unlabelled pixels, 0)"
         )
         self.commit_button = QPushButton("Commit")
         self.commit_button.setToolTip("write the result into the layer; Ctrl+Z on that layer undoes it")
@@ -132,7 +131,7 @@ class CommitPanel(QWidget):
         layout.addWidget(self.status)
 
         self.target_combo.activated.connect(self._on_target_activated)
-        self.way_combo.currentIndexChanged.connect(self._update_value_spin)
+        self.fields["way"].changed.connect(self._update_value_spin)
         self.commit_button.clicked.connect(lambda: self.commit())
         events = viewer.layers.events
         for event in (events.inserted, events.removed, events.renamed, events.moved):
@@ -174,7 +173,7 @@ class CommitPanel(QWidget):
 
     def set_way(self, mode: str, value: int = 0) -> None:
         """ "semantic", "object" or "instances"; ``value``: the label (0: the next free one)."""
-        self.way_combo.setCurrentIndex(self._index(self.way_combo, mode))
+        self.fields["way"].value = mode
         self.value_spin.setValue(int(value))
 
     def refresh(self, event=None) -> None:
@@ -208,7 +207,7 @@ class CommitPanel(QWidget):
         if target is not None and target is self._scribbles():
             notify.show(f"'{target.name}' holds the scribbles in use: commit into another layer", "error")
             return None
-        mode = self.way_combo.currentData()
+        mode = self.fields["way"].value
         cls = self.class_combo.currentData()
         value = self.value_spin.value() if mode != "semantic" else 0
         data = np.asarray(target.data) if target is not None else np.zeros(result.data.shape, np.int32)
@@ -218,7 +217,7 @@ class CommitPanel(QWidget):
                 np.asarray(result.data),
                 classes=None if cls is None else [cls],
                 mode=mode,
-                overwrite=self.overwrite_box.isChecked(),
+                overwrite=self.fields["overwrite"].value,
                 start=value or None,
             )
         except InputError as err:
@@ -269,7 +268,7 @@ class CommitPanel(QWidget):
         self.class_combo.blockSignals(False)
 
     def _update_value_spin(self, *_) -> None:
-        self.value_spin.setEnabled(self.way_combo.currentData() != "semantic")
+        self.value_spin.setEnabled(self.fields["way"].value != "semantic")
 
     def _on_target_activated(self, index: int) -> None:
         """ "New labels layer" chosen from the list: add one now, so it can be looked at first."""
@@ -288,6 +287,6 @@ class CommitPanel(QWidget):
             translate=tuple(result.translate),
         )
         scribbles = self._scribbles()
-        if scribbles is not None and self.way_combo.currentData() == "semantic":  # class k in the legend's colour
+        if scribbles is not None and self.fields["way"].value == "semantic":  # class k in the legend's colour
             layer.colormap = class_colours.colormap(class_colours.colours(scribbles))
         return layer

@@ -17,6 +17,12 @@ def open_image_file(parent: QWidget | None = None) -> Path | None:
     return Path(path) if path else None
 
 
+def choose_weights(parent: QWidget | None = None) -> Path | None:
+    """Ask for a W-Net weights file; None when cancelled."""
+    path, _ = QFileDialog.getOpenFileName(parent, "W-Net weights", "", "Weights (*.pt *.pth);;All files (*)")
+    return Path(path) if path else None
+
+
 def choose_folder(parent: QWidget | None = None, start: str = "") -> Path | None:
     """Ask for an output folder; None when cancelled."""
     path = QFileDialog.getExistingDirectory(parent, "Save segmentation to folder", start)

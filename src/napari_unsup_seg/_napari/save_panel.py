@@ -11,12 +11,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from magicgui.widgets import CheckBox
+from qtpy.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from . import dialogs, notify, parts, saving
 from . import layers as L
 
 ZARR_LABELS = "napari-unsup-seg"
+UCM_TIP = (
+    "a volume's UCM is a (2Z+1, 2H+1, 2W+1) float32 saliency volume (136 MB for 256x256x64), made when saved; "
+    "an image's UCM is always saved"
+)
+COCO_TIP = (
+    "also <name>_coco_instances.json (one mask per connected region of each class) and <name>_coco_semantic.json "
+    "(one per class): COCO files that CVAT, Label Studio and pycocotools import"
+)
 
 
 class SavePanel(QWidget):
@@ -40,18 +49,11 @@ class SavePanel(QWidget):
         self._target, self._merge, self._class_names, self._say = target, merge, class_names, say
         self.save_button = QPushButton("Save result...")
         self.save_button.setToolTip("label image (TIFF, PNG), one mask per class, mask stack, UCM and recipe")
-        self.ucm_box = QCheckBox("with the volume's UCM")
-        self.ucm_box.setToolTip(
-            "a volume's UCM is a (2Z+1, 2H+1, 2W+1) float32 saliency volume (136 MB for "
-            "256x256x64), made when saved; an image's UCM is always saved"
-        )
-        self.ucm_box.setEnabled(False)
-        self.coco_box = QCheckBox("with COCO JSON")
-        self.coco_box.setToolTip(
-            "also <name>_coco_instances.json (one mask per connected region of each class) and "
-            "<name>_coco_semantic.json (one per class): COCO files that CVAT, Label Studio "
-            "and pycocotools import"
-        )
+        self.fields = {
+            "ucm": CheckBox(text="with the volume's UCM", tooltip=UCM_TIP, enabled=False),
+            "coco": CheckBox(text="with COCO JSON", tooltip=COCO_TIP),
+        }
+        self.ucm_box, self.coco_box = self.fields["ucm"].native, self.fields["coco"].native
         self.zarr_button = QPushButton("Save into OME-Zarr")
         self.zarr_button.setToolTip(
             "write the result as a labels group of the OME-Zarr image it was made "
@@ -71,7 +73,7 @@ class SavePanel(QWidget):
 
     def update_enabled(self, segmentation, image) -> None:
         """Enable what applies to the result shown (None: no result)."""
-        self.ucm_box.setEnabled(segmentation is not None and np.ndim(segmentation.labels) >= 3)
+        self.fields["ucm"].enabled = segmentation is not None and np.ndim(segmentation.labels) >= 3
         self.zarr_button.setEnabled(segmentation is not None and zarr_source(image) is not None)
 
     def save(self, folder=None) -> list | None:
@@ -92,7 +94,7 @@ class SavePanel(QWidget):
         if where is not None:
             recipe["napari"]["part"] = parts.jsonable_where(where)
         try:
-            ucm = seg.ucm if labels.ndim == 2 or self.ucm_box.isChecked() else None
+            ucm = seg.ucm if labels.ndim == 2 or self.fields["ucm"].value else None
             written = saving.export_result(
                 folder,
                 saving.safe_stem(image.name),
@@ -102,7 +104,7 @@ class SavePanel(QWidget):
                 class_names=self._class_names(session.scribbles, labels) or None,
                 parent=self,
                 axes=parts.result_axes(image, where),
-                coco=self.coco_box.isChecked(),
+                coco=self.fields["coco"].value,
                 image_file=image_file(image) if where is None else None,
             )
         except Exception as err:  # shown to the user; the layers are untouched

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from napari.layers import Image
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QSpinBox, QWidget
+from qtpy.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ..core.errors import InputError
 from . import layer_axes as LA
@@ -24,6 +24,11 @@ AXES_TIP = (
     "columns (for example TZYX or CZYX); channels first, or last for RGB"
 )
 CHANNELS_TIP = "the channels that feed the features: all, or their numbers (0, 2)"
+SCOPE_TIP = "for a volume: segment all of it (scribbles on any slices) or only the slice shown, as an image (seconds)"
+TIME_TIP = (
+    "for a time-lapse: every time point in order, each starting from the network of the one before (classes "
+    "keep their number), or only the one shown; strokes on any time point apply to all"
+)
 LEVEL_TIP = (
     "a multiscale image is segmented at this resolution level (0: full resolution) and its result "
     "shown over the image at every zoom; the default is the finest level of at most 2048x2048 pixels"
@@ -45,28 +50,20 @@ class StackPanel(QWidget):
     scope_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None):
+        from magicgui.widgets import ComboBox, LineEdit, SpinBox
+
         super().__init__(parent)
         self._image: Image | None = None
-        self.axes_edit = QLineEdit()
-        self.axes_edit.setToolTip(AXES_TIP)
-        self.channels_edit = QLineEdit("all")
-        self.channels_edit.setToolTip(CHANNELS_TIP)
-        self.scope_combo = QComboBox()
-        for key, label in SCOPES.items():
-            self.scope_combo.addItem(label, key)
-        self.scope_combo.setToolTip(
-            "for a volume: segment all of it (scribbles on any slices) or only the slice shown, as an image (seconds)"
-        )
-        self.time_combo = QComboBox()
-        for key, label in TIMES.items():
-            self.time_combo.addItem(label, key)
-        self.level_spin = QSpinBox()
-        self.level_spin.setToolTip(LEVEL_TIP)
-        self.time_combo.setToolTip(
-            "for a time-lapse: every time point in order, each starting from the "
-            "network of the one before (classes keep their number), or only the one "
-            "shown; strokes on any time point apply to all"
-        )
+        self.fields = {
+            "axes": LineEdit(tooltip=AXES_TIP),
+            "channels": LineEdit(value="all", tooltip=CHANNELS_TIP),
+            "scope": ComboBox(choices=[(label, key) for key, label in SCOPES.items()], tooltip=SCOPE_TIP),
+            "time": ComboBox(choices=[(label, key) for key, label in TIMES.items()], tooltip=TIME_TIP),
+            "level": SpinBox(tooltip=LEVEL_TIP),
+        }
+        self.axes_edit, self.channels_edit = self.fields["axes"].native, self.fields["channels"].native
+        self.scope_combo, self.time_combo = self.fields["scope"].native, self.fields["time"].native
+        self.level_spin = self.fields["level"].native
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(QLabel("Axes"), 0, 0)
@@ -81,9 +78,9 @@ class StackPanel(QWidget):
         grid.addWidget(self.level_spin, 2, 1)
         self.axes_edit.editingFinished.connect(self._on_axes_edited)
         self.channels_edit.editingFinished.connect(self._on_channels_edited)
-        self.level_spin.valueChanged.connect(self._on_level_changed)
-        self.scope_combo.currentIndexChanged.connect(lambda _: self.scope_changed.emit())
-        self.time_combo.currentIndexChanged.connect(lambda _: self.scope_changed.emit())
+        self.fields["level"].changed.connect(self._on_level_changed)
+        self.fields["scope"].changed.connect(lambda _: self.scope_changed.emit())
+        self.fields["time"].changed.connect(lambda _: self.scope_changed.emit())
         self.set_image(None)
 
     # -- public -----------------------------------------------------------------------

@@ -36,7 +36,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import export, resume
-from .batch_image import BatchOptions, Outcome, process_file, stem_of
+from .batch_image import Outcome, process_file
+from .batch_input import stem_of
+from .batch_options import BatchOptions
 from .errors import InputError
 from .image import READABLE_SUFFIXES
 

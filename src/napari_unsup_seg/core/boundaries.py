@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .hierarchy import HierarchyParams
+    from .hierarchy_params import HierarchyParams
 
 
 def colour_features(image: np.ndarray, sigma: float) -> np.ndarray:

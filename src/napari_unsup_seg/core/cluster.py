@@ -28,35 +28,26 @@ import numpy as np
 import torch
 
 from .cluster_assign import Labeller
-from .cluster_net import ClusterNet, build_features, resize_chw
+from .cluster_net import build_features, resize_chw
 from .cluster_params import PRESETS, ClusterParams
 from .cluster_training import (
     ClusterResult,
     checked_classes,
+    class_indices,
     cudnn_for,
-    load_warm_start,
     model_state,
+    network_signature,
     scribble_targets,
+    start_network,
     stepper,
     train,
+    working_size,
 )
 from .errors import InputError
 from .progress import Progress, resolve_device, seed_everything
 from .scribbles import validate_scribbles
-from .sgd import MomentumSGD
 
 __all__ = ["PRESETS", "ClusterParams", "ClusterResult", "fit"]
-
-
-def _signature(params: ClusterParams, in_channels: int, shape: tuple[int, int]) -> dict:
-    return {
-        "shape": tuple(shape),
-        "in_channels": in_channels,
-        "n_channels": params.n_channels,
-        "n_blocks": params.n_blocks,
-        "features": tuple(params.features),
-        "xy_weight": params.xy_weight,
-    }
 
 
 def _check_inputs(image, scribbles, params):
@@ -133,20 +124,12 @@ def fit(
     _, height, width = image.shape
     feats_np = build_features(image, params.features, params.xy_weight)
     feats = torch.from_numpy(feats_np)[None].to(dev)
-    size = (max(2, round(height * params.scale)), max(2, round(width * params.scale)))
+    size = working_size(height, width, params.scale)
     coarse = resize_chw(feats, size)
-    fmt = torch.channels_last if params.channels_last else torch.contiguous_format
-    model = ClusterNet(feats.shape[1], params.n_channels, params.n_blocks).to(dev, memory_format=fmt)
-    optimizer = MomentumSGD(model.parameters(), lr=params.lr, momentum=params.momentum)
-    signature = _signature(params, image.shape[0], (height, width))
-    message = load_warm_start(warm_start, signature, model, optimizer)
-    model.train()
-
+    signature = network_signature(params, image.shape[0], (height, width))
+    model, optimizer, fmt, message = start_network(params, feats.shape[1], signature, dev, warm_start)
     k = len(classes)
-    targets = {}
-    if k:
-        index_map = np.where(scribbles > 0, np.searchsorted(classes, scribbles) + 1, 0).astype(np.int32)
-        targets = scribble_targets(index_map, {size, (height, width)}, dev)
+    targets = scribble_targets(class_indices(scribbles, classes), {size, (height, width)}, dev) if k else {}
     labeller = Labeller(classes, params.assign, params.graph_beta)
     refine = params.refine_iter if size != (height, width) else 0
     coarse_budget = max(1, params.max_iter - refine)
@@ -160,17 +143,6 @@ def fit(
             response, features = _final_response(model, response, coarse, feats, fmt, params)
             colour = feats_np[: feats_np.shape[0] - (2 if "xy" in params.features else 0)]
             labels, clusters, soft, values = labeller.final(response, scribbles if k else None, colour)
-    reason = "stopped" if stopped else reason or "max_iter"
+    state = model_state(signature, model, optimizer)
     elapsed = time.perf_counter() - t0
-    return ClusterResult(
-        labels,
-        clusters,
-        soft,
-        values,
-        n_iter,
-        stopped,
-        elapsed,
-        model_state(signature, model, optimizer),
-        reason,
-        features,
-    )
+    return ClusterResult(labels, clusters, soft, values, n_iter, stopped, elapsed, state, reason, features)

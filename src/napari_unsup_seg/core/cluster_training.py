@@ -2,7 +2,7 @@
 
 :func:`core.cluster.fit` (an image) and :func:`core.cluster_volume.fit_volume` (a volume,
 slices as a batch) set up their inputs and network, then train with :func:`train` and
-:func:`stepper`, seed it from a warm start with :func:`load_warm_start`, and return a
+:func:`stepper`, start the network with :func:`start_network` (from a warm start when it fits), and return a
 :class:`ClusterResult` whose ``state`` (:func:`model_state`) warm-starts a later run.
 """
 
@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .cluster_net import resize_scribbles, total_loss
+from .cluster_net import ClusterNet, resize_scribbles, total_loss
 from .cluster_params import ClusterParams
 from .errors import InputError
 from .progress import Progress, is_stopped
 from .scribbles import scribble_classes
+from .sgd import MomentumSGD
 
 
 @dataclass
@@ -88,6 +89,43 @@ def checked_classes(scribbles, params: ClusterParams) -> np.ndarray:
     return classes
 
 
+def network_signature(params: ClusterParams, in_channels: int, shape: tuple[int, ...]) -> dict:
+    """What a warm start must match: the input's shape and channel count, the network's settings."""
+    return {
+        "shape": tuple(shape),
+        "in_channels": in_channels,
+        "n_channels": params.n_channels,
+        "n_blocks": params.n_blocks,
+        "features": tuple(params.features),
+        "xy_weight": params.xy_weight,
+    }
+
+
+def working_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """The shape the network trains at: ``scale`` times the image's, 2 pixels at least."""
+    return max(2, round(height * scale)), max(2, round(width * scale))
+
+
+def start_network(params: ClusterParams, n_features: int, signature: dict, dev, warm_start):
+    """A clustering network and its optimizer on ``dev``, ready to train.
+
+    Returns ``(model, optimizer, fmt, message)``: ``fmt`` is the memory format of its
+    inputs; the weights and optimizer state are ``warm_start``'s when it was made with
+    ``signature``, and ``message`` says what became of it (empty without one).
+    """
+    fmt = torch.channels_last if params.channels_last else torch.contiguous_format
+    model = ClusterNet(n_features, params.n_channels, params.n_blocks).to(dev, memory_format=fmt)
+    optimizer = MomentumSGD(model.parameters(), lr=params.lr, momentum=params.momentum)
+    message = load_warm_start(warm_start, signature, model, optimizer)
+    model.train()
+    return model, optimizer, fmt, message
+
+
+def class_indices(scribbles: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """int32 map of each scribbled pixel's class index 1..k (its place in ``classes``, plus one), 0 elsewhere."""
+    return np.where(scribbles > 0, np.searchsorted(classes, scribbles) + 1, 0).astype(np.int32)
+
+
 def load_warm_start(warm_start, signature, model, optimizer):
     """Load a previous state if it fits; return a message saying what happened."""
     if warm_start is None:
@@ -107,7 +145,8 @@ def train(step, stages, params: ClusterParams, k: int, preview, message: str, t0
 
     ``stages`` lists ``(input, shape, budget)``; ``step(x, shape)`` runs one iteration and
     returns ``(response, loss)``; ``preview(response)`` makes a small label image.
-    Returns ``(n_iter, stopped, reason, response)``.
+    Returns ``(n_iter, stopped, reason, response)``; ``reason`` is one of
+    :attr:`ClusterResult.stop_reason`.
     """
     min_labels = k if k else params.min_labels
     n_iter, loss_value, n_labels, stopped, reason = 0, None, None, False, ""
@@ -153,7 +192,7 @@ def train(step, stages, params: ClusterParams, k: int, preview, message: str, t0
             break  # a converged coarse stage still gets its full-resolution iterations
     if message and n_iter == 0:
         yield Progress(0, params.max_iter, "cluster", message=message)
-    return n_iter, stopped, reason, response
+    return n_iter, stopped, "stopped" if stopped else reason or "max_iter", response
 
 
 def stepper(model, optimizer, params: ClusterParams, targets: dict, fmt):

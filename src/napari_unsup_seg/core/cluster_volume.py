@@ -22,20 +22,22 @@ import torch
 from .cluster_training import (
     ClusterResult,
     checked_classes,
+    class_indices,
     cudnn_for,
-    load_warm_start,
     model_state,
+    network_signature,
     scribble_targets,
+    start_network,
     stepper,
     train,
+    working_size,
 )
 from .cluster_assign import Labeller
-from .cluster_net import ClusterNet, build_features, resize_chw
+from .cluster_net import build_features, resize_chw
 from .cluster_params import ClusterParams
 from .errors import InputError
 from .progress import Progress, resolve_device, seed_everything
 from .scribbles import validate_scribbles
-from .sgd import MomentumSGD
 
 # Slices the network is trained on at most (each iteration costs about as many images).
 TRAIN_SLICES = 8
@@ -120,26 +122,12 @@ def fit_volume(
     seed_everything(seed)
     _, n_z, height, width = image.shape
     feats = torch.from_numpy(_slice_features(image, params)).to(dev)
-    size = (max(2, round(height * params.scale)), max(2, round(width * params.scale)))
+    size = working_size(height, width, params.scale)
     chosen = training_slices(n_z, scribbles, train_slices)
-    fmt = torch.channels_last if params.channels_last else torch.contiguous_format
-    model = ClusterNet(feats.shape[1], params.n_channels, params.n_blocks).to(dev, memory_format=fmt)
-    optimizer = MomentumSGD(model.parameters(), lr=params.lr, momentum=params.momentum)
-    signature = {
-        "shape": (n_z, height, width),
-        "in_channels": image.shape[0],
-        "n_channels": params.n_channels,
-        "n_blocks": params.n_blocks,
-        "features": tuple(params.features),
-        "xy_weight": params.xy_weight,
-    }
-    message = load_warm_start(warm_start, signature, model, optimizer)
-    model.train()
+    signature = network_signature(params, image.shape[0], (n_z, height, width))
+    model, optimizer, fmt, message = start_network(params, feats.shape[1], signature, dev, warm_start)
     k = len(classes)
-    targets = {}
-    if k:
-        index_map = np.where(scribbles > 0, np.searchsorted(classes, scribbles) + 1, 0).astype(np.int32)
-        targets = scribble_targets(index_map[chosen], {size}, dev)
+    targets = scribble_targets(class_indices(scribbles, classes)[chosen], {size}, dev) if k else {}
     labeller = Labeller(classes, "anchor")
     middle = len(chosen) // 2
     with cudnn_for(dev):
@@ -161,16 +149,5 @@ def fit_volume(
     if k:
         keep = scribbles > 0
         labels[keep] = scribbles[keep]
-    reason = "stopped" if stopped else reason or "max_iter"
-    return ClusterResult(
-        labels,
-        clusters,
-        soft,
-        values,
-        n_iter,
-        stopped,
-        time.perf_counter() - t0,
-        model_state(signature, model, optimizer),
-        reason,
-        features,
-    )
+    state, elapsed = model_state(signature, model, optimizer), time.perf_counter() - t0
+    return ClusterResult(labels, clusters, soft, values, n_iter, stopped, elapsed, state, reason, features)

@@ -10,11 +10,11 @@ the canonical rule :func:`labels_at` gives the same regions as :meth:`Hierarchy.
 Boundary strength (see ``docs/ucm.md`` for the measurements behind the defaults): every
 pixel edge gets the CIE Lab distance between the mean colours of small boxes on either
 side of it (radii 1, 3 and 6, after a light Gaussian blur, gated by the distance between
-the two pixels) plus, when the segmenter's
-soft output is given, the difference of the two soft vectors; adjacent leaves add half
-the distance between their mean colours. Regions are then merged greedily by the mean
-of these weights along their common boundary (average linkage, as in the "mean boundary"
-UCM of Arbelaez et al.).
+the two pixels) plus, when the segmenter's soft output is given, the difference of the
+two soft vectors (:mod:`core.boundaries`); adjacent leaves add half the distance between
+their mean colours. Regions are then merged greedily by the mean of these weights along
+their common boundary (:mod:`core.hierarchy_merge`). The options are
+:class:`HierarchyParams` (:mod:`core.hierarchy_params`).
 
 Scribbles constrain the hierarchy: two regions holding different scribble classes never
 merge below threshold 1.
@@ -22,17 +22,18 @@ merge below threshold 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from .boundaries import colour_features, edge_weights
 from .errors import InputError
+from .hierarchy_merge import merge_tree, normalize_altitudes
+from .hierarchy_params import HierarchyParams
 from .hierarchy_scribbles import keep_classes_apart, split_by_scribbles, spread_merges
 from .region_classes import region_classes
 from .scribbles import validate_scribbles
-from .ucm import grid_graph, hg, labels_at, monotone, number_by_first, tree_cut_leaves, ucm_is_consistent, ucm_to_tree
+from .ucm import grid_graph, hg, labels_at, number_by_first, tree_cut_leaves, ucm_is_consistent, ucm_to_tree
 
 __all__ = [
     "Hierarchy",
@@ -45,95 +46,6 @@ __all__ = [
     "ucm_is_consistent",
     "ucm_to_tree",
 ]
-
-METHODS = ("mean", "single", "area", "volume", "ward")
-LEAVES = ("segmenter", "watershed")
-NORMALIZATIONS = ("max", "scale", "rank")
-
-
-@dataclass(frozen=True)
-class HierarchyParams:
-    """How boundary strength and merging are computed.
-
-    Attributes
-    ----------
-    method : str
-        "mean" merges the pair of regions with the lowest mean boundary weight
-        (average linkage); "single" uses the lowest boundary weight (single linkage);
-        "area" / "volume" are watershed hierarchies by area / volume over the regions;
-        "ward" merges by Ward's criterion on the region mean colour.
-    sigma : float
-        Gaussian blur (pixels) of the image before colour differences.
-    color_weight, soft_weight : float
-        Weights of the colour difference (CIE Lab units divided by ``color_scale``) and
-        of the soft-output difference (half the L1 distance, in [0, 1]).
-    color_scale : float
-        Lab distance that counts as 1.
-    scales : tuple of int
-        Box radii (pixels) of the colour contrast: for each edge, the distance between
-        the mean colours of the two boxes on either side, gated by the distance between
-        the two pixels (radius 0: the pixel distance alone). Several radii are averaged;
-        larger boxes see through texture.
-    region_weight : float
-        Weight of the distance between the mean colours of two adjacent leaves, added to
-        their boundary weight ("mean" and the watershed methods).
-    min_size : float
-        Regions smaller than this fraction of the image are merged away at altitude 0.
-    normalize : str
-        How altitudes map to [0, 1]: "scale" uses ``a / (a + scale)`` so the same
-        threshold means the same contrast on every image; "max" divides by the largest
-        altitude; "rank" spreads altitudes evenly (each slider step merges as many
-        regions).
-    scale : float
-        Altitude mapped to 0.5 by the "scale" normalization.
-    soft_scales : tuple of float
-        Empty: the soft term is the difference of the two pixels' soft vectors. Otherwise
-        the soft maps are smoothed by Gaussians of these widths (pixels) first and the
-        differences, scaled by sqrt(2 pi) sigma so that a clean change of class gives about
-        1 at every scale, are averaged: a multi-scale boundary of the soft output (images
-        only; volumes use the plain difference).
-    leaves : str
-        "segmenter": the leaves are the connected regions of the over-segmentation;
-        "watershed": they are the watershed basins of the boundary strength itself (the
-        over-segmentation is then not used; the soft output still enters the strength), so
-        that every contour of the strength can appear in the UCM, as in gPb-owt-ucm. See
-        ``docs/benchmarks/bsds_quality.md`` for the BSDS500 figures of both.
-    """
-
-    method: str = "mean"
-    sigma: float = 1.0
-    color_weight: float = 1.0
-    soft_weight: float = 1.0
-    color_scale: float = 10.0
-    scales: tuple[int, ...] = (1, 3, 6)
-    region_weight: float = 0.5
-    min_size: float = 0.0
-    normalize: str = "scale"
-    scale: float = 1.0
-    soft_scales: tuple[float, ...] = ()
-    leaves: str = "segmenter"
-
-    def __post_init__(self):
-        if self.method not in METHODS:
-            raise InputError(f"unknown hierarchy method {self.method!r}; use one of {', '.join(METHODS)}")
-        if self.leaves not in LEAVES:
-            raise InputError(f"unknown kind of leaves {self.leaves!r}; use one of {', '.join(LEAVES)}")
-        if any(not s > 0 for s in self.soft_scales):
-            raise InputError("soft_scales must be positive Gaussian widths")
-        if self.leaves == "watershed" and self.method == "ward":
-            raise InputError("watershed leaves need a boundary strength; the ward method has none")
-        if self.normalize not in NORMALIZATIONS:
-            raise InputError(f"unknown normalization {self.normalize!r}; use one of {', '.join(NORMALIZATIONS)}")
-        if self.sigma < 0 or self.color_weight < 0 or self.soft_weight < 0:
-            raise InputError("sigma, color_weight and soft_weight must be zero or positive")
-        if self.color_scale <= 0 or self.scale <= 0:
-            raise InputError("color_scale and scale must be positive")
-        if not self.scales or any(int(r) != r or r < 0 for r in self.scales):
-            raise InputError("scales must be a non-empty list of whole, non-negative radii")
-        if self.region_weight < 0 or not 0 <= self.min_size < 1:
-            raise InputError("region_weight must be >= 0 and min_size in [0, 1)")
-        if self.color_weight == 0 and self.soft_weight == 0:
-            raise InputError("color_weight and soft_weight cannot both be zero")
 
 
 def _n_children(tree: hg.Tree) -> np.ndarray:
@@ -280,58 +192,6 @@ class Hierarchy:
 
 
 # ----------------------------------------------------------------------------------------
-# Merging
-
-
-def _normalize(altitudes: np.ndarray, n_leaves: int, params: HierarchyParams) -> np.ndarray:
-    alt = np.asarray(altitudes, np.float64)
-    alt[:n_leaves] = 0.0
-    if params.normalize == "scale":
-        out = alt / (alt + params.scale)
-    elif params.normalize == "max":
-        top = alt.max()
-        out = alt / top if top > 0 else alt
-    else:
-        internal = alt[n_leaves:]
-        ranks = np.searchsorted(np.sort(internal), internal, side="right")
-        out = alt.copy()
-        out[n_leaves:] = ranks / max(len(internal), 1)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
-def _merge_tree(rag, pixel_weights: np.ndarray, feats: np.ndarray, leaf_map: np.ndarray, params: HierarchyParams):
-    """Tree and raw (unnormalized, monotone) altitudes over the rag vertices."""
-    n = rag.num_vertices()
-    if n == 1:
-        return hg.Tree(np.zeros(1, np.int64)), np.zeros(1, np.float64)
-    if params.method == "ward" or params.region_weight > 0:
-        feats = feats.reshape(-1, feats.shape[-1])
-        sizes = np.bincount(leaf_map.ravel(), minlength=n).astype(np.float64)
-        sums = np.stack([np.bincount(leaf_map.ravel(), weights=f, minlength=n) for f in feats.T], 1)
-        means = sums / sizes[:, None]
-    if params.method == "ward":
-        tree, alt = hg.binary_partition_tree_ward_linkage(rag, means, sizes)
-        return tree, np.sqrt(np.maximum(np.asarray(alt, np.float64), 0.0)) / params.color_scale
-    mean_w = hg.rag_accumulate_on_edges(rag, hg.Accumulators.mean, pixel_weights).astype(np.float64)
-    if params.region_weight > 0:
-        src, dst = rag.edge_list()
-        distance = np.sqrt(((means[src] - means[dst]) ** 2).sum(1)) / params.color_scale
-        mean_w = mean_w + params.region_weight * distance
-    if params.method == "mean":
-        length = hg.rag_accumulate_on_edges(rag, hg.Accumulators.sum, np.ones_like(pixel_weights))
-        tree, alt = hg.binary_partition_tree_average_linkage(rag, mean_w, length.astype(np.float64))
-    elif params.method == "single":
-        tree, alt = hg.bpt_canonical(rag, mean_w)
-    else:
-        area = np.bincount(leaf_map.ravel(), minlength=n).astype(np.float64)
-        if params.method == "area":
-            tree, alt = hg.watershed_hierarchy_by_area(rag, mean_w, vertex_area=area)
-        else:
-            tree, alt = hg.watershed_hierarchy_by_volume(rag, mean_w, vertex_area=area)
-    return tree, monotone(tree, np.asarray(alt, np.float64))
-
-
-# ----------------------------------------------------------------------------------------
 # Building
 
 
@@ -408,10 +268,10 @@ def build_hierarchy(
             scribbles = None
     rag = hg.make_region_adjacency_graph_from_labelisation(graph, labels)
     leaf_map = rag.vertex_map.reshape(shape).astype(np.int32)
-    tree, raw = _merge_tree(rag, pixel_weights, feats, leaf_map, params)
+    tree, raw = merge_tree(rag, pixel_weights, feats, leaf_map, params)
     if params.min_size > 0 and tree.num_leaves() > 1:
         tree, raw = hg.filter_small_nodes_from_tree(tree, raw, params.min_size * leaf_map.size, rag)
-    altitudes = _normalize(raw, tree.num_leaves(), params)
+    altitudes = normalize_altitudes(raw, tree.num_leaves(), params)
     if scribbles is not None:
         leaf_class = np.zeros(tree.num_leaves(), np.int64)
         marked = scribbles > 0
