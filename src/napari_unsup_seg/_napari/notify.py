@@ -62,3 +62,15 @@ def retry_on_cpu(widget):
             w.run()
 
     return retry
+
+
+def no_result_words(outcome, widget) -> str:
+    """Tell the user why a run left no result (an error, its image removed, or cancelled); the status words."""
+    if outcome.error is not None:
+        actions = [("Retry on CPU", retry_on_cpu(widget))] if is_out_of_memory(outcome.error) else []
+        show_exception(outcome.error, actions=actions)
+        return "failed: " + describe(outcome.error)
+    if outcome.segmentation is not None:
+        show("the image layer was removed during the run: the run was stopped and its result dropped", "warning")
+        return "stopped: the image layer was removed"
+    return "cancelled"

@@ -82,6 +82,17 @@ def is_iterating(event: Progress) -> bool:
     return event.stage in ITERATING and event.total > 1
 
 
+def show_progress(bar, event: Progress) -> None:
+    """Draw ``event`` on a QProgressBar: iterations as a fraction, other stages as busy."""
+    if is_iterating(event):
+        bar.setRange(0, int(event.total))
+        bar.setValue(min(int(event.step), int(event.total)))
+        bar.setFormat(f"{stage_name(event)}: iteration %v / %m")
+    elif event.stage != "done":
+        bar.setRange(0, 0)
+        bar.setFormat(stage_name(event))
+
+
 def progress_words(event: Progress) -> str:
     """The status line during a run: stage, iteration, segments, loss, message."""
     words = [stage_name(event)]

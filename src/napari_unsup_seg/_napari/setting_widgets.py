@@ -29,9 +29,8 @@ def setting_widget(name: str, *, choices=None, label: str | None = None, **optio
     choices = choices if choices is not None else meta["choices"]
     if choices is not None:
         widget_type, options["choices"] = "ComboBox", choices
-    elif meta[
-        "path"
-    ]:  # its text as typed; the form's own button browses (magicgui's FileEdit dialog is out of reach of tests)
+    elif meta["path"]:
+        # its text as typed; the form's own button browses (magicgui's FileEdit dialog is out of reach of tests)
         widget_type, value, kind = "LineEdit", value or "", str
     elif kind in (int, float):
         options.update(min=meta["low"], max=meta["high"])

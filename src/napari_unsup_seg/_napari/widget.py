@@ -48,11 +48,10 @@ from .run_state import (
     RunState,
     class_names,
     done_words,
-    is_iterating,
     progress_words,
     read_inputs,
     result_meta,
-    stage_name,
+    show_progress,
 )
 from .runner import RunController, RunOutcome, StackInput, preview_shape, warm_up
 from .save_panel import SavePanel
@@ -312,13 +311,7 @@ class SegmentationWidget(QWidget):
 
     def _on_progress(self, event: Progress) -> None:
         self.last_progress = event
-        if is_iterating(event):
-            self.progress.setRange(0, int(event.total))
-            self.progress.setValue(min(int(event.step), int(event.total)))
-            self.progress.setFormat(f"{stage_name(event)}: iteration %v / %m")
-        elif event.stage != "done":
-            self.progress.setRange(0, 0)
-            self.progress.setFormat(stage_name(event))
+        show_progress(self.progress, event)
         self.status.setText(progress_words(event))
         run = self._run
         if event.preview is None or run is None:
@@ -341,19 +334,7 @@ class SegmentationWidget(QWidget):
         if outcome.error is not None or seg is None or run is None or run.image not in self.viewer.layers:
             if run is not None:
                 run.drop_preview(self.viewer)
-            if outcome.error is not None:
-                actions = []
-                if notify.is_out_of_memory(outcome.error):
-                    actions.append(("Retry on CPU", notify.retry_on_cpu(self)))
-                notify.show_exception(outcome.error, actions=actions)
-                self.status.setText("failed: " + notify.describe(outcome.error))
-            elif seg is not None:
-                notify.show(
-                    "the image layer was removed during the run: the run was stopped and its result dropped", "warning"
-                )
-                self.status.setText("stopped: the image layer was removed")
-            else:
-                self.status.setText("cancelled")
+            self.status.setText(notify.no_result_words(outcome, self))
             return
         session = self._sessions.setdefault(run.image, ImageState())
         session.remember_warm(run, seg)
