@@ -213,3 +213,32 @@ def test_open_session_button_opens_it_and_names_what_is_wrong_with_a_damaged_one
     widget.session_saver.open_button.click()
     assert len(viewer.layers) == 3
     assert "is not a saved session" in notes[-1].message and "Reader" not in notes[-1].message
+
+
+def test_a_reopened_session_shows_the_settings_its_result_was_made_with(
+    loaded, qtbot, run_and_wait, tmp_path, monkeypatch
+):
+    viewer, widget, image, scribbles = loaded  # 40 iterations, no CRF
+    widget.params.fields["seed"].value = 7
+    run_and_wait(widget)
+    monkeypatch.setattr(dialogs, "choose_folder", lambda *a, **k: tmp_path)
+    widget.session_saver.button.click()
+    assert (tmp_path / "tiny.unsupseg" / "session.json").is_file()
+
+    widget.params.fields["seed"].value = 0  # the user goes on with other settings
+    widget.params.iterations.setValue(0)
+    widget.params.use_crf.setChecked(True)
+    viewer.layers.clear()
+    viewer.open(tmp_path / "tiny.unsupseg", plugin=PLUGIN)
+    qtbot.waitUntil(lambda: widget.merge.layer is not None, timeout=5000)
+    spec = widget.params.spec()
+    assert (spec.seed, spec.max_iter, spec.use_crf) == (7, 40, False)
+
+
+def test_settings_recorded_by_a_newer_version_are_read_for_what_this_one_knows():
+    from dataclasses import asdict
+
+    from napari_unsup_seg.core.settings import RunSettings, settings_from_record
+
+    recorded = {**asdict(RunSettings(seed=3, method="wnet", adapt=5)), "a_setting_from_the_future": 1}
+    assert settings_from_record(recorded) == RunSettings(seed=3, method="wnet", adapt=5)

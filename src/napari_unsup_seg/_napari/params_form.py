@@ -15,9 +15,10 @@ from qtpy.QtWidgets import QFormLayout, QHBoxLayout, QPushButton, QSpinBox, QWid
 from superqt import QCollapsible
 
 from ..core.cluster_params import PRESETS, SCRIBBLE_MAX_ITER, ClusterParams
+from ..core.crf import CRFParams
 from ..core.segmenters import SEGMENTERS
-from ..core.settings import RunSettings, applies, describe
-from . import dialogs
+from ..core.settings import RunSettings, applies, describe, settings_from_record
+from . import dialogs, notify
 from .setting_widgets import dataclass_container, setting_widget
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -31,8 +32,6 @@ class ParamsForm(QWidget):
     """
 
     def __init__(self, parent: QWidget | None = None):
-        from ..core.crf import CRFParams
-
         super().__init__(parent)
         self._form = form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
@@ -122,6 +121,25 @@ class ParamsForm(QWidget):
 
     def crf_values(self) -> dict:
         return {widget.name: widget.value for widget in self._crf}
+
+    def set_spec(self, settings: RunSettings) -> None:
+        """Show ``settings`` in the form (those of a reopened session's run)."""
+        for name, widget in self.fields.items():
+            value = getattr(settings, name)
+            widget.value = "" if value is None else value
+        self.iterations.setValue(settings.max_iter or 0)
+        self.adapt.setValue(settings.adapt)
+        for widget in self._crf:
+            widget.value = settings.crf.get(widget.name, getattr(CRFParams(), widget.name))
+
+    def show_recorded(self, recorded: dict | None) -> None:
+        """Show settings recorded with a result (a recipe's ``"settings"``); none recorded: the form stays."""
+        if not recorded:
+            return
+        try:
+            self.set_spec(settings_from_record(recorded))
+        except (TypeError, ValueError) as err:  # written by another version: the form stays usable
+            notify.show(f"the session's run settings were not shown in the form: {err}", "warning")
 
     def spec(self) -> RunSettings:
         """The current settings (plain values: no torch needed)."""

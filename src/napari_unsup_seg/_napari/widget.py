@@ -25,6 +25,7 @@ of that scope replaces.
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from pathlib import Path
 
@@ -201,7 +202,8 @@ class SegmentationWidget(QWidget):
             if image is None or session is not None
             else reopened(self.viewer, image, [s.result for s in self._sessions.values()])
         )
-        if found is not None:  # a saved session opened again: its result and merge slider
+        if found is not None:  # a saved session opened again: its result, merge slider and run settings
+            self.params.show_recorded(found.segmentation.recipe.get("settings"))
             session = self._sessions[image] = ImageState(
                 found.result,
                 found.segmentation,
@@ -338,6 +340,7 @@ class SegmentationWidget(QWidget):
             return
         session = self._sessions.setdefault(run.image, ImageState())
         session.remember_warm(run, seg)
+        seg.recipe["settings"] = dataclasses.asdict(run.spec)  # the form's, shown again when a session reopens
         z, where = run.slice_index, run.where
         part = parts.part_name(StackInput(slice_index=z, time_index=parts.time_of(where, run.image)), run.scope)
         meta = result_meta(run, seg, class_names(run.scribbles, seg.labels))

@@ -154,3 +154,10 @@ def describe(name: str) -> dict:
     f = next(f for f in dataclasses.fields(RunSettings) if f.name == name)
     default = f.default_factory() if f.default is dataclasses.MISSING else f.default
     return dict(f.metadata, default=default)
+
+
+def settings_from_record(values: dict) -> RunSettings:
+    """The :class:`RunSettings` recorded as a dict (``dataclasses.asdict``, as in a recipe's
+    ``"settings"``); keys this version does not know (a newer one's) are left out."""
+    known = {f.name for f in dataclasses.fields(RunSettings)}
+    return RunSettings(**{k: v for k, v in values.items() if k in known})
