@@ -36,6 +36,7 @@ class ImageState:
     uncertainty: Image | None = None
     where: tuple | None = None  # the latest result is of this part of the stack (an index)
     by_scope: dict = field(default_factory=dict)  # {(scope, time): its latest result layer}
+    status: str = ""  # the words of its last run
 
     def remember_warm(self, run: RunState, seg) -> None:
         """Keep the network the run learned, to warm-start the next run of its method and scope."""

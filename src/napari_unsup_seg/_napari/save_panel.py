@@ -73,6 +73,7 @@ class SavePanel(QWidget):
 
     def update_enabled(self, segmentation, image) -> None:
         """Enable what applies to the result shown (None: no result)."""
+        self.save_button.setEnabled(segmentation is not None)
         self.fields["ucm"].enabled = segmentation is not None and np.ndim(segmentation.labels) >= 3
         self.zarr_button.setEnabled(segmentation is not None and zarr_source(image) is not None)
 

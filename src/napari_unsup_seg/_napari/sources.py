@@ -184,7 +184,7 @@ class SourcePanel(QWidget):
                     try:
                         wanted = L.new_scribbles(self.viewer, image)
                     except InputError as err:  # a time-lapse: nothing to paint on
-                        self.message.emit(str(err))
+                        QTimer.singleShot(0, lambda text=str(err): self.message.emit(text))  # after the image's status
                 if wanted is not None:
                     self.set_scribbles_layer(wanted)
                     L.prepare_for_painting(self.viewer, wanted)

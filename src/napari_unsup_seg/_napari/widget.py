@@ -36,7 +36,7 @@ from qtpy.QtWidgets import QWidget
 
 from ..core.errors import InputError
 from ..core.progress import Progress
-from . import focus, image_state, notify, parts, results
+from . import focus, image_state, notify, owners, parts, results
 from . import layer_axes as LA
 from . import layers as L
 from .commit_panel import CommitPanel
@@ -127,6 +127,8 @@ class SegmentationWidget(QWidget):
         self.stack.axes_changed.connect(self._on_axes_changed)
         self.legend.names_changed.connect(self._on_names_changed)
         self.sources.image_changed.connect(self._on_image_changed)
+        owners.keep_owners(self.viewer)
+        self._shown = None  # a weak reference to the image whose status is shown
         self.sources.message.connect(self.status.setText)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.destroyed.connect(self._controller.shutdown)
@@ -197,6 +199,9 @@ class SegmentationWidget(QWidget):
         focus.focus(self.viewer, image)
         self.stack.set_image(image)
         session = self._sessions.get(image) if image is not None else None
+        if image is not (self._shown() if self._shown else None) and not self.running:
+            self.status.setText(session.status if session is not None else "")  # the words of its own last run
+        self._shown = weakref.ref(image) if image is not None else None
         found = (
             None
             if image is None or session is not None
@@ -368,7 +373,9 @@ class SegmentationWidget(QWidget):
             session.merge = None
             focus.tuck_away(layer, session.uncertainty)
         self._update_scope_controls()
-        self.status.setText(done_words(seg, outcome.seconds, run.warm, part if where is not None else None))
+        session.status = done_words(seg, outcome.seconds, run.warm, part if where is not None else None)
+        if run.image is self.image_layer():
+            self.status.setText(session.status)
 
     def _show_uncertainty(self, session: ImageState | None, image: Image | None = None) -> None:
         """Show (or hide) the uncertainty of the session's result as an image layer."""
