@@ -49,6 +49,17 @@ def test_segment_without_scribbles_and_ucm_cut(two_halves):
     np.testing.assert_array_equal(tifffile.imread(out / "img_labels.tif"), labels_at(ucm, 0.3))
 
 
+def test_learned_contours_flag_builds_the_hierarchy_on_them(two_halves):
+    plain, learned = two_halves / "plain", two_halves / "learned"
+    for out, extra in ((plain, []), (learned, ["--learned-contours"])):
+        rc = main(["segment", str(two_halves / "img.png"), "-o", str(out), "--method", "wnet", "--ucm", *extra, *FAST])
+        assert rc == 0
+    recipe = json.loads((learned / "img_recipe.json").read_text())
+    assert recipe["parameters"]["hierarchy"]["contour_weight"] == 1.0
+    assert json.loads((plain / "img_recipe.json").read_text())["parameters"]["hierarchy"]["contour_weight"] == 0.0
+    assert not np.array_equal(tifffile.imread(plain / "img_ucm.tif"), tifffile.imread(learned / "img_ucm.tif"))
+
+
 def test_rerun_skips_done_images_and_refuses_other_settings(two_halves, capsys):
     out = two_halves / "out"
     args = ["segment", str(two_halves / "img.png"), "-o", str(out), *FAST]

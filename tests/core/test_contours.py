@@ -7,6 +7,7 @@ from napari_unsup_seg.core.contours import (
     edge_contour_map,
     evaluate_contours,
     segmentation_boundaries,
+    suppress_non_maxima,
 )
 from napari_unsup_seg.core.errors import InputError
 from napari_unsup_seg.core.ucm import grid_graph
@@ -96,3 +97,20 @@ def test_mismatched_inputs_raise():
         evaluate_contours([np.zeros((4, 4))], [[np.zeros((5, 4), int)]])
     with pytest.raises(InputError):
         evaluate_contours([np.zeros((4, 4))], [])
+
+
+def test_non_maximum_suppression_keeps_one_pixel_ridges():
+    from scipy.ndimage import gaussian_filter
+
+    edge = np.zeros((40, 40), np.float32)
+    edge[:, 20] = 1.0  # a vertical contour
+    np.fill_diagonal(edge[:, :15], 1.0)  # and a diagonal one
+    pb = gaussian_filter(edge, 2.0)
+    pb /= pb.max()
+    thin = suppress_non_maxima(pb)
+    assert thin.shape == pb.shape and (thin <= pb).all()
+    rows = thin[5:35, 17:24] > 0.3
+    assert (rows.sum(1) == 1).all() and (rows[:, 3]).all()  # one pixel wide, on column 20
+    assert thin[5:12, 5:12].diagonal().min() > 0.3 and (thin[5:12, 5:12] > 0.3).sum() <= 9
+    with pytest.raises(InputError):
+        suppress_non_maxima(np.zeros((2, 3, 4)))

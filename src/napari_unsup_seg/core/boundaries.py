@@ -4,7 +4,9 @@ Every pixel edge gets the CIE Lab distance between the mean colours of small box
 side of it (radii given by ``HierarchyParams.scales``, after a light Gaussian blur, gated by
 the distance between the two pixels) plus, when the segmenter's soft output is given, the
 difference of the two soft vectors (or, with ``soft_scales``, of the Gaussian-smoothed soft
-maps at several widths). Volumes use :mod:`core.hierarchy_volume` instead.
+maps at several widths) and, with ``contour_weight``, the learned contour probability of
+:mod:`core.contour_net` (the larger of the two pixels'). Volumes use :mod:`core.hierarchy_volume`
+instead.
 """
 
 from __future__ import annotations
@@ -101,4 +103,10 @@ def edge_weights(
             factor = np.float32(0.5 * params.soft_weight * np.sqrt(2 * np.pi) * sigma / len(params.soft_scales))
             horizontal += factor * np.abs(smooth[:, :, 1:] - smooth[:, :, :-1]).sum(0)
             vertical += factor * np.abs(smooth[:, 1:] - smooth[:, :-1]).sum(0)
+    if params.contour_weight > 0:
+        from .contour_net import contour_probability
+
+        pb = np.float32(params.contour_weight) * contour_probability(image, params.contour_net)
+        horizontal += np.maximum(pb[:, 1:], pb[:, :-1])
+        vertical += np.maximum(pb[1:], pb[:-1])
     return _EdgeMaps(graph, shape).gather(horizontal, vertical)

@@ -29,13 +29,14 @@ import numpy as np
 from .boundaries import colour_features, edge_weights
 from .errors import InputError
 from .hierarchy_merge import merge_tree, normalize_altitudes
-from .hierarchy_params import HierarchyParams
+from .hierarchy_params import LEARNED_CONTOURS, HierarchyParams
 from .hierarchy_scribbles import keep_classes_apart, split_by_scribbles, spread_merges
 from .region_classes import region_classes
 from .scribbles import validate_scribbles
 from .ucm import grid_graph, hg, labels_at, number_by_first, tree_cut_leaves, ucm_is_consistent, ucm_to_tree
 
 __all__ = [
+    "LEARNED_CONTOURS",
     "Hierarchy",
     "HierarchyParams",
     "build_hierarchy",
@@ -253,6 +254,8 @@ def build_hierarchy(
     elif len(shape) == 3:
         from .hierarchy_volume import voxel_edge_weights
 
+        if params.contour_weight > 0:
+            raise InputError("the learned contours (contour_weight) are for 2D images; set it to 0 for a volume")
         pixel_weights = voxel_edge_weights(
             feats, soft, graph, params.color_weight / params.color_scale, params.soft_weight
         )

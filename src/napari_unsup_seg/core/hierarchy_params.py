@@ -62,6 +62,12 @@ class HierarchyParams:
         over-segmentation is then not used; the soft output still enters the strength), so
         that every contour of the strength can appear in the UCM, as in gPb-owt-ucm. See
         ``docs/benchmarks/bsds_quality.md`` for the BSDS500 figures of both.
+    contour_weight : float
+        Weight of the learned contour probability (:mod:`core.contour_net`, fitted on the
+        BSDS500 train boundaries) in the strength of each pixel edge: the larger of the two
+        pixels' probabilities. 0 (default) leaves it out; 2D images only.
+    contour_net : str or None
+        Weights file of the contour network; None: the shipped one.
     """
 
     method: str = "mean"
@@ -76,6 +82,8 @@ class HierarchyParams:
     scale: float = 1.0
     soft_scales: tuple[float, ...] = ()
     leaves: str = "segmenter"
+    contour_weight: float = 0.0
+    contour_net: str | None = None
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -88,13 +96,21 @@ class HierarchyParams:
             raise InputError("watershed leaves need a boundary strength; the ward method has none")
         if self.normalize not in NORMALIZATIONS:
             raise InputError(f"unknown normalization {self.normalize!r}; use one of {', '.join(NORMALIZATIONS)}")
-        if self.sigma < 0 or self.color_weight < 0 or self.soft_weight < 0:
-            raise InputError("sigma, color_weight and soft_weight must be zero or positive")
+        if self.sigma < 0 or self.color_weight < 0 or self.soft_weight < 0 or self.contour_weight < 0:
+            raise InputError("sigma, color_weight, soft_weight and contour_weight must be zero or positive")
         if self.color_scale <= 0 or self.scale <= 0:
             raise InputError("color_scale and scale must be positive")
         if not self.scales or any(int(r) != r or r < 0 for r in self.scales):
             raise InputError("scales must be a non-empty list of whole, non-negative radii")
         if self.region_weight < 0 or not 0 <= self.min_size < 1:
             raise InputError("region_weight must be >= 0 and min_size in [0, 1)")
-        if self.color_weight == 0 and self.soft_weight == 0:
-            raise InputError("color_weight and soft_weight cannot both be zero")
+        if self.color_weight == 0 and self.soft_weight == 0 and self.contour_weight == 0:
+            raise InputError("color_weight, soft_weight and contour_weight cannot all be zero")
+
+
+# The learned contour probability on its own watershed leaves, with a quarter of the leaves'
+# colour distance (BSDS500 val figures in docs/benchmarks/bsds_quality.md). The segmenter's
+# output is not used by it.
+LEARNED_CONTOURS = HierarchyParams(
+    color_weight=0.0, soft_weight=0.0, contour_weight=1.0, region_weight=0.25, leaves="watershed"
+)

@@ -100,6 +100,11 @@ class RunSettings:
         low=4096,
         metavar="N",
     )
+    learned_contours: bool = setting(
+        False,
+        "build the hierarchy (UCM) on the learned contour detector fitted on BSDS500 train "
+        "(core.hierarchy.LEARNED_CONTOURS) instead of colour and the segmenter's output",
+    )
 
     def for_method(self) -> RunSettings:
         """These settings with those that do not apply to :attr:`method` at their defaults."""
@@ -113,6 +118,7 @@ class RunSettings:
         settings that do not apply to the chosen segmenter are left at their defaults."""
         from .cluster_params import ClusterParams
         from .crf import CRFParams
+        from .hierarchy import LEARNED_CONTOURS, HierarchyParams
         from .large import LargeParams
         from .pipeline import SegmentParams
         from .scribble_classes import PropagationParams
@@ -140,6 +146,7 @@ class RunSettings:
             seed=chosen.seed,
             device=chosen.device,
             large=LargeParams(work_pixels=chosen.work_pixels),
+            hierarchy=LEARNED_CONTOURS if chosen.learned_contours else HierarchyParams(),
         )
 
 
