@@ -49,15 +49,21 @@ def test_segment_without_scribbles_and_ucm_cut(two_halves):
     np.testing.assert_array_equal(tifffile.imread(out / "img_labels.tif"), labels_at(ucm, 0.3))
 
 
-def test_learned_contours_flag_builds_the_hierarchy_on_them(two_halves):
-    plain, learned = two_halves / "plain", two_halves / "learned"
-    for out, extra in ((plain, []), (learned, ["--learned-contours"])):
-        rc = main(["segment", str(two_halves / "img.png"), "-o", str(out), "--method", "wnet", "--ucm", *extra, *FAST])
+def test_wnet_merges_on_the_learned_contours_unless_told_not_to(two_halves):
+    def run(name, *extra):
+        out = two_halves / name
+        rc = main(["segment", str(two_halves / "img.png"), "-o", str(out), "--ucm", *extra, *FAST])
         assert rc == 0
-    recipe = json.loads((learned / "img_recipe.json").read_text())
-    assert recipe["parameters"]["hierarchy"]["contour_weight"] == 1.0
-    assert json.loads((plain / "img_recipe.json").read_text())["parameters"]["hierarchy"]["contour_weight"] == 0.0
-    assert not np.array_equal(tifffile.imread(plain / "img_ucm.tif"), tifffile.imread(learned / "img_ucm.tif"))
+        recipe = json.loads((out / "img_recipe.json").read_text())
+        return recipe["run"]["hierarchy"]["contour_weight"], tifffile.imread(out / "img_ucm.tif")
+
+    default, default_ucm = run("default", "--method", "wnet")
+    off, off_ucm = run("off", "--method", "wnet", "--no-learned-contours")
+    on, on_ucm = run("on", "--method", "wnet", "--learned-contours")
+    assert (default, off, on) == (1.0, 0.0, 1.0)
+    np.testing.assert_array_equal(default_ucm, on_ucm)
+    assert not np.array_equal(off_ucm, on_ucm)
+    assert run("cluster")[0] == 0.0  # clustering keeps its own hierarchy
 
 
 def test_rerun_skips_done_images_and_refuses_other_settings(two_halves, capsys):

@@ -33,7 +33,8 @@ def add_settings_flags(parser) -> None:
         if meta["metavar"]:
             options["metavar"] = meta["metavar"]
         if kind is bool:
-            options["help"] += f" (default {'on' if meta['default'] else 'off'})"
+            if meta["default"] is not None:  # None: the help says when it is on
+                options["help"] += f" (default {'on' if meta['default'] else 'off'})"
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
             continue
         if meta["default"] is not None:

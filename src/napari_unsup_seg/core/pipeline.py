@@ -14,6 +14,8 @@ regions that hold no scribble seed "everything else", which comes out as 0.
 
 from __future__ import annotations
 
+import dataclasses
+
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,7 +52,7 @@ class SegmentParams:
     wnet: wnet.WNetParams = field(default_factory=wnet.WNetParams)
     crf: crf.CRFParams = field(default_factory=crf.CRFParams)
     use_crf: bool = True
-    hierarchy: hierarchy.HierarchyParams = field(default_factory=hierarchy.HierarchyParams)
+    hierarchy: hierarchy.HierarchyParams | None = None  # None: the segmenter's (Segmenter.hierarchy)
     propagation: PropagationParams = field(default_factory=PropagationParams)
     build_ucm: bool = True
     seed: int = 0
@@ -195,7 +197,8 @@ def segment(
     first = None
     if scribbles is not None:
         first = yield from _first_mask(image, scribbles, params, spacing, one_class)
-    out = yield from segmenter(params.method).run(image, scribbles, params, stop, warm_start)
+    chosen = segmenter(params.method)
+    out = yield from chosen.run(image, scribbles, params, stop, warm_start)
     labels, soft, overseg, uncertainty, info = out.labels, out.soft, out.overseg, None, dict(out.info)
     if scribbles is not None:
         labels, soft, overseg, uncertainty, info["edges"] = yield from _walk_classes(
@@ -209,7 +212,9 @@ def segment(
     tree = None
     if params.build_ucm:
         yield Progress(0, 1, stage="ucm", message="ultrametric contour map")
-        tree = hierarchy.build_hierarchy(image, overseg, soft, params.hierarchy, scribbles=scribbles)
+        how = params.hierarchy or chosen.hierarchy(image, scribbles)
+        info["hierarchy"] = dataclasses.asdict(how)
+        tree = hierarchy.build_hierarchy(image, overseg, soft, how, scribbles=scribbles)
     if scribbles is not None:
         keep = scribbles > 0
         labels[keep] = scribbles[keep]

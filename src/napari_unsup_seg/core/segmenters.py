@@ -4,7 +4,7 @@ A segmenter turns a float32 image (C, H, W) or volume (C, Z, H, W), with or with
 scribbles, into labels, soft probabilities, leaves for the hierarchy and the features the
 scribble walk compares. It runs as a generator of :class:`~.progress.Progress`.
 :data:`SEGMENTERS` maps the method names of ``SegmentParams.method`` to them. A new
-segmenter is a class with ``check`` and ``run`` added there, plus its parameters in
+segmenter is a class with ``check``, ``hierarchy`` and ``run`` added there, plus its parameters in
 ``SegmentParams``.
 """
 
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from .errors import InputError
+from .hierarchy_params import LEARNED_CONTOURS, HierarchyParams
 from .progress import Progress, ProgressGen, resolve_device
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ class Segmenter(Protocol):
     def check(self, params: SegmentParams) -> None:
         """Raise :class:`InputError` for what is wrong before any image is read (device, files)."""
 
+    def hierarchy(self, image: np.ndarray, scribbles: np.ndarray | None) -> HierarchyParams:
+        """How its output of ``image`` (C, *shape) is merged when the run's parameters do not say."""
+
     def run(
         self,
         image: np.ndarray,
@@ -68,6 +72,9 @@ class ClusterSegmenter:
 
     def check(self, params: SegmentParams) -> None:
         resolve_device(params.device)
+
+    def hierarchy(self, image, scribbles) -> HierarchyParams:
+        return HierarchyParams()
 
     def run(self, image, scribbles, params, stop, warm_start):
         from . import cluster
@@ -99,6 +106,10 @@ class WNetSegmenter:
         from .wnet import load_model
 
         load_model(params.wnet.weights, resolve_device(params.device))
+
+    def hierarchy(self, image, scribbles) -> HierarchyParams:
+        # measured on BSDS500 val for photos without scribbles (docs/benchmarks/bsds_quality.md)
+        return LEARNED_CONTOURS if image.ndim == 3 and scribbles is None else HierarchyParams()
 
     def run(self, image, scribbles, params, stop, warm_start):
         from . import wnet

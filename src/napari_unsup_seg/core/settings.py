@@ -100,10 +100,11 @@ class RunSettings:
         low=4096,
         metavar="N",
     )
-    learned_contours: bool = setting(
-        False,
+    learned_contours: bool | None = setting(
+        None,
         "build the hierarchy (UCM) on the learned contour detector fitted on BSDS500 train "
-        "(core.hierarchy.LEARNED_CONTOURS) instead of colour and the segmenter's output",
+        "(core.hierarchy.LEARNED_CONTOURS) instead of colour and the segmenter's output "
+        "(default: on for W-Net on 2D images without scribbles, where it was measured better; off otherwise)",
     )
 
     def for_method(self) -> RunSettings:
@@ -146,7 +147,9 @@ class RunSettings:
             seed=chosen.seed,
             device=chosen.device,
             large=LargeParams(work_pixels=chosen.work_pixels),
-            hierarchy=LEARNED_CONTOURS if chosen.learned_contours else HierarchyParams(),
+            hierarchy=None
+            if chosen.learned_contours is None
+            else (LEARNED_CONTOURS if chosen.learned_contours else HierarchyParams()),
         )
 
 
