@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .pixel_graph import edge_values
+
 if TYPE_CHECKING:
     from .hierarchy_params import HierarchyParams
 
@@ -78,6 +80,8 @@ def edge_weights(
 ) -> np.ndarray:
     """Boundary weight of every edge of the 4-adjacency pixel graph (float32, >= 0).
 
+    ``graph``: higra's pixel graph of the image, or None (the order of
+    :mod:`core.pixel_graph`, the same, without making higra's graph).
     ``feats`` are the colour features of :func:`colour_features` when already computed.
     """
     shape = image.shape[1:]
@@ -109,4 +113,6 @@ def edge_weights(
         pb = np.float32(params.contour_weight) * contour_probability(image, params.contour_net)
         horizontal += np.maximum(pb[:, 1:], pb[:, :-1])
         vertical += np.maximum(pb[1:], pb[:-1])
+    if graph is None:
+        return edge_values(horizontal, vertical)
     return _EdgeMaps(graph, shape).gather(horizontal, vertical)
