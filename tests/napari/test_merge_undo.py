@@ -198,3 +198,7 @@ def test_a_drag_draws_each_move_at_once_outside_the_history(loaded, qtbot, run_a
     _expect(panel, result, seg, panel._threshold_at(first), painted)
     _ctrl_z(viewer, qtbot)
     np.testing.assert_array_equal(result.data, before)
+    _drag(panel, qtbot, panel.slider.value(), via=second)  # there and back: no step, the redo stays
+    np.testing.assert_array_equal(result.data, before)
+    _ctrl_z(viewer, qtbot, redo=True)
+    _expect(panel, result, seg, panel._threshold_at(first), painted)

@@ -33,19 +33,27 @@ class Step:
 
 
 def write_unrecorded(layer, index: tuple[np.ndarray, ...], values) -> None:
-    """Write ``values`` at ``index`` of a Labels layer, outside its undo history (a drag's frames).
+    """Write ``values`` at ``index`` of a Labels layer, outside its undo history (a drag's frames,
+    a run's previews): the undo and redo histories stay as they were.
 
     ``data_setitem`` redraws only the bounding box of what changed (a full ``refresh`` of a
     1024x1024 layer re-slices and re-uploads all of it); its history atom is staged here and
     dropped. Where napari stages no history, the data is written and the layer refreshed.
     """
-    if not isinstance(getattr(layer, "_staged_history", None), list):
+    redo = getattr(layer, "_redo_history", None)
+    if not isinstance(getattr(layer, "_staged_history", None), list) or redo is None:
         layer.data[index] = values
         layer.refresh()
         return
-    with layer.block_history():
+    kept = list(redo)  # data_setitem clears it
+    # blocking the layer's event group leaves its events (the canvas's labels_update) but not
+    # their relay to the layer list, which would repaint the layer's row, in a repaint of the
+    # window of its own, at every frame
+    with layer.events.blocker(), layer.block_history():
         layer.data_setitem(index, values)
         layer._staged_history.clear()
+    if not redo:  # cleared (unless nothing changed)
+        redo.extend(kept)
 
 
 def _histories(layer) -> tuple[list, list]:
