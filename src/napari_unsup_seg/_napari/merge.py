@@ -295,10 +295,9 @@ class MergePanel(QWidget):
             if self._draft is None:  # the edits cannot change during a drag: found once
                 edits = (current != self._cut(before)) | state.assigned(layer)
                 self._draft = (np.array(current, copy=True), before, ~edits)
-            cut = self._cut(threshold)
-            index = np.nonzero(self._draft[2] & (current != cut))
+            index, values = self._frame(before, threshold)
             if index[0].size:  # only what changed is redrawn
-                self._set(index, cut[index], record=False)
+                self._set(index, values, record=False)
         else:
             drafted = self._draft is not None
             if drafted:
@@ -314,6 +313,18 @@ class MergePanel(QWidget):
                 layer.refresh()
         state.threshold = threshold
         self._update_counter()
+
+    def _frame(self, shown: float, threshold: float) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """Index into :meth:`_view` and values of the pixels of a drag's frame at ``threshold``:
+        those that follow the cut (not edited) and differ from the cut at ``shown``, which they show."""
+        seg, free = self._seg, self._draft[2]
+        if shown > 0 and threshold > 0 and seg.scribbles is not None and hasattr(seg, "class_changes"):
+            flat, values = seg.class_changes(shown, threshold)  # found per leaf of the hierarchy
+            keep = free.ravel()[flat]
+            return np.unravel_index(flat[keep], free.shape), values[keep]
+        cut = self._cut(threshold)
+        index = np.nonzero(free & (self._view() != cut))
+        return index, cut[index]
 
     def _set_slider(self, threshold: float) -> None:
         self.slider.blockSignals(True)

@@ -143,6 +143,10 @@ class Hierarchy:
         any count in it (ties: the smallest value), 0 when none has. Summing the leaves'
         counts per region equals counting over the region's pixels, at a cost per leaf.
         """
+        return self.leaf_majority(threshold, votes).astype(np.int32)[self.leaf_map]
+
+    def leaf_majority(self, threshold: float, votes: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """(n_leaves,) int64: the value :meth:`cut_majority` gives each leaf's pixels."""
         lut, n = self._cut_leaves(threshold)
         region = lut.astype(np.int64) - 1
         chosen = np.zeros(n, np.int64)
@@ -155,7 +159,23 @@ class Hierarchy:
             has = ~done & (totals.sum(1) > 0)
             chosen[has] = present[totals[has].argmax(1)]
             done |= has
-        return chosen[region][self.leaf_map].astype(np.int32)
+        return chosen[region]
+
+    @cached_property
+    def _pixels_by_leaf(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat pixel indices sorted by leaf, and where each leaf's begin (n_leaves + 1)."""
+        flat = self.leaf_map.ravel()
+        starts = np.zeros(self.num_leaves + 1, np.int64)
+        np.cumsum(np.bincount(flat, minlength=self.num_leaves), out=starts[1:])
+        return np.argsort(flat, kind="stable"), starts
+
+    def leaf_pixels(self, leaves: np.ndarray) -> np.ndarray:
+        """Flat indices of the pixels of ``leaves`` (ascending within each leaf)."""
+        order, starts = self._pixels_by_leaf
+        leaves = np.asarray(leaves, np.int64)
+        sizes = starts[leaves + 1] - starts[leaves]
+        first = np.repeat(starts[leaves] - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
+        return order[first + np.arange(int(sizes.sum()))]
 
     def cut(self, threshold: float) -> np.ndarray:
         """(H, W) int32 regions 1..n at ``threshold``; equals ``labels_at(self.ucm, threshold)``."""
