@@ -38,10 +38,13 @@ def write_unrecorded(layer, index: tuple[np.ndarray, ...], values) -> None:
 
     ``data_setitem`` redraws only the bounding box of what changed (a full ``refresh`` of a
     1024x1024 layer re-slices and re-uploads all of it); its history atom is staged here and
-    dropped. Where napari stages no history, the data is written and the layer refreshed.
+    dropped. When a quarter of the layer or more changes (a run's first mask drawn over the
+    last result), or where napari stages no history, the data is written and the layer
+    refreshed (two thirds of a 1024x1024 layer: 29 ms by ``data_setitem``, 8 ms so).
     """
     redo = getattr(layer, "_redo_history", None)
-    if not isinstance(getattr(layer, "_staged_history", None), list) or redo is None:
+    staged = isinstance(getattr(layer, "_staged_history", None), list) and redo is not None
+    if not staged or 4 * np.size(index[0]) >= np.size(layer.data):
         layer.data[index] = values
         layer.refresh()
         return
