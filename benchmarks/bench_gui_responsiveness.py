@@ -12,7 +12,8 @@ scaled to ``--size`` x ``--size`` pixels, with its scribbles scaled alike, and:
    down), each step timed from the move to the end of the canvas's next draw (forced when
    the step asked for none) and of the events the step left (the region counter, the layer
    list), layer refresh included (target: 30 steps per second or more, i.e. under 33 ms a
-   step). Each step is drawn once. Earlier figures (``--old-timing``) ended each step
+   step). Each step is drawn once; the median of 30 draws with nothing changed is
+   printed as the floor of a step. Earlier figures (``--old-timing``) ended each step
    with ``canvas.repaint()``, which only asks for a draw: the next step paid for it, so every
    step was timed with two draws.
 """
@@ -141,6 +142,27 @@ def _slider_steps(app, widget, viewer, steps: int, paints: list[int] | None = No
     return times
 
 
+def _draws_alone(app, viewer, count: int = 30) -> list[float]:
+    """Seconds per draw of the canvas when nothing changed: the floor of a step."""
+    canvas = viewer.window._qt_viewer.canvas
+    draws: list[float] = []
+
+    def drew(event) -> None:
+        draws.append(time.perf_counter())
+
+    canvas._scene_canvas.events.draw.connect(drew)
+    times = []
+    for _ in range(count):
+        before = len(draws)
+        start = time.perf_counter()
+        canvas.native.update()
+        _drawn(app, draws, before)
+        app.processEvents()
+        times.append(time.perf_counter() - start)
+    canvas._scene_canvas.events.draw.disconnect(drew)
+    return times
+
+
 def _slider_steps_old(app, widget, viewer, steps: int, paints: list[int] | None = None) -> list[float]:
     """The earlier timing of :func:`_slider_steps`: two draws a step (see the module's docstring)."""
     import numpy as np
@@ -207,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     paints: list[int] = []
     steps = drag(app, widget, viewer, args.steps, paints)
     ms = [1000 * s for s in steps]
+    floor = [1000 * s for s in _draws_alone(app, viewer)]
     print(
         f"\n{args.size}x{args.size}, {args.runs} runs: longest GUI-thread block {max(gaps):.0f} ms, "
         f"99th percentile {_percentile(gaps, 99):.0f} ms, blocks over 100 ms: {sum(g > 100 for g in gaps)} "
@@ -217,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         f"90th percentile {_percentile(ms, 90):.1f} ms, {1000 / _percentile(ms, 50):.0f} steps/s "
         f"(target: 30/s or more){'' if args.old_timing else f', draws a step: {sorted(set(paints))}'}"
     )
+    print(f"a draw of the canvas with nothing changed: median {_percentile(floor, 50):.1f} ms (the floor of a step)")
+    print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     viewer.close()
     return 0
 

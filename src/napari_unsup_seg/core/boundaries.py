@@ -59,15 +59,22 @@ def _box_contrast(feats: np.ndarray, feats_t: np.ndarray, radius: int) -> np.nda
 
 
 class _EdgeMaps:
-    """Maps of horizontal (H, W-1) and vertical (H-1, W) edges -> the graph's edge order."""
+    """Maps of horizontal (H, W-1) and vertical (H-1, W) edges -> the graph's edge order.
+
+    ``graph`` None: the order of :mod:`core.pixel_graph` (that of higra's 4-adjacency graph).
+    """
 
     def __init__(self, graph, shape: tuple[int, int]):
-        height, width = shape
-        src, dst = graph.edge_list()
-        rows, cols = src // width, src % width
-        self.index = np.where(dst == src + 1, rows * (width - 1) + cols, height * (width - 1) + rows * width + cols)
+        self.index = None
+        if graph is not None:
+            height, width = shape
+            src, dst = graph.edge_list()
+            rows, cols = src // width, src % width
+            self.index = np.where(dst == src + 1, rows * (width - 1) + cols, height * (width - 1) + rows * width + cols)
 
     def gather(self, horizontal: np.ndarray, vertical: np.ndarray) -> np.ndarray:
+        if self.index is None:
+            return edge_values(horizontal, vertical)
         return np.concatenate([horizontal.ravel(), vertical.ravel()])[self.index]
 
 
@@ -113,6 +120,4 @@ def edge_weights(
         pb = np.float32(params.contour_weight) * contour_probability(image, params.contour_net)
         horizontal += np.maximum(pb[:, 1:], pb[:, :-1])
         vertical += np.maximum(pb[1:], pb[:-1])
-    if graph is None:
-        return edge_values(horizontal, vertical)
     return _EdgeMaps(graph, shape).gather(horizontal, vertical)
