@@ -48,6 +48,34 @@ def test_scribble_classes_hold_at_every_threshold(method):
     json.dumps(seg.recipe)
 
 
+def test_class_changes_are_the_pixels_whose_class_changes():
+    """What a merge slider's frame writes, found per leaf, equals comparing the two class maps."""
+    from napari_unsup_seg.core.hierarchy import build_hierarchy
+    from napari_unsup_seg.core.pipeline import Segmentation
+
+    rng = np.random.default_rng(3)
+    image = rng.random((3, 30, 40)).astype(np.float32)
+    scribbles = np.zeros((30, 40), np.int32)
+    scribbles[3, 2:12], scribbles[25, 20:35], scribbles[12:20, 38] = 1, 2, 3
+    labels = rng.integers(1, 4, size=(30, 40)).astype(np.int32)  # the fallback of unscribbled regions
+    tree = build_hierarchy(image, rng.integers(0, 60, size=(30, 40)), scribbles=scribbles)
+    seg = Segmentation(labels, tree, scribbles, False, None, {})
+    seg.precompute()
+    thresholds = np.linspace(0.01, tree.max_threshold, 9)
+    changed = 0
+    for before in thresholds[::2]:
+        for after in thresholds:
+            old, new = seg.classes(float(before)).ravel(), seg.classes(float(after)).ravel()
+            flat, values = seg.class_changes(float(before), float(after))
+            order = np.argsort(flat)
+            np.testing.assert_array_equal(flat[order], np.flatnonzero(old != new))
+            np.testing.assert_array_equal(values[order], new[old != new])
+            changed += flat.size
+    assert changed > 0
+    with pytest.raises(InputError):
+        Segmentation(labels, tree, None, False, None, {}).class_changes(0.1, 0.5)
+
+
 def test_unsupervised_regions_follow_the_ucm_rule():
     image, _ = _image_and_scribbles()
     seg = drain(segment(image, np.zeros((30, 40), np.int32), FAST))

@@ -165,3 +165,40 @@ def test_a_click_to_assign_is_one_step_and_its_region_stays_whole(loaded, qtbot,
     _expect(panel, result, seg, panel._threshold_at(first))
     _drag(panel, qtbot, second)
     _expect(panel, result, seg, panel._threshold_at(second))
+
+
+def test_a_drag_draws_each_move_at_once_outside_the_history(loaded, qtbot, run_and_wait):
+    """Each move of a drag shows its cut at once, redrawing what changed (not the whole layer),
+    keeps hand edits and writes no undo step; the release writes one, and Ctrl+Z of it restores
+    the data from before the drag."""
+    viewer, widget, image, scribbles = loaded
+    run_and_wait(widget)
+    result, seg, panel = widget.result_layer(), widget.merge.segmentation, widget.merge
+    painted = _paint(viewer, result, GREEN)
+    before = np.array(result.data, copy=True)
+    first, second = _positions(panel, seg)
+    partial, history = [], len(result._undo_history)
+    result.events.labels_update.connect(lambda event: partial.append(event.offset))
+    slider = panel.slider
+    slider.setSliderDown(True)
+    for value in (first, second, first):
+        slider.setValue(value)  # no event processed: drawn in the move itself
+        expected = np.array(_cut(seg, panel._threshold_at(value)), copy=True)
+        expected[painted] = GREEN
+        np.testing.assert_array_equal(result.data, expected)
+        qtbot.wait(5)
+    assert len(partial) == 3  # each move redrew only what changed
+    assert len(result._undo_history) == history
+    slider.setValue(second)
+    slider.setValue(first)  # a second move before the event loop runs waits for it
+    qtbot.waitUntil(lambda: panel.threshold == panel._threshold_at(first), timeout=2000)
+    slider.setSliderDown(False)
+    qtbot.wait(20)
+    assert len(result._undo_history) == history + 1
+    _expect(panel, result, seg, panel._threshold_at(first), painted)
+    _ctrl_z(viewer, qtbot)
+    np.testing.assert_array_equal(result.data, before)
+    _drag(panel, qtbot, panel.slider.value(), via=second)  # there and back: no step, the redo stays
+    np.testing.assert_array_equal(result.data, before)
+    _ctrl_z(viewer, qtbot, redo=True)
+    _expect(panel, result, seg, panel._threshold_at(first), painted)

@@ -238,3 +238,19 @@ def test_the_worker_builds_the_ucm_and_the_class_votes_so_the_gui_thread_does_no
     assert outcome.error is None and seg.hierarchy is not None
     # cached_property values sit in the instance dict once built
     assert "ucm" in vars(seg.hierarchy) and "_votes" in vars(seg)
+
+
+def test_the_warm_up_loads_higra_before_the_first_run():
+    """higra (imported lazily by the core) brings 200 modules: loaded at warm-up, not in a run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from napari_unsup_seg._napari.runner import warm_up\n"
+        "assert 'higra.higram' not in sys.modules\n"
+        "assert warm_up().wait(120)\n"
+        "assert 'higra.higram' in sys.modules, 'higra not loaded'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr

@@ -30,7 +30,7 @@ from napari.layers import Labels
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from .merge_history import MergeHistory
+from .merge_history import MergeHistory, write_unrecorded
 
 STEPS = 1000
 VOLUME_DELAY_MS = 200
@@ -217,12 +217,14 @@ class MergePanel(QWidget):
 
     # -- internals --------------------------------------------------------------
     def _on_slider(self, value: int) -> None:
-        # coalesce: while scrubbing, render only the latest position
         self._pending = value
         if self._slow:
             self._update_counter(self._threshold_at(value))
             self._timer.start(VOLUME_DELAY_MS)
         elif not self._timer.isActive():
+            # drawn at once, so that the slider, the counter and the layer are painted together;
+            # moves that come before the event loop's next pass wait for it (only the latest is drawn)
+            self._flush()
             self._timer.start(0)
 
     def _on_released(self) -> None:
@@ -246,13 +248,16 @@ class MergePanel(QWidget):
         data = np.asarray(self._layer.data)
         return data if self._where is None else data[self._where]
 
-    def _set(self, index: tuple[np.ndarray, ...], values) -> None:
-        """``data_setitem`` at ``index`` of :meth:`_view` (undoable)."""
+    def _set(self, index: tuple[np.ndarray, ...], values, record: bool = True) -> None:
+        """``data_setitem`` at ``index`` of :meth:`_view` (undoable unless not ``record``)."""
         if self._where is not None:
             free = iter(index)
             full = [next(free) if isinstance(w, slice) else np.full(index[0].shape, w) for w in self._where]
             index = (*full, *free)
-        self._layer.data_setitem(index, values)
+        if record:
+            self._layer.data_setitem(index, values)
+        else:
+            write_unrecorded(self._layer, index, values)
 
     def _cut(self, threshold: float) -> np.ndarray:
         """What the segmentation shows at ``threshold`` (scribbled pixels keep their class)."""
@@ -290,8 +295,9 @@ class MergePanel(QWidget):
             if self._draft is None:  # the edits cannot change during a drag: found once
                 edits = (current != self._cut(before)) | state.assigned(layer)
                 self._draft = (np.array(current, copy=True), before, ~edits)
-            np.copyto(current, self._cut(threshold), where=self._draft[2], casting="unsafe")
-            layer.refresh()
+            index, values = self._frame(before, threshold)
+            if index[0].size:  # only what changed is redrawn
+                self._set(index, values, record=False)
         else:
             drafted = self._draft is not None
             if drafted:
@@ -307,6 +313,18 @@ class MergePanel(QWidget):
                 layer.refresh()
         state.threshold = threshold
         self._update_counter()
+
+    def _frame(self, shown: float, threshold: float) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """Index into :meth:`_view` and values of the pixels of a drag's frame at ``threshold``:
+        those that follow the cut (not edited) and differ from the cut at ``shown``, which they show."""
+        seg, free = self._seg, self._draft[2]
+        if shown > 0 and threshold > 0 and seg.scribbles is not None and hasattr(seg, "class_changes"):
+            flat, values = seg.class_changes(shown, threshold)  # found per leaf of the hierarchy
+            keep = free.ravel()[flat]
+            return np.unravel_index(flat[keep], free.shape), values[keep]
+        cut = self._cut(threshold)
+        index = np.nonzero(free & (self._view() != cut))
+        return index, cut[index]
 
     def _set_slider(self, threshold: float) -> None:
         self.slider.blockSignals(True)

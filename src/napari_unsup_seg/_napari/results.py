@@ -14,6 +14,7 @@ from napari.layers import Image, Labels
 
 from . import class_colours
 from . import layers as L
+from .merge_history import write_unrecorded
 
 
 @contextmanager
@@ -70,20 +71,29 @@ def update_preview(layer: Labels, preview: np.ndarray) -> None:
 
 
 def show_in_place(layer: Labels, preview: np.ndarray, slice_index: int | None = None) -> None:
-    """Draw a (smaller) preview over a whole result layer (or one slice of it), outside its undo history."""
+    """Draw a preview over a whole result layer (or one slice of it), outside its undo history.
+
+    Only the pixels that differ are written and redrawn; a smaller preview is resized first.
+    """
     from .runner import resize_nearest
 
     target = layer.data if slice_index is None else layer.data[slice_index]
     full = preview if preview.shape == target.shape else resize_nearest(preview, target.shape)
-    np.copyto(target, full.astype(target.dtype, copy=False))
-    layer.refresh()
+    _write_changes(layer, target, full, () if slice_index is None else (slice_index,))
+
+
+def _write_changes(layer: Labels, target: np.ndarray, data: np.ndarray, where: tuple[int, ...] = ()) -> None:
+    """Write ``data`` into ``target`` (``layer.data[where]``) where they differ, outside the undo history."""
+    index = np.nonzero(target != data)
+    if index[0].size:
+        values = data[index]
+        write_unrecorded(layer, (*(np.full(index[0].shape, w) for w in where), *index), values)
 
 
 def restore(layer: Labels, data: np.ndarray) -> None:
     """Undo :func:`show_in_place`: the layer holds ``data`` again."""
     if layer.data.shape == data.shape:
-        np.copyto(layer.data, data)
-        layer.refresh()
+        _write_changes(layer, np.asarray(layer.data), data)
 
 
 def show_uncertainty(

@@ -57,16 +57,19 @@ def build_params(spec: RunSettings):
 
 
 def warm_up() -> threading.Event:
-    """Import the pipeline and torch on a background thread; the event is set when done.
+    """Import the pipeline, torch and higra on a background thread; the event is set when done.
 
-    Importing torch holds Python's GIL for seconds: doing it when the widget opens keeps
-    that delay away from the first run.
+    Importing torch holds Python's GIL for seconds, and higra (imported by the core when a
+    hierarchy is first built) brings 200 modules with it, matplotlib's among them, during
+    which a first run's GUI thread waited 266 ms: doing it when the widget opens keeps those
+    delays away from the first run.
     """
     ready = threading.Event()
 
     def load():
         try:
             importlib.import_module("..core.pipeline", __package__)  # imports torch
+            importlib.import_module("..core.ucm", __package__).hg.Tree  # loads higra, imported lazily there
         except Exception:  # reported by the run that needs it
             pass
         ready.set()

@@ -279,6 +279,7 @@ class SegmentationWidget(QWidget):
             pass  # over time (or a coarser level of a volume): the progress line says how far it is
         elif shown is not None and shown in self.viewer.layers and shown.data.shape == shape:
             run.in_place = (shown, np.array(shown.data, copy=True))
+            size = np.shape(shown.data if z is None else shown.data[z])  # previews at its size, made by the worker
         else:  # before the run: slow
             run.preview = results.add_preview(self.viewer, image, size, colours, slice_index=z, geometry=run.geometry)
         self._run = run

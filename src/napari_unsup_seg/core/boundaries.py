@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .pixel_graph import edge_values
+
 if TYPE_CHECKING:
     from .hierarchy_params import HierarchyParams
 
@@ -57,15 +59,22 @@ def _box_contrast(feats: np.ndarray, feats_t: np.ndarray, radius: int) -> np.nda
 
 
 class _EdgeMaps:
-    """Maps of horizontal (H, W-1) and vertical (H-1, W) edges -> the graph's edge order."""
+    """Maps of horizontal (H, W-1) and vertical (H-1, W) edges -> the graph's edge order.
+
+    ``graph`` None: the order of :mod:`core.pixel_graph` (that of higra's 4-adjacency graph).
+    """
 
     def __init__(self, graph, shape: tuple[int, int]):
-        height, width = shape
-        src, dst = graph.edge_list()
-        rows, cols = src // width, src % width
-        self.index = np.where(dst == src + 1, rows * (width - 1) + cols, height * (width - 1) + rows * width + cols)
+        self.index = None
+        if graph is not None:
+            height, width = shape
+            src, dst = graph.edge_list()
+            rows, cols = src // width, src % width
+            self.index = np.where(dst == src + 1, rows * (width - 1) + cols, height * (width - 1) + rows * width + cols)
 
     def gather(self, horizontal: np.ndarray, vertical: np.ndarray) -> np.ndarray:
+        if self.index is None:
+            return edge_values(horizontal, vertical)
         return np.concatenate([horizontal.ravel(), vertical.ravel()])[self.index]
 
 
@@ -78,6 +87,8 @@ def edge_weights(
 ) -> np.ndarray:
     """Boundary weight of every edge of the 4-adjacency pixel graph (float32, >= 0).
 
+    ``graph``: higra's pixel graph of the image, or None (the order of
+    :mod:`core.pixel_graph`, the same, without making higra's graph).
     ``feats`` are the colour features of :func:`colour_features` when already computed.
     """
     shape = image.shape[1:]

@@ -26,6 +26,7 @@ from functools import cached_property
 
 import numpy as np
 
+from . import pixel_graph
 from .boundaries import colour_features, edge_weights
 from .errors import InputError
 from .hierarchy_merge import merge_tree, normalize_altitudes
@@ -104,17 +105,16 @@ class Hierarchy:
 
         See :mod:`core.hierarchy_volume` for the layout of a volume's.
         """
-        graph = self._graph if self._graph is not None else grid_graph(self.shape)
         if self.tree.num_leaves() == 1:
             return np.zeros(tuple(2 * n + 1 for n in self.shape), np.float32)
         # the tree's leaves are the rag's vertices: saliency projects back to pixel edges
-        weights = hg.saliency(self.tree, self.altitudes, self._rag)
+        weights = hg.saliency(self.tree, self.altitudes, self._rag).astype(np.float32)
         if len(self.shape) == 3:
             from .hierarchy_volume import saliency_volume
 
-            return saliency_volume(weights.astype(np.float32), graph, self.shape)
-        khalimsky = hg.graph_4_adjacency_2_khalimsky(graph, weights.astype(np.float32), self.shape, True)
-        return np.ascontiguousarray(khalimsky, np.float32)
+            graph = self._graph if self._graph is not None else grid_graph(self.shape)
+            return saliency_volume(weights, graph, self.shape)
+        return pixel_graph.khalimsky(weights, self.shape)
 
     def _cut_leaves(self, threshold: float) -> tuple[np.ndarray, int]:
         t = np.float32(min(max(float(threshold), 0.0), 1.0))
@@ -143,6 +143,10 @@ class Hierarchy:
         any count in it (ties: the smallest value), 0 when none has. Summing the leaves'
         counts per region equals counting over the region's pixels, at a cost per leaf.
         """
+        return self.leaf_majority(threshold, votes).astype(np.int32)[self.leaf_map]
+
+    def leaf_majority(self, threshold: float, votes: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """(n_leaves,) int64: the value :meth:`cut_majority` gives each leaf's pixels."""
         lut, n = self._cut_leaves(threshold)
         region = lut.astype(np.int64) - 1
         chosen = np.zeros(n, np.int64)
@@ -155,7 +159,23 @@ class Hierarchy:
             has = ~done & (totals.sum(1) > 0)
             chosen[has] = present[totals[has].argmax(1)]
             done |= has
-        return chosen[region][self.leaf_map].astype(np.int32)
+        return chosen[region]
+
+    @cached_property
+    def _pixels_by_leaf(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat pixel indices sorted by leaf, and where each leaf's begin (n_leaves + 1)."""
+        flat = self.leaf_map.ravel()
+        starts = np.zeros(self.num_leaves + 1, np.int64)
+        np.cumsum(np.bincount(flat, minlength=self.num_leaves), out=starts[1:])
+        return np.argsort(flat, kind="stable"), starts
+
+    def leaf_pixels(self, leaves: np.ndarray) -> np.ndarray:
+        """Flat indices of the pixels of ``leaves`` (ascending within each leaf)."""
+        order, starts = self._pixels_by_leaf
+        leaves = np.asarray(leaves, np.int64)
+        sizes = starts[leaves + 1] - starts[leaves]
+        first = np.repeat(starts[leaves] - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
+        return order[first + np.arange(int(sizes.sum()))]
 
     def cut(self, threshold: float) -> np.ndarray:
         """(H, W) int32 regions 1..n at ``threshold``; equals ``labels_at(self.ucm, threshold)``."""
@@ -247,10 +267,14 @@ def build_hierarchy(
     """
     image, labels, soft = _check_inputs(image, labels, soft)
     shape = labels.shape
-    graph = grid_graph(shape)
+    # higra's pixel graph and RAG (which hold the GIL) where it is needed anyway (volumes, watershed
+    # leaves) or where the order of the RAG's edges decides between many equal merges (min_size's
+    # single-linkage rebuild); otherwise core.pixel_graph's
+    with_higra = len(shape) == 3 or params.leaves == "watershed" or params.min_size > 0
+    graph = grid_graph(shape) if with_higra else None
     feats = colour_features(image, params.sigma)
     if params.method == "ward":
-        pixel_weights = np.zeros(graph.num_edges(), np.float32)
+        pixel_weights = np.zeros(pixel_graph.num_edges(shape) if graph is None else graph.num_edges(), np.float32)
     elif len(shape) == 3:
         from .hierarchy_volume import voxel_edge_weights
 
@@ -269,7 +293,10 @@ def build_hierarchy(
             labels = split_by_scribbles(labels, scribbles)
         else:
             scribbles = None
-    rag = hg.make_region_adjacency_graph_from_labelisation(graph, labels)
+    if with_higra:
+        rag = hg.make_region_adjacency_graph_from_labelisation(graph, labels)
+    else:
+        rag = pixel_graph.region_adjacency(labels)
     leaf_map = rag.vertex_map.reshape(shape).astype(np.int32)
     tree, raw = merge_tree(rag, pixel_weights, feats, leaf_map, params)
     if params.min_size > 0 and tree.num_leaves() > 1:

@@ -91,6 +91,7 @@ class Segmentation:
             self.hierarchy.ucm
         if self.scribbles is not None:
             self._votes
+            self.hierarchy._pixels_by_leaf
 
     def regions(self, threshold: float) -> np.ndarray:
         """(H, W) (volumes: (Z, H, W)) region ids 1..n at a UCM threshold."""
@@ -108,6 +109,17 @@ class Segmentation:
         keep = self.scribbles > 0
         classes[keep] = self.scribbles[keep]
         return classes
+
+    def class_changes(self, before: float, after: float) -> tuple[np.ndarray, np.ndarray]:
+        """Where :meth:`classes` at ``after`` differs from it at ``before`` (scribble mode):
+        flat pixel indices and their values at ``after``, found per leaf (a slider's frame)."""
+        if self.scribbles is None or self.hierarchy is None:
+            raise InputError("class changes need scribbles and a hierarchy")
+        h = self.hierarchy
+        old, new = h.leaf_majority(before, self._votes), h.leaf_majority(after, self._votes)
+        pixels = h.leaf_pixels(np.flatnonzero(old != new))
+        pixels = pixels[self.scribbles.ravel()[pixels] == 0]  # scribbled pixels keep their class
+        return pixels, new[h.leaf_map.ravel()[pixels]].astype(np.int32)
 
     @cached_property
     def _votes(self) -> list:
