@@ -3,12 +3,13 @@ the instant first mask, warm start with new or erased classes, start fresh, unce
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
 from qtpy.QtCore import QTimer
 
-from napari_unsup_seg._napari import results
+from napari_unsup_seg._napari import results, runner
 from napari_unsup_seg._napari.layers import role
 
 
@@ -85,6 +86,8 @@ def test_first_mask_is_shown_before_the_clustering_ends(loaded, qtbot, monkeypat
         real_update(layer, preview)
 
     monkeypatch.setattr(results, "update_preview", spy)
+    # a preview every 0.2 s at most: on a fast machine the tiny image's clustering ends sooner
+    monkeypatch.setattr(runner, "run_segmentation", functools.partial(runner.run_segmentation, preview_interval=0.0))
     assert widget.run()
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
     stages = [stage for _, stage, _ in shown]
