@@ -129,3 +129,17 @@ def test_closing_the_dock_during_a_first_run_removes_its_preview(loaded, qtbot, 
     assert [layer.name for layer in viewer.layers] == ["tiny", "tiny scribbles"]
     assert not [n for n in notes if str(n.severity) in ("warning", "error")]
     assert _reopen(viewer, qtbot).result_layer() is None
+
+
+def test_a_dock_opened_again_keeps_the_settings_and_boxes_the_user_chose(plugin, qtbot):
+    viewer, old = plugin
+    old.live_box.setChecked(False)  # the user turned live runs off
+    old.uncertainty_box.setChecked(True)
+    old.params.fields["seed"].value = 11
+    old.params.iterations.setValue(60)
+    _close_dock(viewer, old, qtbot)
+    widget = _reopen(viewer, qtbot)
+    assert not widget.live_box.isChecked(), "live runs came back on after the dock was reopened"
+    assert widget.uncertainty_box.isChecked()
+    spec = widget.params.spec()
+    assert (spec.seed, spec.max_iter) == (11, 60)

@@ -17,6 +17,7 @@ no handler of a closed widget runs on a stroke, a layer change or a click.
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from typing import Any
 
@@ -24,6 +25,8 @@ from napari.layers import Image, Labels
 
 SESSIONS: weakref.WeakKeyDictionary[Image, Any] = weakref.WeakKeyDictionary()  # the widget's session per image
 SCRIBBLES: weakref.WeakKeyDictionary[Image, Labels] = weakref.WeakKeyDictionary()  # the scribbles chosen for it
+# per viewer, what a closed dock's form and boxes held: a dock opened again shows them
+DOCK: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
 
 
 def let_go(viewer, *owners) -> None:
@@ -32,3 +35,16 @@ def let_go(viewer, *owners) -> None:
         for emitter in group.emitters.values():
             for owner in owners:
                 emitter.disconnect(owner)  # all of that object's methods
+
+
+def remember_dock(viewer, form, boxes: dict) -> None:
+    """Keep the run settings of ``form`` (a ParamsForm) and the ticks of ``boxes`` for the next dock."""
+    DOCK[viewer] = {"settings": dataclasses.asdict(form.spec()), "boxes": {k: b.isChecked() for k, b in boxes.items()}}
+
+
+def restore_dock(viewer, form, boxes: dict) -> None:
+    """Show in a new dock what :func:`remember_dock` kept (nothing kept: the defaults stay)."""
+    kept = DOCK.get(viewer, {})
+    form.show_recorded(kept.get("settings"))
+    for name, on in kept.get("boxes", {}).items():
+        boxes[name].setChecked(on)

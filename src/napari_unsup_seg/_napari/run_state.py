@@ -38,6 +38,15 @@ class ImageState:
     by_scope: dict = field(default_factory=dict)  # {(scope, time): its latest result layer}
     status: str = ""  # the words of its last run
 
+    def show_uncertainty(self, viewer, image: Image | None, on: bool) -> None:
+        """Show (``on``) or hide the uncertainty of the result as an image layer."""
+        seg, result = self.segmentation, self.result
+        values = seg.uncertainty if seg is not None and on else None
+        if values is not None and image is not None and self.where is not None:
+            values = parts.placed(values, result.data.shape, self.where)
+        geometry = {"scale": tuple(result.scale), "translate": tuple(result.translate)} if result is not None else None
+        self.uncertainty = results.show_uncertainty(viewer, image, self.uncertainty, values, geometry)
+
     def remember_warm(self, run: RunState, seg) -> None:
         """Keep the network the run learned, to warm-start the next run of its method and scope."""
         key = (run.spec.method, *run.scope, run.level)

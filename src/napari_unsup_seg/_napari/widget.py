@@ -133,6 +133,10 @@ class SegmentationWidget(QWidget):
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.destroyed.connect(self._controller.shutdown)
         self._on_image_changed(self.image_layer())  # its result, if a widget closed before made one
+        image_state.restore_dock(self.viewer, self.params, self._boxes())  # as a dock closed before left them
+
+    def _boxes(self) -> dict:
+        return {"live": self.live_box, "replace": self.replace_box, "uncertainty": self.uncertainty_box}
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
@@ -147,6 +151,7 @@ class SegmentationWidget(QWidget):
             self._run = None
         self.merge.detach()
         self.live.timer.stop()
+        image_state.remember_dock(self.viewer, self.params, self._boxes())
         image_state.let_go(self.viewer, self, self.sources, self.legend, self.live, self.merge, self.committer)
 
     # -- layers -----------------------------------------------------------------------
@@ -379,17 +384,8 @@ class SegmentationWidget(QWidget):
             self.status.setText(session.status)
 
     def _show_uncertainty(self, session: ImageState | None, image: Image | None = None) -> None:
-        """Show (or hide) the uncertainty of the session's result as an image layer."""
-        if session is None:
-            return
-        seg = session.segmentation
-        values = seg.uncertainty if seg is not None and self.uncertainty_box.isChecked() else None
-        image = image if image is not None else self.image_layer()
-        if values is not None and image is not None and session.where is not None:
-            values = parts.placed(values, session.result.data.shape, session.where)
-        result = session.result
-        geometry = {"scale": tuple(result.scale), "translate": tuple(result.translate)} if result is not None else None
-        session.uncertainty = results.show_uncertainty(self.viewer, image, session.uncertainty, values, geometry)
+        if session is not None:
+            session.show_uncertainty(self.viewer, image or self.image_layer(), self.uncertainty_box.isChecked())
 
     def _save_target(self):
         """(image, result layer, session) of the current image, or None without a result."""
