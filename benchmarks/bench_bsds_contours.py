@@ -43,7 +43,7 @@ from bench_bsds_quality import (  # noqa: E402
     contour_row,
     felzenszwalb,
     plot_pr,
-    region_row,
+    print_region_table,
     sobel_gradient,
     watershed_area_ucm,
 )
@@ -142,12 +142,7 @@ def main(argv=None) -> None:
     region = {"Felzenszwalb": flat.summary("Felzenszwalb")}
     region |= {name: evaluate_ucms(maps, gts_all) for name, maps in ucms.items()}
     print(f"BSDS500 {args.split}, first {len(ids)} images; ODS / OIS; contours: {args.contour_net or 'shipped'}\n")
-    print("| regions | SC | PRI | VI | note |\n|---|---|---|---|---|")
-    for name, s in region.items():
-        note = f"best scale (SC / PRI / VI): {s['best']}" if s.get("best") else ""
-        if "SC_ODS_threshold" in s:
-            note = f"ODS thresholds {s['SC_ODS_threshold']:.2f} / {s['PRI_ODS_threshold']:.2f} / {s['VI_ODS_threshold']:.2f}"
-        print(region_row(name, s, note))
+    print_region_table(region)
     contour = {name: summarise_contours(np.stack(c), thresholds) for name, c in contours.items()}
     if contour:
         print(f"\n| contours ({args.contour_thresholds} thresholds) | F ODS | P | R | F OIS | ODS threshold |")

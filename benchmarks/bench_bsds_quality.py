@@ -200,6 +200,16 @@ class FlatScores:
         }
 
 
+def print_region_table(region: dict) -> None:
+    """Print the SC / PRI / VI table of ``{name: evaluate_ucms summary}``."""
+    print("| regions | SC | PRI | VI | note |\n|---|---|---|---|---|")
+    for name, s in region.items():
+        note = f"best scale (SC / PRI / VI): {s['best']}" if s.get("best") else ""
+        if "SC_ODS_threshold" in s:
+            note = f"ODS thresholds {s['SC_ODS_threshold']:.2f} / {s['PRI_ODS_threshold']:.2f} / {s['VI_ODS_threshold']:.2f}"
+        print(region_row(name, s, note))
+
+
 def region_row(name: str, s: dict, note: str = "") -> str:
     return (
         f"| {name} | {s['SC_ODS']:.3f} / {s['SC_OIS']:.3f} | {s['PRI_ODS']:.3f} / {s['PRI_OIS']:.3f} "
@@ -317,12 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     seconds["W-Net"], seconds["CRF"] = stages.seconds["W-Net"], stages.seconds["CRF"]
 
     print(f"BSDS500 {args.split}, first {len(ids)} images; ODS / OIS\n")
-    print("| regions | SC | PRI | VI | note |\n|---|---|---|---|---|")
-    for name, s in region.items():
-        note = f"best scale (SC / PRI / VI): {s['best']}" if s.get("best") else ""
-        if "SC_ODS_threshold" in s:
-            note = f"ODS thresholds {s['SC_ODS_threshold']:.2f} / {s['PRI_ODS_threshold']:.2f} / {s['VI_ODS_threshold']:.2f}"
-        print(region_row(name, s, note))
+    print_region_table(region)
     print(f"\n| contours ({args.contour_thresholds} thresholds) | F ODS | P | R | F OIS | ODS threshold |")
     print("|---|---|---|---|---|---|")
     for name, s in contour.items():
