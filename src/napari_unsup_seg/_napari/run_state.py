@@ -38,6 +38,18 @@ class ImageState:
     by_scope: dict = field(default_factory=dict)  # {(scope, time): its latest result layer}
     status: str = ""  # the words of its last run
 
+    @classmethod
+    def reopened(cls, found) -> ImageState:
+        """The state of an image whose saved session was opened again (``session_layers.Reopened``)."""
+        return cls(
+            found.result,
+            found.segmentation,
+            found.merge,
+            found.scribbles,
+            where=found.where,
+            by_scope={found.scope: found.result},
+        )
+
     def show_uncertainty(self, viewer, image: Image | None, on: bool) -> None:
         """Show (``on``) or hide the uncertainty of the result as an image layer."""
         seg, result = self.segmentation, self.result

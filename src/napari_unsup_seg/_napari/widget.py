@@ -214,14 +214,7 @@ class SegmentationWidget(QWidget):
         )
         if found is not None:  # a saved session opened again: its result, merge slider and run settings
             self.params.show_recorded(found.segmentation.recipe.get("settings"))
-            session = self._sessions[image] = ImageState(
-                found.result,
-                found.segmentation,
-                found.merge,
-                found.scribbles,
-                where=found.where,
-                by_scope={found.scope: found.result},
-            )
+            session = self._sessions[image] = ImageState.reopened(found)
         if session is None or session.result is None or session.result not in self.viewer.layers:
             self.merge.detach()
         elif self.merge.layer is not session.result:
