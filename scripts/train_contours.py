@@ -10,7 +10,8 @@ their boundaries stay one pixel thick), a random flip and right-angle rotation. 
 annotators' consensus: a pixel is a boundary when at least ``--eta`` of them mark it, background
 when none does, and ignored in between (as in RCF, Liu et al. 2017). Loss: class-balanced binary
 cross-entropy (HED's weighting, negatives weighted 1.1) on the four side outputs and the fused
-one. Adam with a cosine learning-rate decay over ``--steps``; a checkpoint every ``--every``
+one. Adam with a cosine learning-rate decay over ``--steps``, from scratch or from the weights
+of ``--init``; a checkpoint every ``--every``
 steps (``step_<n>.pt``, loadable by ``load_contour_net``) and ``final.pt``. One torch thread.
 """
 
@@ -29,7 +30,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from napari_unsup_seg.core.contour_net import FORMAT, ContourNet, input_features  # noqa: E402
+from napari_unsup_seg.core.contour_net import FORMAT, ContourNet, input_features, load_contour_net  # noqa: E402
 from napari_unsup_seg.core.contours import segmentation_boundaries  # noqa: E402
 from napari_unsup_seg.core.evaluate import load_bsds_gt  # noqa: E402
 from napari_unsup_seg.core.image import load_image  # noqa: E402
@@ -122,6 +123,7 @@ def main(argv=None) -> None:
     p.add_argument("--scale-max", type=float, default=1.4)
     p.add_argument("--every", type=int, default=250)
     p.add_argument("--n-train", type=int, default=None, help="first n train images (default all 200)")
+    p.add_argument("--init", default=None, help="contour weights file to start from (its width is kept)")
     args = p.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -130,7 +132,11 @@ def main(argv=None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = load_split("train", args.n_train)
-    net = ContourNet(args.width)
+    if args.init:
+        net = load_contour_net(args.init).train()
+        args.width = net.sides[0].in_channels
+    else:
+        net = ContourNet(args.width)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.steps, eta_min=args.lr * 0.01)
     start, log = time.perf_counter(), []

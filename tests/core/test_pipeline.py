@@ -94,6 +94,23 @@ def test_stop_before_start_still_returns_a_result():
     assert seg.recipe["run"]["stopped"] is True
 
 
+def test_an_unsupervised_run_stopped_at_once_has_no_hierarchy_of_speckle():
+    image, _ = _image_and_scribbles()
+    stop = threading.Event()
+    stop.set()
+    seg = drain(segment(image, None, FAST, stop=stop))
+    assert seg.stopped and seg.hierarchy is None and seg.ucm is None
+    assert "stopped" in seg.recipe["run"]["no_hierarchy"]
+    with pytest.raises(InputError, match="stopped before"):
+        seg.regions(0.5)
+
+
+def test_a_finished_run_keeps_the_segmenter_leaves():
+    image, scribbles = _image_and_scribbles()
+    seg = drain(segment(image, scribbles, FAST))
+    assert seg.recipe["run"]["leaves"] == "segmenter"
+
+
 def test_seeded_runs_are_reproducible():
     image, scribbles = _image_and_scribbles()
     a = drain(segment(image, scribbles, FAST))

@@ -1,5 +1,7 @@
 """Volumes (Z, H, W): 3D walks, one network for all slices, the hierarchy on the voxel grid."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -110,6 +112,20 @@ def test_volume_run_shows_a_first_mask_of_the_whole_volume():
     image, scribbles, _ = ellipsoid((8, 24, 24))
     first = [e.result for e in segment(image, scribbles, SegmentParams(build_ucm=False)) if e.result is not None]
     assert first and first[0].shape == (8, 24, 24)
+
+
+def test_a_volume_stopped_at_once_merges_its_class_map_not_the_untrained_speckle():
+    # Stop pressed at once on a 64x256x256 volume: the untrained network's regions were the
+    # hierarchy's leaves (126,787 on 48x128x128), whose merging then ran for many minutes in 10 GB.
+    image, scribbles, truth = ellipsoid((12, 48, 48), noise=0.15)
+    stop = threading.Event()
+    stop.set()
+    seg = drain(segment(image, scribbles, SegmentParams(), stop=stop))
+    assert seg.stopped
+    assert seg.hierarchy.num_leaves < 50
+    assert seg.recipe["run"]["leaves"] == "class map"
+    np.testing.assert_array_equal(seg.classes(0.0), seg.labels)
+    assert dice(seg.labels == 2, truth) > 0.9
 
 
 def test_unsupervised_volume_run_and_crf_per_slice():

@@ -235,3 +235,18 @@ def test_no_hidden_time_limit_and_a_limit_that_stops_a_run_says_so(loaded, run_a
     scribbles.data = np.zeros_like(scribbles.data)  # unsupervised: the limit applies to the clustering
     run_and_wait(widget)
     assert widget.status.text().startswith("stopped at the 0.001 s limit after 1 iterations")
+
+
+def test_a_run_stopped_at_once_shows_its_regions_without_a_merge_slider(loaded, run_and_wait, monkeypatch):
+    import threading
+
+    viewer, widget, image, scribbles = loaded
+    real = pipeline.segment
+    pressed = threading.Event()
+    pressed.set()  # Stop pressed before the network learned anything
+    monkeypatch.setattr(pipeline, "segment", lambda *a, stop=None, **k: real(*a, stop=pressed, **k))
+    scribbles.data = np.zeros_like(scribbles.data)
+    run_and_wait(widget)
+    assert widget.result_layer() is not None
+    assert "stopped" in widget.status.text() and "no merge slider" in widget.status.text()
+    assert not widget.merge.slider.isEnabled()

@@ -149,6 +149,8 @@ def done_words(seg, seconds: float, warm: bool, part: str | None) -> str:
         if n_iter is not None:
             words.append(f"· {n_iter} iterations{' (warm start)' if warm else ''}")
     words.append(f"· {len(present_values(seg.labels))} {'classes' if seg.scribbles is not None else 'segments'}")
+    if info.get("no_hierarchy"):
+        words.append("· no merge slider (stopped too early)")
     if part:
         words.insert(0, f"{part}:")
     return " ".join(words)
