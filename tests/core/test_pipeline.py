@@ -105,6 +105,18 @@ def test_an_unsupervised_run_stopped_at_once_has_no_hierarchy_of_speckle():
         seg.regions(0.5)
 
 
+def test_a_scribble_run_stopped_at_once_returns_its_first_mask():
+    image, scribbles = _image_and_scribbles()
+    stop = threading.Event()
+    stop.set()
+    events = []
+    seg = drain(segment(image, scribbles, FAST, stop=stop), events.append)
+    first = next(e.result for e in events if e.result is not None)
+    free = scribbles == 0
+    np.testing.assert_array_equal(seg.labels[free], first[free])
+    assert seg.recipe["run"]["edges"] == "image" and seg.recipe["run"]["leaves"] == "class map"
+
+
 def test_a_finished_run_keeps_the_segmenter_leaves():
     image, scribbles = _image_and_scribbles()
     seg = drain(segment(image, scribbles, FAST))

@@ -15,10 +15,9 @@ regions that hold no scribble seed "everything else", which comes out as 0.
 from __future__ import annotations
 
 import dataclasses
-
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -195,15 +194,19 @@ def speckle(leaves: np.ndarray) -> float:
     return changes / max(edges, 1)
 
 
-def _hierarchy_leaves(overseg, labels, how: hierarchy.HierarchyParams, stopped: bool, scribbled: bool):
+def _untrained(out: SegmenterOutput) -> bool:
+    """Whether the segmenter was stopped before its regions took shape (they are speckle)."""
+    return out.stopped and speckle(out.overseg) > SPECKLE_EDGES
+
+
+def _hierarchy_leaves(overseg, labels, how: hierarchy.HierarchyParams, untrained: bool, scribbled: bool):
     """The leaves to merge and what they are ("segmenter", "class map"); None: no hierarchy.
 
-    A segmenter stopped before its regions took shape leaves speckle: merging it would take
-    minutes on a volume (126,787 leaves on 48x128x128 against 1,282 after a full run) and
-    mean nothing. A scribble run then merges the connected regions of its class map; an
-    unsupervised run has no hierarchy.
+    Merging an untrained segmenter's speckle would take minutes on a volume (126,787 leaves
+    on 48x128x128 against 1,282 after a full run) and mean nothing. A scribble run then
+    merges the connected regions of its class map; an unsupervised run has no hierarchy.
     """
-    if not stopped or how.leaves != "segmenter" or speckle(overseg) <= SPECKLE_EDGES:
+    if not untrained or how.leaves != "segmenter":
         return overseg, "segmenter"
     return (labels, "class map") if scribbled else (None, "none")
 
@@ -242,9 +245,10 @@ def segment(
     chosen = segmenter(params.method)
     out = yield from chosen.run(image, scribbles, params, stop, warm_start)
     labels, soft, overseg, uncertainty, info = out.labels, out.soft, out.overseg, None, dict(out.info)
+    untrained = _untrained(out)
     if scribbles is not None:
         labels, soft, overseg, uncertainty, info["edges"] = yield from _walk_classes(
-            image, scribbles, out, params, spacing, one_class, first
+            image, scribbles, out, params, spacing, one_class, first, untrained
         )
     elif params.use_crf and soft.shape[0] > 1:
         yield Progress(0, 1, stage="crf", message="dense CRF")
@@ -256,7 +260,7 @@ def segment(
         yield Progress(0, 1, stage="ucm", message="ultrametric contour map")
         how = params.hierarchy or chosen.hierarchy(image, scribbles)
         info["hierarchy"] = dataclasses.asdict(how)
-        overseg, info["leaves"] = _hierarchy_leaves(overseg, labels, how, out.stopped, scribbles is not None)
+        overseg, info["leaves"] = _hierarchy_leaves(overseg, labels, how, untrained, scribbles is not None)
         if overseg is None:
             info["no_hierarchy"] = "stopped before the segmenter's regions took shape: no hierarchy"
         else:
@@ -286,10 +290,15 @@ def _checked_inputs(image, scribbles, spacing):
     return scribbles, spacing
 
 
+def _first_seeds(scribbles, one_class: bool):
+    """The first mask's seeds and the value of "everything else" (0: none)."""
+    return with_rest_class(scribbles, rest_seeds_from_border(scribbles)) if one_class else (scribbles, 0)
+
+
 def _first_mask(image, scribbles, params: SegmentParams, spacing, one_class: bool):
     """Yield the first mask (a walk on the image) at once; return ``(walk, walk image)`` for the final walk."""
     yield Progress(0, 1, stage="propagate", message="first mask")
-    seeds, rest = with_rest_class(scribbles, rest_seeds_from_border(scribbles)) if one_class else (scribbles, 0)
+    seeds, rest = _first_seeds(scribbles, one_class)
     # a volume's first mask is its coarse walk, refined once, at the end
     base = walk_image(image, params.propagation)  # both walks compare it
     walk = first_mask(image, seeds, params.propagation, spacing, refined=image.ndim != 4, base=base)
@@ -298,14 +307,31 @@ def _first_mask(image, scribbles, params: SegmentParams, spacing, one_class: boo
     return walk, base
 
 
-def _walk_classes(image, scribbles, out: SegmenterOutput, params: SegmentParams, spacing, one_class: bool, first):
+def _walk_classes(
+    image, scribbles, out: SegmenterOutput, params: SegmentParams, spacing, one_class: bool, first, untrained: bool
+):
     """The classes of a scribble run: a walk on the features the network learned.
 
     Returns ``(labels, soft, leaves, uncertainty, edges)``; ``first``: the first mask's
-    ``(walk, walk image)``.
+    ``(walk, walk image)``. A network stopped ``untrained`` has nothing to add: the first
+    mask is the result (a volume's refined at full resolution).
     """
-    yield Progress(0, 1, stage="propagate", message="walk on learned features")
     first_walk, base = first
+    if untrained:  # stopped before the network learned anything: the first mask, at once
+        yield Progress(0, 1, stage="propagate", message="first mask (stopped)")
+        seeds, rest = _first_seeds(scribbles, one_class)
+        walk, edges = final_classes(
+            image,
+            seeds,
+            None,
+            replace(params.propagation, texture_weights=()),
+            first=first_walk,
+            spacing=spacing,
+            base=base,
+        )
+        labels = _without_rest(walk.labels(), rest)
+        return labels, walk.probs, labels, 1.0 - walk.margin(), edges
+    yield Progress(0, 1, stage="propagate", message="walk on learned features")
     seeds, rest = (
         with_rest_class(scribbles, rest_seeds_from_regions(scribbles, out.overseg)) if one_class else (scribbles, 0)
     )
