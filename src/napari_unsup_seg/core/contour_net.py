@@ -5,8 +5,9 @@ The network is a four-level encoder-decoder of 3x3 convolutions (16 to 96 channe
 output and the fused 1x1 combination of all four is the prediction (deeply supervised, as in
 HED). It is trained from scratch on the 200 BSDS500 train images by
 ``scripts/train_contours.py`` (class-balanced cross-entropy on the annotators' consensus
-boundaries, flips, right-angle rotations and rescaling); the val images chose the settings.
-No test image was used.
+boundaries, flips, right-angle rotations and rescaling), then twice more from its previous
+weights at lower learning rates (the lineage is in the file's ``meta``); the val images chose
+the settings and the weights. No test image was used.
 
 A weights file is a ``torch.save`` of a plain dict loaded with ``weights_only=True`` (no
 pickle of code)::
