@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -262,7 +262,7 @@ def segment(
         info["hierarchy"] = dataclasses.asdict(how)
         overseg, info["leaves"] = _hierarchy_leaves(overseg, labels, how, untrained, scribbles is not None)
         if overseg is None:
-            info["no_hierarchy"] = "stopped before the segmenter's regions took shape: no hierarchy"
+            info["no_hierarchy"] = "stopped before the segmenter's regions took shape"
         else:
             tree = hierarchy.build_hierarchy(image, overseg, soft, how, scribbles=scribbles)
     if scribbles is not None:
@@ -324,7 +324,7 @@ def _walk_classes(
             image,
             seeds,
             None,
-            replace(params.propagation, texture_weights=()),
+            dataclasses.replace(params.propagation, texture_weights=()),
             first=first_walk,
             spacing=spacing,
             base=base,
