@@ -352,7 +352,7 @@ def test_nan_pixels_are_reported_and_an_all_nan_image_refused(tmp_path, capsys):
     np.save(tmp_path / "some.npy", image)
     np.save(tmp_path / "none.npy", np.full((20, 24), np.nan))
     assert main(["segment", str(tmp_path / "some.npy"), "-o", str(tmp_path / "out"), *FAST]) == 0
-    assert "warning: 72 pixels are NaN or infinite" in capsys.readouterr().err
+    assert "warning: some: 72 pixels are NaN or infinite" in capsys.readouterr().err
     assert main(["segment", str(tmp_path / "none.npy"), "-o", str(tmp_path / "out"), *FAST]) == 2
     assert "no finite value" in _one_line_error(capsys)
 
@@ -527,3 +527,42 @@ def test_a_batch_does_not_list_its_output_folder_once_per_image(batch, monkeypat
         assert len(listed) <= 1, (run, len(listed))
     recipe = json.loads((out / "img0_recipe.json").read_text())
     assert set(recipe["outputs"]) == {p.name for p in out.iterdir() if p.name.startswith("img0_")}
+
+
+def test_a_batch_names_the_image_its_warning_is_about(batch, capsys):
+    """A user's report: in a batch, the NaN warning did not say which image it was about."""
+    image = np.random.default_rng(0).random((24, 32)).astype(np.float32)
+    image[:2, :5] = np.nan
+    tifffile.imwrite(batch / "in" / "holes.tif", image)
+    images = [str(batch / "in" / "img0.png"), str(batch / "in" / "holes.tif")]
+    assert main(["segment", *images, "-o", str(batch / "out"), *FAST]) == 0
+    err = capsys.readouterr().err
+    assert "warning: holes: 10 pixels are NaN or infinite" in err and "img0:" not in err
+
+
+@pytest.mark.parametrize("axes", [[], ["--axes", "ZYX"]])
+def test_colour_scribbles_are_refused_saying_what_to_save(batch, capsys, axes):
+    """A user's report: scribbles painted in colour (an RGB PNG) got advice to add --axes ZYX,
+    which then ran the photo as a stack of 100 slices of 150 x 3 pixels."""
+    grey = iio.imread(batch / "in" / "img0_scribbles.png")
+    colour = np.zeros((*grey.shape, 3), np.uint8)
+    colour[grey == 1] = (255, 0, 0)
+    colour[grey == 2] = (0, 0, 255)
+    iio.imwrite(batch / "colour.png", colour)
+    out = batch / "out"
+    rc = main(
+        [
+            "segment",
+            str(batch / "in" / "img0.png"),
+            "--scribbles",
+            str(batch / "colour.png"),
+            "-o",
+            str(out),
+            *axes,
+            *FAST,
+        ]
+    )
+    assert rc == 2
+    message = _one_line_error(capsys)
+    assert "colour.png" in message and "label image" in message and "--axes" not in message
+    assert not out.exists() or not any(out.iterdir())

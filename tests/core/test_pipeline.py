@@ -76,13 +76,16 @@ def test_class_changes_are_the_pixels_whose_class_changes():
         Segmentation(labels, tree, None, False, None, {}).class_changes(0.1, 0.5)
 
 
-def test_unsupervised_regions_follow_the_ucm_rule():
+def test_unsupervised_cuts_follow_the_ucm_rule_and_regions_join_segments():
     image, _ = _image_and_scribbles()
     seg = drain(segment(image, np.zeros((30, 40), np.int32), FAST))
     assert seg.scribbles is None
+    np.testing.assert_array_equal(seg.regions(0.0), seg.labels)
     for t in (0.0, 0.2, 0.5, 0.9):
-        np.testing.assert_array_equal(seg.regions(t), labels_at(seg.ucm, t))
+        np.testing.assert_array_equal(seg.hierarchy.cut(t), labels_at(seg.ucm, t))
         np.testing.assert_array_equal(seg.classes(t), seg.regions(t))
+        pairs = np.unique(np.stack([seg.labels.ravel(), seg.regions(t).ravel()]), axis=1)
+        assert len(np.unique(pairs[0])) == pairs.shape[1]  # each segment whole in one region
 
 
 def test_stop_before_start_still_returns_a_result():

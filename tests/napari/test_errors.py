@@ -153,3 +153,19 @@ def test_the_dock_scrolls_in_a_small_window_and_a_long_message_moves_no_button(p
     widget.status.setText("clustering · iteration 12 · 7 segments · loss 0.123 · " + "a long message " * 40)
     qtbot.wait(20)
     assert places() == before
+
+
+def test_nan_pixels_are_said_in_a_warning(plugin, qtbot, notes, run_and_wait):
+    """A user's report: an image with NaN pixels ran with no word about them (the CLI warns)."""
+    viewer, widget = plugin
+    image = np.random.default_rng(0).random((40, 48)).astype(np.float32)
+    image[5:15, 5:15] = np.nan
+    layer = viewer.add_image(image, name="holes")
+    qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=5000)
+    widget.params.iterations.setValue(5)
+    qtbot.waitUntil(widget.core_ready.is_set, timeout=60_000)
+    run_and_wait(widget)
+    warned = [n.message for n in notes if str(n.severity) == "warning"]
+    assert any("100 pixels are NaN" in m for m in warned), warned
+    assert widget.result_layer() is not None and "done" in widget.status.text()
+    assert np.isnan(layer.data).sum() == 100  # the layer's data is left as it was

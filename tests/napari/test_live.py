@@ -188,3 +188,36 @@ def test_undo_after_a_live_run_gives_the_previous_result(loaded, run_and_wait, q
     assert 4 in second and 4 not in first
     result.undo()
     np.testing.assert_array_equal(result.data, first)  # the progress drawn in it left no trace
+
+
+def test_undoing_a_stroke_runs_again_without_it(loaded, qtbot):
+    """A user's report: Ctrl+Z on the scribbles started no live run, so the mask kept a class
+    whose stroke was gone (napari's undo emits no paint event)."""
+    viewer, widget, image, scribbles = loaded
+    widget.legend.add_button.click()  # a new class 4
+    _stroke(scribbles, [44, 44, 44, 44], [28, 30, 32, 34], 4)
+    qtbot.waitUntil(lambda: widget.running, timeout=5000)
+    qtbot.waitUntil(lambda: not widget.running and bool(_results(viewer)), timeout=60_000)
+    assert 4 in np.unique(widget.result_layer().data)
+
+    scribbles.undo()  # what Ctrl+Z does
+    assert 4 not in np.unique(scribbles.data)
+    qtbot.waitUntil(lambda: widget.running, timeout=5000)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert 4 not in np.unique(widget.result_layer().data)
+
+    scribbles.redo()  # Shift+Ctrl+Z brings the stroke, and its class, back
+    qtbot.waitUntil(lambda: widget.running, timeout=5000)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert 4 in np.unique(widget.result_layer().data)
+
+
+def test_a_refresh_alone_starts_no_live_run(loaded, qtbot):
+    viewer, widget, image, scribbles = loaded
+    _stroke(scribbles, [5], [54], 2)
+    qtbot.waitUntil(lambda: widget.running, timeout=5000)
+    qtbot.waitUntil(lambda: not widget.running and bool(_results(viewer)), timeout=60_000)
+    scribbles.refresh()
+    scribbles.opacity = 0.5
+    qtbot.wait(800)
+    assert not widget.running

@@ -18,9 +18,9 @@ def _click(layer, row, col):
 
 def _merging_threshold(seg) -> float:
     """A threshold where clearly fewer regions remain than at 0."""
-    n0 = seg.hierarchy.n_regions(0.0)
+    n0 = seg.n_regions(0.0)
     for t in np.linspace(0.05, 0.95, 19):
-        if 1 < seg.hierarchy.n_regions(float(t)) < n0:
+        if 1 < seg.n_regions(float(t)) < n0:
             return float(t)
     raise AssertionError("the hierarchy never merges")
 
@@ -36,7 +36,7 @@ def test_slider_merges_regions_live(loaded, qtbot, run_and_wait):
 
     panel.slider.setValue(int(round(t * STEPS)))  # as when the user drags it
     qtbot.waitUntil(lambda: not np.array_equal(result.data, at_zero), timeout=2000)
-    n = seg.hierarchy.n_regions(panel.threshold)
+    n = seg.n_regions(panel.threshold)
     assert len(np.unique(result.data)) == n
     np.testing.assert_array_equal(result.data, seg.regions(panel.threshold))
     assert f"{n} regions" in panel.counter.text()
@@ -87,7 +87,7 @@ def test_with_scribbles_the_slider_merges_evenly_and_never_joins_classes(loaded,
     for position in np.linspace(0, 1, 11):  # the slider dragged across its whole range
         panel.slider.setValue(int(round(position * STEPS)))
         qtbot.wait(30)
-        counts.append(seg.hierarchy.n_regions(panel.threshold))
+        counts.append(seg.n_regions(panel.threshold))
         shown.append(np.array(result.data, copy=True))
         assert f"{counts[-1]} regions" in panel.counter.text()
         assert classes <= set(np.unique(result.data))  # every class keeps its pixels
@@ -98,3 +98,28 @@ def test_with_scribbles_the_slider_merges_evenly_and_never_joins_classes(loaded,
     assert steps[:5].sum() > 0.2 * (counts[0] - counts[-1]) and steps[5:].sum() > 0.2 * (counts[0] - counts[-1])
     assert (steps <= 0.3 * (counts[0] - counts[-1]) + 1).all()
     assert not np.array_equal(shown[0], shown[-1])  # unscribbled regions took their neighbours' class
+
+
+def test_unsupervised_merging_starts_from_the_result_shown(loaded, qtbot, run_and_wait):
+    """A user's report: after a W-Net (or clustering) run with no scribbles the layer showed
+    a few segments, the counter at 0 said hundreds of regions, and the first move of the
+    slider to the right split the result into hundreds of fragments."""
+    viewer, widget, image, scribbles = loaded
+    scribbles.data = np.zeros_like(scribbles.data)
+    widget.params.set_method("wnet")
+    widget.params.use_crf.setChecked(True)  # the defaults a user runs with
+    run_and_wait(widget)
+    result, seg, panel = widget.result_layer(), widget.merge.segmentation, widget.merge
+    shown = len(np.unique(result.data))
+    assert f"{shown} regions" in panel.counter.text()
+    counts = []
+    for position in np.linspace(0, 1, 21):
+        panel.slider.setValue(int(round(position * STEPS)))
+        panel.slider.sliderReleased.emit()
+        qtbot.wait(20)
+        counts.append(len(np.unique(result.data)))
+        assert f"{counts[-1]} regions" in panel.counter.text()
+        # every segment of the result lies whole in one region: merging only joins segments
+        pairs = np.unique(np.stack([seg.labels.ravel(), np.asarray(result.data).ravel()]), axis=1)
+        assert len(np.unique(pairs[0])) == pairs.shape[1]
+    assert counts[0] == shown and counts == sorted(counts, reverse=True) and counts[-1] < shown

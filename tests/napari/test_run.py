@@ -250,3 +250,13 @@ def test_a_run_stopped_at_once_shows_its_regions_without_a_merge_slider(loaded, 
     assert widget.result_layer() is not None
     assert "stopped" in widget.status.text() and "no merge slider" in widget.status.text()
     assert not widget.merge.slider.isEnabled()
+
+
+def test_scribbles_of_one_class_say_the_class_and_the_rest(loaded, run_and_wait):
+    """A user's report: a run with strokes of one class only said "2 classes"."""
+    viewer, widget, image, scribbles = loaded
+    one = np.where(scribbles.data == 3, 3, 0).astype(scribbles.data.dtype)
+    scribbles.data = one
+    run_and_wait(widget)
+    assert "1 class and the rest" in widget.status.text(), widget.status.text()
+    assert len(np.unique(widget.result_layer().data)) == 2

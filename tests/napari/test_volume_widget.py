@@ -223,3 +223,30 @@ def test_load_image_opens_a_volume_tiff_with_its_voxel_size(plugin, qtbot, tmp_p
     np.testing.assert_allclose(layer.scale, (2.0, 0.5, 0.5))
     qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=5000)
     assert widget.scribbles_layer().data.shape == (Z, H, W) and widget.scope() == "volume"
+
+
+def test_switching_scope_back_merges_and_saves_that_scopes_result(volume_loaded, qtbot, tmp_path, monkeypatch):
+    """A user's report: Whole volume, then This slice, then the scope set back to Whole volume:
+    Save wrote the slice's result under the volume's name, the slider stayed on the slice's layer."""
+    viewer, widget, image, scribbles, truth, calls = volume_loaded
+    _run(widget, qtbot)
+    whole = widget.result_layer()
+    widget.set_scope("slice")
+    viewer.dims.set_point(0, 5 * SPACING[0])
+    _run(widget, qtbot)
+    part = widget.result_layer()
+    assert part is not whole and widget.merge.layer is part
+
+    widget.set_scope("volume")
+    assert widget.result_layer() is whole and widget.merge.layer is whole
+    monkeypatch.setattr(dialogs, "choose_folder", lambda *a, **k: tmp_path)
+    widget.save_button.click()
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "vol_labels.tif"), whole.data)
+    assert tifffile.imread(tmp_path / "vol_masks.tif").shape == (2, Z, H, W)
+
+    widget.merge.set_threshold(widget.merge._threshold_at(STEPS))  # merges the volume's result
+    np.testing.assert_array_equal(whole.data, widget.merge.segmentation.classes(widget.merge.threshold))
+    assert np.flatnonzero(np.asarray(part.data).any(axis=(1, 2))).tolist() == [5]  # the slice's untouched
+
+    widget.set_scope("slice")  # and back: the slice's result, with its own merge state
+    assert widget.result_layer() is part and widget.merge.layer is part and widget.merge.threshold == 0.0

@@ -12,8 +12,7 @@ from tqdm import tqdm
 from ..core import batch, batch_image, batch_input, batch_options, batch_output, export, resume
 from ..core.batch_image import Outcome
 from ..core.batch_options import BatchOptions
-from ..core.errors import InputError
-from ..core.image import read_array
+from ..core.errors import InputError, warnings_about
 from ..core.progress import Progress, drain
 from ..core.series import SCOPES
 from .common import number, stop_on_sigint
@@ -50,9 +49,14 @@ def add_parser(sub) -> None:
     )
     cut = p.add_mutually_exclusive_group()
     cut.add_argument(
-        "--threshold", type=number(float, 0.0, 1.0), help="write the regions of the UCM cut at this threshold"
+        "--threshold",
+        type=number(float, 0.0, 1.0),
+        help="write the result merged at this UCM threshold, as the merge slider shows it: "
+        "without scribbles the segments joined across weak boundaries, with scribbles the classes",
     )
-    cut.add_argument("--regions", type=number(int, 1), help="write the UCM cut with this many regions")
+    cut.add_argument(
+        "--regions", type=number(int, 1), help="write the result merged to this many regions (as --threshold)"
+    )
     p.add_argument("--masks", action="store_true", help="also write one binary mask per class")
     p.add_argument(
         "--coco",
@@ -210,7 +214,9 @@ def _inputs(args, options: BatchOptions) -> list[tuple[str, np.ndarray, np.ndarr
     items = []
     for path, spath in zip(args.images, scribble_paths):
         image = batch_input.read_input(path, options)
-        scribbles = None if spath is None else batch_input.scribbles_for_level(path, read_array(spath), options)
+        scribbles = (
+            None if spath is None else batch_input.scribbles_for_level(path, batch_input.read_scribbles(spath), options)
+        )
         items.append((batch_input.stem_of(path), image, scribbles))
     batch.unique_stems([stem for stem, _, _ in items])
     return items
@@ -222,9 +228,10 @@ def _require_images(args) -> None:
 
 
 def _named(stem: str, func, *args):
-    """``func(*args)``, its InputError naming the image ``stem`` when there are several."""
+    """``func(*args)``, its InputError and InputWarnings naming the image ``stem``."""
     try:
-        return func(*args)
+        with warnings_about(stem):
+            return func(*args)
     except InputError as err:
         raise InputError(f"{stem}: {err}") from err
 

@@ -1,11 +1,14 @@
-"""Live mode: run again each time a stroke on the scribbles layer ends.
+"""Live mode: run again each time a stroke on the scribbles layer ends, or is undone.
 
 Strokes in quick succession make one run (a short pause first); a stroke made during a
-run stops that run, whose result is then dropped, and starts a new one.
+run stops that run, whose result is then dropped, and starts a new one. Ctrl+Z and
+Shift+Ctrl+Z of a stroke emit no paint event (napari only refreshes the layer), so a
+refresh that changed the length of the layer's undo or redo history counts as a stroke.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -48,6 +51,7 @@ class LiveMode(QObject):
         super().__init__(box)
         self.box, self._scribbles, self._running, self._run, self._stop = box, scribbles, running, run, stop
         self.rerun = False  # a run is out of date: start again when it ends
+        self._seen: tuple | None = None  # (scribbles layer, its history mark) at the last stroke or refresh
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(LIVE_DELAY_MS)
@@ -62,6 +66,7 @@ class LiveMode(QObject):
     def watch(self, layer) -> None:
         if isinstance(layer, Labels):
             layer.events.paint.connect(self._on_stroke)
+            layer.events.set_data.connect(self._on_refresh)
 
     @property
     def on(self) -> bool:
@@ -69,8 +74,23 @@ class LiveMode(QObject):
         return self.box.isChecked() and self.box.isEnabled()
 
     def _on_stroke(self, event) -> None:
-        if self.on and event.source is self._scribbles():
-            self.timer.start()  # restarts the pause
+        if event.source is self._scribbles():
+            self._remember(event.source)
+            if self.on:
+                self.timer.start()  # restarts the pause
+
+    def _on_refresh(self, event) -> None:
+        layer = event.source
+        if layer is not self._scribbles():
+            return
+        seen = self._seen
+        undone = seen is not None and seen[0]() is layer and seen[1] != _history_mark(layer)
+        self._remember(layer)
+        if undone and self.on:
+            self.timer.start()
+
+    def _remember(self, layer: Labels) -> None:
+        self._seen = (weakref.ref(layer), _history_mark(layer))
 
     def trigger(self) -> None:
         """Run now, or stop the run going on and run again once it has ended."""
@@ -90,3 +110,8 @@ class LiveMode(QObject):
         self.rerun = False
         QTimer.singleShot(0, self.trigger)
         return stopped
+
+
+def _history_mark(layer: Labels) -> tuple[int, int]:
+    """Lengths of the layer's undo and redo histories (napari keeps them private)."""
+    return len(getattr(layer, "_undo_history", ())), len(getattr(layer, "_redo_history", ()))

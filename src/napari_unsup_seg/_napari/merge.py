@@ -343,7 +343,7 @@ class MergePanel(QWidget):
             self.counter.setText("no hierarchy: merging is off")
             return
         threshold = self._state.threshold if threshold is None else threshold
-        n = seg.hierarchy.n_regions(threshold)
+        n = seg.n_regions(threshold)
         self.counter.setText(f"threshold {threshold:.3f}: {n} regions")
 
     def _on_assign_toggled(self, on: bool) -> None:

@@ -37,6 +37,8 @@ class ImageState:
     where: tuple | None = None  # the latest result is of this part of the stack (an index)
     by_scope: dict = field(default_factory=dict)  # {(scope, time): its latest result layer}
     status: str = ""  # the words of its last run
+    scope: tuple | None = None  # (scope, time) of the current result
+    kept: dict = field(default_factory=dict)  # {(scope, time): (result, segmentation, merge, scribbles, where)}
 
     @classmethod
     def reopened(cls, found) -> ImageState:
@@ -48,7 +50,40 @@ class ImageState:
             found.scribbles,
             where=found.where,
             by_scope={found.scope: found.result},
+            scope=found.scope,
         )
+
+    def set_current(self, scope: tuple, result: Labels, segmentation, scribbles, where) -> None:
+        """A run's result becomes the current one (what merging and saving work on)."""
+        self._keep()
+        self.result, self.segmentation, self.merge, self.scribbles, self.where = (
+            result,
+            segmentation,
+            None,
+            scribbles,
+            where,
+        )
+        self.scope, self.by_scope[scope] = scope, result
+
+    def use_scope(self, scope: tuple, layers) -> bool:
+        """Make the latest result of ``scope`` (in ``layers``) the current one again, as it was
+        left (its merge state too); False when it is current already or has none."""
+        record = self.kept.get(scope)
+        if (
+            scope == self.scope
+            or record is None
+            or record[0] not in layers
+            or self.by_scope.get(scope) is not record[0]
+        ):
+            return False
+        self._keep()
+        self.result, self.segmentation, self.merge, self.scribbles, self.where = record
+        self.scope = scope
+        return True
+
+    def _keep(self) -> None:
+        if self.scope is not None and self.result is not None:
+            self.kept[self.scope] = (self.result, self.segmentation, self.merge, self.scribbles, self.where)
 
     def show_uncertainty(self, viewer, image: Image | None, on: bool) -> None:
         """Show (``on``) or hide the uncertainty of the result as an image layer."""
@@ -148,12 +183,23 @@ def done_words(seg, seconds: float, warm: bool, part: str | None) -> str:
         words = ["stopped" if seg.stopped else "done", f"in {seconds:.1f} s"]
         if n_iter is not None:
             words.append(f"· {n_iter} iterations{' (warm start)' if warm else ''}")
-    words.append(f"· {len(present_values(seg.labels))} {'classes' if seg.scribbles is not None else 'segments'}")
+    words.append(f"· {_how_many(seg)}")
     if info.get("no_hierarchy"):
         words.append("· no merge slider (stopped too early)")
     if part:
         words.insert(0, f"{part}:")
     return " ".join(words)
+
+
+def _how_many(seg) -> str:
+    """ "3 classes", "12 segments", or for one scribbled class "1 class and the rest"."""
+    n = len(present_values(seg.labels))
+    if seg.scribbles is None:
+        return f"{n} segments"
+    scribbled = present_values(seg.scribbles)
+    if len(scribbled[scribbled > 0]) == 1 and n == 2:
+        return "1 class and the rest"
+    return f"{n} classes"
 
 
 def read_inputs(viewer, image: Image, scribbles_layer: Labels | None, stack_panel):

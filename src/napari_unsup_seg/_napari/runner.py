@@ -5,7 +5,8 @@ The GUI thread only builds a :class:`core.settings.RunSettings` (plain values) a
 a 2D image, a :class:`StackInput`. Everything that needs torch (importing the pipeline,
 building the parameters, normalising the image or stack, training) happens on the worker
 thread. Progress events are throttled there, so a segmenter that yields very often
-cannot flood the GUI's event queue.
+cannot flood the GUI's event queue. A warning about the input raised there (NaN pixels)
+would reach no one: it comes to the GUI as a progress event of stage "warning".
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+import warnings
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 from napari.qt.threading import GeneratorWorker, create_worker
 
+from ..core.errors import InputWarning
 from ..core.progress import Progress
 from ..core.settings import RunSettings
 
@@ -161,6 +164,34 @@ def _segmentation(image, scribbles, stack: StackInput | None, params, stop, warm
     return pipeline.segment(data, scribbles, params, stop=stop, warm_start=warm_start, spacing=spacing)
 
 
+def _warning_events(make: Callable[[], Generator]) -> Generator[Progress, None, Any]:
+    """The events of the generator ``make()`` returns, and a "warning" event for each
+    InputWarning raised while it is made or runs; other warnings are given again at its end."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        gen = make()
+        while True:
+            yield from _input_warnings(caught)
+            try:
+                event = next(gen)
+            except StopIteration as done:
+                result = done.value
+                break
+            yield event
+        yield from _input_warnings(caught)
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return result
+
+
+def _input_warnings(caught: list) -> Generator[Progress, None, None]:
+    """A "warning" event for each InputWarning of ``caught``, taken out of it."""
+    mine = [w for w in caught if issubclass(w.category, InputWarning)]
+    caught[:] = [w for w in caught if not issubclass(w.category, InputWarning)]
+    for w in mine:
+        yield Progress(0, 0, stage="warning", message=str(w.message))
+
+
 def run_segmentation(
     image: np.ndarray,
     scribbles: np.ndarray | None,
@@ -187,16 +218,14 @@ def run_segmentation(
     whole_volume = stack is not None and "Z" in stack.axes and stack.slice_index is None
     series = is_series(image, stack)
     try:
-        gen = _segmentation(image, scribbles, stack, build_params(spec), stop, warm_start)
+        gen = _warning_events(lambda: _segmentation(image, scribbles, stack, build_params(spec), stop, warm_start))
         last_emit = last_preview = -np.inf
         last_stage = None
         while True:
             try:
                 event = next(gen)
             except StopIteration as done:
-                from ..core.pipeline import Segmentation
-
-                if isinstance(done.value, Segmentation):
+                if hasattr(done.value, "precompute"):
                     done.value.precompute()  # here, not on the GUI thread at the first slider move
                 return RunOutcome(done.value, None, time.perf_counter() - start)
             now = time.perf_counter()

@@ -37,6 +37,7 @@ from qtpy.QtWidgets import QWidget
 from ..core.errors import InputError
 from ..core.progress import Progress
 from . import focus, image_state, notify, owners, parts, results
+from .napari_workarounds import drop_brush_circle_box
 from . import layer_axes as LA
 from . import layers as L
 from .commit_panel import CommitPanel
@@ -114,20 +115,20 @@ class SegmentationWidget(QWidget):
             group("Method", self.params),
             group("Run", *controls.widgets(self.stack)),
             group("Merge regions", self.merge),
-            self.saver,
+            group("Save", self.saver, self.session_saver),
             group("Commit to labels", self.committer),
-            self.session_saver,
         )
 
         self.run_button.clicked.connect(lambda: self.run())
         self.stop_button.clicked.connect(lambda: self.stop())
         self.fresh_button.clicked.connect(lambda: self.start_fresh())
         self.uncertainty_box.toggled.connect(lambda _: self._show_uncertainty(self._current_session()))
-        self.stack.scope_changed.connect(self._update_scope_controls)
+        self.stack.scope_changed.connect(self._on_scope_changed)
         self.stack.axes_changed.connect(self._on_axes_changed)
         self.legend.names_changed.connect(self._on_names_changed)
         self.sources.image_changed.connect(self._on_image_changed)
         owners.keep_owners(self.viewer)
+        drop_brush_circle_box(self.viewer)
         self._shown = None  # a weak reference to the image whose status is shown
         self.sources.message.connect(self.status.setText)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
@@ -190,6 +191,15 @@ class SegmentationWidget(QWidget):
 
     def set_scope(self, scope: str) -> None:
         self.stack.set_scope(scope)
+
+    def _on_scope_changed(self) -> None:
+        """The scope's own latest result becomes the one merged and saved."""
+        session = self._current_session()
+        scope = (self.stack.scope(), self.stack.time_scope())
+        if session is not None and not self.running and session.use_scope(scope, self.viewer.layers):
+            session.merge = self.merge.attach(session.result, session.segmentation, session.merge, session.where)
+            self._show_uncertainty(session)
+        self._update_scope_controls()
 
     def _update_scope_controls(self) -> None:
         whole = self.stack.scope() == "volume" or self.stack.time_scope() == "all"
@@ -283,7 +293,7 @@ class SegmentationWidget(QWidget):
         self._run = run
         self.last_progress = None
         self._set_running(True)
-        mode = "scribbles" if scribbles is not None else "no scribbles (unsupervised)"
+        mode = "scribbles" if scribbles is not None else "unsupervised: no scribbles"
         part = parts.part_name(stack, scope)
         self.status.setText(
             f"starting ({part + ', ' if part else ''}{mode}{', warm start' if warm is not None else ''})..."
@@ -316,6 +326,9 @@ class SegmentationWidget(QWidget):
             self.sources.ensure_scribbles()
 
     def _on_progress(self, event: Progress) -> None:
+        if event.stage == "warning":
+            notify.show(event.message, "warning")
+            return
         self.last_progress = event
         show_progress(self.progress, event)
         self.status.setText(progress_words(event))
@@ -363,8 +376,7 @@ class SegmentationWidget(QWidget):
             name=name,
             geometry=run.geometry,
         )
-        session.result, session.segmentation, session.scribbles = layer, seg, run.scribbles
-        session.where, session.by_scope[run.scope] = where, layer
+        session.set_current(run.scope, layer, seg, run.scribbles, where)
         self._show_uncertainty(session, run.image)
         if run.image is self.image_layer():
             session.merge = self.merge.attach(layer, seg, where=where)

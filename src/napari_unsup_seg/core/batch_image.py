@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import resume
-from .batch_input import prepare, read_input, scribbles_for_level
+from .batch_input import prepare, read_input, read_scribbles, scribbles_for_level
 from .batch_options import BatchOptions, settings
 from .batch_output import write_result
-from .errors import InputError
-from .image import read_array
+from .errors import InputError, warnings_about
 
 SKIPPED_REASON = "done already with these settings and inputs"
 
@@ -119,10 +118,11 @@ def process_file(
     from .progress import drain
 
     try:
-        raw = read_input(Path(image_path), options)
-        raw_scribbles = None if scribble_path is None else read_array(Path(scribble_path))
-        raw_scribbles = scribbles_for_level(Path(image_path), raw_scribbles, options)
-        data, scribbles = prepare(raw, raw_scribbles, options)
+        with warnings_about(stem):
+            raw = read_input(Path(image_path), options)
+            raw_scribbles = None if scribble_path is None else read_scribbles(Path(scribble_path))
+            raw_scribbles = scribbles_for_level(Path(image_path), raw_scribbles, options)
+            data, scribbles = prepare(raw, raw_scribbles, options)
         fp = input_fingerprint(settings(params, options), data, scribbles)
         state = resume.output_state(outdir, stem, fp)
         if state == "done":

@@ -49,6 +49,22 @@ def read_input(path: Path, options: BatchOptions):
     return as_stack(raw, axes, options.spacing or spacing)
 
 
+# formats whose 3D arrays are colour images, never stacks
+_PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def read_scribbles(path: Path) -> np.ndarray:
+    """A scribbles file; a colour (RGB or RGBA) picture is refused, saying what to save instead."""
+    raw = read_array(path)
+    if Path(path).suffix.lower() in _PHOTO_SUFFIXES and raw.ndim == 3 and raw.shape[-1] in (3, 4):
+        raise InputError(
+            f"{Path(path).name}: the scribbles are a colour picture ({raw.shape[-1]} channels); they must be a "
+            "label image: one integer per pixel, 0 unlabeled and 1, 2, ... one per class (a greyscale PNG "
+            "or a TIFF, as napari saves a Labels layer)"
+        )
+    return raw
+
+
 def scribbles_for_level(image_path: Path, scribbles: np.ndarray | None, options: BatchOptions):
     """Scribbles drawn on the full resolution of an OME-Zarr input, brought to the level read
     (every stroke pixel kept); others as they are."""

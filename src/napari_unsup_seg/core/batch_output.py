@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def output_labels(result, options: BatchOptions) -> np.ndarray:
-    """The labels to write: the result's, or its UCM cut asked for by ``threshold`` / ``regions``."""
+    """The labels to write: the result's, or the result merged as asked by ``threshold`` / ``regions``."""
     if options.threshold is not None:
         if not 0.0 <= options.threshold <= 1.0:
             raise InputError(f"--threshold {options.threshold} is outside [0, 1]")

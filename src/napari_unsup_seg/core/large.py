@@ -233,6 +233,12 @@ class LargeSegmentation:
     def regions(self, threshold: float) -> np.ndarray:
         return self._full(self.coarse.regions(threshold))
 
+    def n_regions(self, threshold: float) -> int:
+        return self.coarse.n_regions(threshold)
+
+    def precompute(self) -> None:
+        self.coarse.precompute()
+
     def classes(self, threshold: float) -> np.ndarray:
         return self._full(self.coarse.classes(threshold))
 

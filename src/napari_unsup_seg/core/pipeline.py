@@ -37,6 +37,7 @@ from .scribble_classes import (
     with_rest_class,
 )
 from .scribbles import scribble_classes, validate_scribbles
+from .segment_hierarchy import cut_segments, segment_hierarchy
 from .segmenters import SEGMENTERS, SegmenterOutput, segmenter
 
 METHODS = tuple(SEGMENTERS)
@@ -91,6 +92,8 @@ class Segmentation:
         if self.scribbles is not None:
             self._votes
             self.hierarchy._pixels_by_leaf
+        else:
+            self._segments
 
     def _need_hierarchy(self) -> None:
         if self.hierarchy is None:
@@ -100,9 +103,27 @@ class Segmentation:
             raise InputError("this result has no hierarchy: run with the UCM enabled to merge regions")
 
     def regions(self, threshold: float) -> np.ndarray:
-        """(H, W) (volumes: (Z, H, W)) region ids 1..n at a UCM threshold."""
+        """(H, W) (volumes: (Z, H, W)) region ids at a UCM threshold.
+
+        In scribble mode the connected regions 1..n of the hierarchy's cut; otherwise the
+        result's segments joined as the hierarchy joins their regions
+        (:mod:`core.segment_hierarchy`): the segments themselves at 0, fewer higher up,
+        each taking the smallest segment id it holds.
+        """
         self._need_hierarchy()
-        return self.hierarchy.cut(threshold)
+        if self.scribbles is not None:
+            return self.hierarchy.cut(threshold)
+        segments, ids = self._segments
+        return cut_segments(segments, ids, threshold)
+
+    def n_regions(self, threshold: float) -> int:
+        """Number of regions of :meth:`regions` at ``threshold``."""
+        self._need_hierarchy()
+        return (self.hierarchy if self.scribbles is not None else self._segments[0]).n_regions(threshold)
+
+    @cached_property
+    def _segments(self):
+        return segment_hierarchy(self.hierarchy, self.labels)
 
     def classes(self, threshold: float) -> np.ndarray:
         """(H, W) map at a threshold: scribble classes in scribble mode, region ids otherwise."""
@@ -134,6 +155,8 @@ class Segmentation:
     def classes_with_regions(self, n: int) -> np.ndarray:
         """:meth:`classes` at the coarsest cut that still has ``n`` regions."""
         self._need_hierarchy()
+        if self.scribbles is None:
+            return self.regions(self._segments[0].threshold_for_regions(n))
         return self.classes(self.hierarchy.threshold_for_regions(n))
 
 

@@ -32,6 +32,7 @@ STAGES = {
     "refine": "full resolution",
     "train": "training",
     "done": "done",
+    "warning": "warning",  # the message says what about the input was not used as given
 }
 ITERATING = ("cluster", "adapt", "wnet", "train")  # stages whose steps are iterations
 

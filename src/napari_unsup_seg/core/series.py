@@ -98,6 +98,15 @@ class SeriesSegmentation:
             offset += int(regions.max()) + 1
         return np.stack(out)
 
+    def n_regions(self, threshold: float) -> int:
+        """Number of regions of :meth:`regions` at ``threshold``."""
+        return sum(f.n_regions(threshold) for f in self.frames)
+
+    def precompute(self) -> None:
+        """Each time point's :meth:`core.pipeline.Segmentation.precompute`."""
+        for frame in self.frames:
+            frame.precompute()
+
     def classes(self, threshold: float) -> np.ndarray:
         return np.stack([f.classes(threshold) for f in self.frames])
 
