@@ -227,8 +227,11 @@ def _hierarchy_leaves(overseg, labels, how: hierarchy.HierarchyParams, untrained
 
     Merging an untrained segmenter's speckle would take minutes on a volume (126,787 leaves
     on 48x128x128 against 1,282 after a full run) and mean nothing. A scribble run then
-    merges the connected regions of its class map; an unsupervised run has no hierarchy.
+    merges the connected regions of its class map; an unsupervised run has no hierarchy,
+    nor has a run that gave no leaves (``overseg`` None: a volume stopped early).
     """
+    if overseg is None:
+        return None, "none"
     if not untrained or how.leaves != "segmenter":
         return overseg, "segmenter"
     return (labels, "class map") if scribbled else (None, "none")
@@ -337,9 +340,17 @@ def _walk_classes(
 
     Returns ``(labels, soft, leaves, uncertainty, edges)``; ``first``: the first mask's
     ``(walk, walk image)``. A network stopped ``untrained`` has nothing to add: the first
-    mask is the result (a volume's refined at full resolution).
+    mask is the result (an image's refined at full resolution; a volume's as it was shown,
+    with no leaves for a hierarchy).
     """
     first_walk, base = first
+    if untrained and image.ndim == 4 and first_walk.probs.shape[1:] != image.shape[1:]:
+        # a volume stopped early: the first mask shown already, without the seconds of its
+        # refinement at full resolution (nor of a hierarchy over it)
+        yield Progress(0, 1, stage="propagate", message="first mask (stopped)")
+        rest = _first_seeds(scribbles, one_class)[1]
+        labels = _without_rest(_enlarge_labels(first_walk.labels(), image.shape[1:]), rest)
+        return labels, None, None, _enlarge_labels(1.0 - first_walk.margin(), image.shape[1:]), "image"
     if untrained:  # stopped before the network learned anything: the first mask, at once
         yield Progress(0, 1, stage="propagate", message="first mask (stopped)")
         seeds, rest = _first_seeds(scribbles, one_class)
