@@ -218,6 +218,52 @@ def test_stop_midway_returns_result():
     assert res.stopped and res.n_iter == 2 and set(np.unique(res.labels)) <= {2, 5}
 
 
+def _stop_in_second_step(stop, when):
+    """A global hook that sets ``stop`` in the second training step: in its forward pass, or
+    as its backward pass starts (``when``)."""
+    convs = []
+
+    def hook(module, _args, output):
+        if not isinstance(module, torch.nn.Conv2d) or not torch.is_grad_enabled():
+            return
+        convs.append(module)
+        first_of_step_2 = len(convs) == 3  # TINY has two convolutions
+        if when == "forward" and first_of_step_2:
+            stop.set()
+        if when == "backward" and len(convs) == 4:  # the last layer of step 2
+            output.register_hook(lambda grad: stop.set())
+
+    return torch.nn.modules.module.register_module_forward_hook(hook)
+
+
+@pytest.mark.parametrize("when", ["forward", "backward"])
+def test_a_stop_during_a_step_ends_it_there_with_the_weights_of_the_last_whole_step(when):
+    # a step on a large image (the paper preset) or a batch of slices takes seconds on a CPU:
+    # Stop waited for it to end, then for the result
+    stop = threading.Event()
+    handle = _stop_in_second_step(stop, when)
+    try:
+        res = drain(fit(_image(), _scribbles(), TINY.replace(max_iter=100), device="cpu", stop=stop))
+    finally:
+        handle.remove()
+    one = drain(fit(_image(), _scribbles(), TINY.replace(max_iter=1), device="cpu"))
+    assert stop.is_set() and res.stopped and res.n_iter == 1
+    for name, value in one.state["model"].items():
+        torch.testing.assert_close(res.state["model"][name], value, msg=name)
+    assert set(np.unique(res.labels)) <= {2, 5}
+
+
+def test_a_volume_stop_during_a_step_ends_it_there():
+    stop = threading.Event()
+    volume = np.stack([_image()] * 4, axis=1)  # (C, Z, H, W)
+    handle = _stop_in_second_step(stop, "forward")
+    try:
+        res = drain(fit(volume, None, TINY.replace(max_iter=100), device="cpu", stop=stop))
+    finally:
+        handle.remove()
+    assert res.stopped and res.n_iter == 1 and res.labels.shape == volume.shape[1:]
+
+
 def test_warm_start():
     first, _ = _run(scribbles=_scribbles())
     assert first.state["model"] and all(v.device.type == "cpu" for v in first.state["model"].values())

@@ -133,7 +133,7 @@ def fit(
     labeller = Labeller(classes, params.assign, params.graph_beta)
     refine = params.refine_iter if size != (height, width) else 0
     coarse_budget = max(1, params.max_iter - refine)
-    step = stepper(model, optimizer, params, targets, fmt)
+    step = stepper(model, optimizer, params, targets, fmt, stop)
     with cudnn_for(dev):
         stages = [(coarse, size, coarse_budget)] + ([(feats, (height, width), refine)] if refine else [])
         n_iter, stopped, reason, response = yield from train(

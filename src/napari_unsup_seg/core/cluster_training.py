@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,7 +156,12 @@ def train(step, stages, params: ClusterParams, k: int, preview, message: str, t0
             if is_stopped(stop):
                 stopped = True
                 break
-            response, loss = step(x, shape)
+            try:
+                step_response, loss = step(x, shape)
+            except StepInterrupted:  # the weights stay those of the last whole step
+                stopped = True
+                break
+            response = step_response
             n_iter += 1
             last = i == budget - 1
             converged = False
@@ -195,22 +200,66 @@ def train(step, stages, params: ClusterParams, k: int, preview, message: str, t0
     return n_iter, stopped, "stopped" if stopped else reason or "max_iter", response
 
 
-def stepper(model, optimizer, params: ClusterParams, targets: dict, fmt):
-    """One training iteration: ``step(x, shape) -> (response, loss)``."""
+class StepInterrupted(Exception):
+    """A stop was requested in the middle of a training step (see :func:`interruptible`)."""
+
+
+@contextmanager
+def interruptible(model: torch.nn.Module, stop):
+    """Let ``stop`` end a step of ``model`` midway, in its forward or its backward pass.
+
+    One step of a large image or a batch of slices takes seconds on a CPU; every layer
+    then checks the stop as its output is made and as its gradient comes back, and raises
+    :class:`StepInterrupted` before the optimizer has changed anything. The buffers the
+    forward pass moved (batch-norm statistics) are put back.
+    """
+    if stop is None:
+        yield
+        return
+
+    def check(*_):
+        if stop.is_set():
+            raise StepInterrupted
+
+    def on_output(_module, _args, output):
+        check()
+        if isinstance(output, torch.Tensor) and output.requires_grad:
+            output.register_hook(check)
+
+    buffers = [(b, b.clone()) for b in model.buffers()]
+    handles = [m.register_forward_hook(on_output) for m in model.modules() if next(m.children(), None) is None]
+    try:
+        yield
+    except StepInterrupted:
+        with torch.no_grad():
+            for buffer, before in buffers:
+                buffer.copy_(before)
+        raise
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def stepper(model, optimizer, params: ClusterParams, targets: dict, fmt, stop=None):
+    """One training iteration: ``step(x, shape) -> (response, loss)``.
+
+    A stop set during the step raises :class:`StepInterrupted`, the weights untouched.
+    """
 
     def step(x, shape):
         optimizer.zero_grad(set_to_none=True)
-        response = model(x.contiguous(memory_format=fmt))
-        tgt, mask = targets.get(shape, (None, None))
-        loss = total_loss(
-            response,
-            w_similarity=params.w_similarity,
-            w_continuity=params.w_continuity,
-            w_scribble=params.w_scribble,
-            scribble_target=tgt,
-            scribble_mask=mask,
-        )
-        loss.backward()
+        with interruptible(model, stop):
+            response = model(x.contiguous(memory_format=fmt))
+            tgt, mask = targets.get(shape, (None, None))
+            loss = total_loss(
+                response,
+                w_similarity=params.w_similarity,
+                w_continuity=params.w_continuity,
+                w_scribble=params.w_scribble,
+                scribble_target=tgt,
+                scribble_mask=mask,
+            )
+            loss.backward()
         optimizer.step()
         return response, loss
 

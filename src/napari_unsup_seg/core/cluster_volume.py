@@ -133,7 +133,7 @@ def fit_volume(
     with cudnn_for(dev):
         train_input = resize_chw(feats[torch.as_tensor(chosen, device=dev)], size)
         n_iter, stopped, reason, _ = yield from train(
-            stepper(model, optimizer, params, targets, fmt),
+            stepper(model, optimizer, params, targets, fmt, stop),
             [(train_input, size, params.max_iter)],
             params,
             k,
