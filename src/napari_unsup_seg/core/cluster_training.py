@@ -157,11 +157,10 @@ def train(step, stages, params: ClusterParams, k: int, preview, message: str, t0
                 stopped = True
                 break
             try:
-                step_response, loss = step(x, shape)
-            except StepInterrupted:  # the weights stay those of the last whole step
+                response, loss = step(x, shape)
+            except StepInterrupted:  # the weights and the response stay those of the last whole step
                 stopped = True
                 break
-            response = step_response
             n_iter += 1
             last = i == budget - 1
             converged = False
