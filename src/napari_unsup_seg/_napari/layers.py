@@ -16,6 +16,7 @@ from . import layer_axes as LA
 from .layer_axes import META_KEY
 
 SCRIBBLES_SUFFIX = " scribbles"
+SAVED_SCRIBBLES_SUFFIX = "_scribbles"  # the CLI's file naming
 RESULT_SUFFIX = " segmentation"
 PREVIEW_SUFFIX = " preview"
 DEFAULT_CLASSES = 2
@@ -147,9 +148,29 @@ def fits_image(labels: Labels, image: Image) -> bool:
         return False
 
 
+def saved_scribbles(viewer, image: Image) -> Labels | None:
+    """A Labels layer named "<image>_scribbles" that fits ``image``: strokes opened from the
+    file the CLI reads (napari names a layer after its file)."""
+    name = f"{image.name}{SAVED_SCRIBBLES_SUFFIX}"
+    for layer in viewer.layers:
+        if isinstance(layer, Labels) and layer.name == name and fits_image(layer, image):
+            return layer
+    return None
+
+
+def made_and_empty(layer: Labels, image: Image) -> bool:
+    """Whether ``layer`` is the scribbles layer the plugin made for ``image``, still unpainted."""
+    return (
+        role(layer) == "scribbles"
+        and plugin_meta_get(layer, "image") == image.name
+        and plugin_meta_get(layer, "session") is None
+        and not np.any(np.asarray(layer.data))
+    )
+
+
 def find_scribbles(viewer, image: Image) -> Labels | None:
     """The scribbles layer of ``image``: the one of its saved session, else the one named
-    "<image> scribbles" that fits it."""
+    "<image> scribbles" that fits it, else "<image>_scribbles" (:func:`saved_scribbles`)."""
     name, session = scribbles_name(image), plugin_meta_get(image, "session")
     for layer in viewer.layers if session else ():
         if (
@@ -162,7 +183,7 @@ def find_scribbles(viewer, image: Image) -> Labels | None:
     for layer in viewer.layers:
         if isinstance(layer, Labels) and layer.name == name and fits_image(layer, image):
             return layer
-    return None
+    return saved_scribbles(viewer, image)
 
 
 def candidate_scribbles(viewer, image: Image | None) -> list[Labels]:

@@ -176,7 +176,7 @@ class SourcePanel(QWidget):
         image = self.image_layer()
         if image is not None:
             self._fill_scribbles()
-            current = self.scribbles_layer()
+            current = self._give_way_to_saved_scribbles(image, self.scribbles_layer())
             if current is None or not self._may_serve(current, image):
                 wanted = self._scribbles_of.get(image)
                 wanted = wanted if wanted in self.viewer.layers else L.find_scribbles(self.viewer, image)
@@ -192,6 +192,18 @@ class SourcePanel(QWidget):
                     self.scribbles_combo.setCurrentIndex(-1)
                     self.legend.set_layer(None)
         self.image_changed.emit(image)
+
+    def _give_way_to_saved_scribbles(self, image: Image, current: Labels | None) -> Labels | None:
+        """Strokes opened from "<image>_scribbles" replace the empty layer made for ``image``
+        (nothing painted is lost); returns the scribbles layer now in use."""
+        saved = L.saved_scribbles(self.viewer, image)
+        if saved is None or current is None or saved is current or not L.made_and_empty(current, image):
+            return current
+        self._scribbles_of[image] = saved
+        self.set_scribbles_layer(saved)
+        L.prepare_for_painting(self.viewer, saved)
+        self.viewer.layers.remove(current)
+        return saved
 
     def ensure_scribbles(self) -> None:
         """Give the current image its own scribbles if it has none that may serve it (an image
