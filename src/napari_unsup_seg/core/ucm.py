@@ -11,32 +11,36 @@ from __future__ import annotations
 
 import functools
 
-import importlib.util
-import sys
+import importlib
+import threading
 
 import numpy as np
 
 from .errors import InputError
 
 
-def _lazy(name: str):
-    """``name`` imported on first attribute access (importlib's LazyLoader recipe).
+class _Lazy:
+    """Module ``name``, imported on first attribute access, by one thread at a time.
 
     higra (with the scipy and matplotlib parts it pulls in) takes about a second to
-    import; a CLI run that builds no hierarchy should not pay for it.
+    import; a CLI run that builds no hierarchy should not pay for it. importlib's
+    LazyLoader let a second thread see the module half imported (the widget's warm-up
+    imports it while a reopened session builds its hierarchy); the lock here makes that
+    thread wait for the import to end.
     """
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
+
+    def __init__(self, name: str):
+        self._name, self._module, self._lock = name, None, threading.Lock()
+
+    def __getattr__(self, attr: str):
+        if self._module is None:
+            with self._lock:
+                if self._module is None:
+                    self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
 
 
-hg = _lazy("higra")
+hg = _Lazy("higra")
 
 
 def labels_at(ucm: np.ndarray, threshold: float) -> np.ndarray:
