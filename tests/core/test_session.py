@@ -111,6 +111,42 @@ def test_rebuilt_hierarchy_cuts_as_the_original(tmp_path):
         assert again.hierarchy.n_regions(t) == seg.hierarchy.n_regions(t)
 
 
+@pytest.mark.parametrize("n_frames", [3, 4])
+def test_a_time_lapse_run_comes_back_with_one_hierarchy_per_time_point(tmp_path, n_frames):
+    from napari_unsup_seg.core.axes import Stack
+    from napari_unsup_seg.core.cluster import ClusterParams
+    from napari_unsup_seg.core.pipeline import SegmentParams
+    from napari_unsup_seg.core.progress import drain
+    from napari_unsup_seg.core.series import SeriesSegmentation, segment_stack
+
+    pixels, scribbles, _ = _scene()
+    frames = np.stack([np.roll(pixels, t, axis=1) for t in range(n_frames)])  # (T, H, W, 3)
+    strokes = np.zeros((n_frames, H, W), np.int32)
+    strokes[0] = scribbles
+    stack = Stack(np.moveaxis(frames, -1, 1)[:, :, None].astype(np.float32) / 255, "TYXC")
+    params = SegmentParams(cluster=ClusterParams(max_iter=3), use_crf=False)
+    seg = drain(segment_stack(stack, strokes[:, None], params))
+    record = MergeRecord(0.3, run_labels=seg.labels, run_scribbles=seg.scribbles, scope=[None, None])
+    folder = write_session(
+        tmp_path / "t.unsupseg",
+        frames,
+        strokes,
+        {},
+        {},
+        seg.classes(0.3),
+        seg.ucm,
+        record,
+        seg.recipe,
+        uncertainty=seg.uncertainty,
+    )
+    again = read_session(folder).segmentation()
+    assert isinstance(again, SeriesSegmentation) and len(again.frames) == n_frames and again.axes == seg.axes
+    for t in (0.0, 0.3, again.hierarchy.max_threshold):
+        np.testing.assert_array_equal(again.classes(t), seg.classes(t))
+        assert again.n_regions(t) == seg.n_regions(t)
+    np.testing.assert_array_equal(again.uncertainty, seg.uncertainty)
+
+
 @pytest.mark.parametrize(
     "dtype, shape", [(np.float32, (2, H, W)), (np.uint16, (5, H, W)), (np.int8, (H, W)), (np.float64, (H, W, 4))]
 )

@@ -92,6 +92,41 @@ def test_all_time_points_from_strokes_on_one_frame_then_merge_and_save(timelapse
         np.testing.assert_array_equal(tif.asarray(), result.data)
 
 
+@pytest.mark.parametrize("n_frames", [3, 4])
+def test_a_time_lapse_session_reopens_with_its_result_and_merge_slider(plugin, qtbot, tmp_path, n_frames):
+    # a user's failure: the reopened session's one UCM per time point was read as one image's
+    # (an even T: "a UCM must be ... of odd sizes"; an odd T: "a UCM of a 1x40x48 image")
+    viewer, widget = plugin
+    frames, strokes, _ = moving_disk()
+    frames = np.concatenate([frames, frames[-1:]])[:n_frames]
+    viewer.add_image(frames, name="cells")
+    qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=5000)
+    widget.stack.set_axes("tyx")
+    qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=5000)
+    widget.scribbles_layer().data = np.concatenate([strokes, 0 * strokes[-1:]])[:n_frames]
+    widget.params.iterations.setValue(5)
+    widget.params.use_crf.setChecked(False)
+    qtbot.waitUntil(widget.core_ready.is_set, timeout=60_000)
+    _run(widget, qtbot)
+    panel = widget.merge
+    panel.slider.setValue(STEPS // 2)
+    threshold = panel._threshold_at(STEPS // 2)
+    qtbot.waitUntil(lambda: panel.threshold == threshold, timeout=VOLUME_DELAY_MS + 3000)
+    shown, counter = np.array(widget.result_layer().data), panel.counter.text()
+    path = widget.save_session(tmp_path)
+    assert path is not None, widget.status.text()
+
+    viewer.layers.clear()
+    viewer.open(str(path), plugin="napari-unsup-seg")
+    qtbot.waitUntil(lambda: widget.result_layer() is not None and panel.layer is widget.result_layer(), timeout=5000)
+    np.testing.assert_array_equal(widget.result_layer().data, shown)
+    assert widget.stack.axes_edit.text() == "TYX"
+    assert panel.slider.isEnabled() and panel.threshold == threshold and panel.counter.text() == counter
+    panel.slider.setValue(0)
+    qtbot.waitUntil(lambda: panel.threshold == 0, timeout=VOLUME_DELAY_MS + 3000)
+    assert widget.result_layer().data.shape == (n_frames, H, W)
+
+
 def test_this_time_point_fills_its_frame_and_is_seeded_by_other_frames_strokes(timelapse, qtbot):
     viewer, widget, image, scribbles, truth = timelapse
     widget.stack.set_time_scope("this")

@@ -102,13 +102,40 @@ def rebuild_segmentation(labels, scribbles, ucm, recipe, uncertainty=None):
     """A :class:`core.pipeline.Segmentation` from saved arrays, its hierarchy rebuilt from the UCM.
 
     Its cuts are those of the run's hierarchy: both equal the UCM's (``Hierarchy.from_ucm``).
-    No network state: the next run on the reopened image starts from new weights.
+    No network state: the next run on the reopened image starts from new weights. A stack's
+    run (its recipe lists ``frames``) comes back as a :class:`core.series.SeriesSegmentation`
+    of one result per time point, the arrays split along T.
     """
+    if labels is None:
+        return None
+    frames = recipe.get("frames")
+    if not frames:
+        return _rebuild_one(labels, scribbles, ucm, recipe, uncertainty)
+    from .series import SeriesSegmentation
+
+    if len(frames) != np.shape(labels)[0]:
+        raise InputError(f"the session's result has {np.shape(labels)[0]} time points but its recipe {len(frames)}")
+    common = {k: v for k, v in recipe.items() if k not in ("frames", "axes", "spacing", "slice")}
+    parts = [
+        _rebuild_one(
+            labels[t],
+            None if scribbles is None else scribbles[t],
+            None if ucm is None else ucm[t],
+            {**common, "run": run},
+            None if uncertainty is None else uncertainty[t],
+        )
+        for t, run in enumerate(frames)
+    ]
+    spacing = recipe.get("spacing")
+    return SeriesSegmentation(
+        parts, recipe.get("slice"), recipe.get("axes", ""), None if spacing is None else tuple(spacing)
+    )
+
+
+def _rebuild_one(labels, scribbles, ucm, recipe, uncertainty):
     from .hierarchy import Hierarchy
     from .pipeline import Segmentation
 
-    if labels is None:
-        return None
     hierarchy = Hierarchy.from_ucm(ucm) if ucm is not None else None
     if hierarchy is not None and hierarchy.shape != np.shape(labels):
         raise InputError(
