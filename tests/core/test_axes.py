@@ -1,5 +1,7 @@
 """Named axes, stacks over time, and their outputs."""
 
+import threading
+
 import numpy as np
 import pytest
 import tifffile
@@ -114,6 +116,27 @@ def test_time_lapse_scribbled_on_one_frame_labels_all_in_order():
             assert not set(np.unique(regions[a])) & set(np.unique(regions[b]))
     np.testing.assert_array_equal(result.classes(t), np.stack([f.classes(t) for f in result.frames]))
     assert result.scribbles.shape == labels.shape and result.state is result.frames[0].state
+
+
+def test_a_stop_during_a_time_point_gives_every_time_point_those_not_reached_unlabelled():
+    frames, truths = moving_disk(n_frames=5)
+    stack = as_stack(frames, "TYX")
+    scribbles = np.zeros(frames.shape, np.int32)
+    scribbles[0, 20, 12:18], scribbles[0, 2, 2:38], scribbles[0, 37, 2:38] = 2, 1, 1
+    stop = threading.Event()
+
+    def stop_in_the_second(event):
+        if "time point 2/5" in event.message:
+            stop.set()
+
+    params = SegmentParams(cluster=ClusterParams(max_iter=5))
+    result = drain(segment_stack(stack, scribbles_tzyx(scribbles, stack), params, stop=stop), stop_in_the_second)
+    assert result.stopped and result.labels.shape == (5, 40, 40) and result.done == 2
+    assert (result.labels[:2] > 0).all() and not result.labels[2:].any()
+    assert result.uncertainty.shape == (5, 40, 40) and (result.uncertainty[2:] == 1).all()
+    run = result.recipe["run"]
+    assert run["stopped"] and run["time_points_done"] == 2 and len(result.recipe["frames"]) == 5
+    assert result.hierarchy is None and "stopped" in run["no_hierarchy"]
 
 
 def test_nearest_time_point_lends_its_strokes():

@@ -127,6 +127,39 @@ def test_a_time_lapse_session_reopens_with_its_result_and_merge_slider(plugin, q
     assert widget.result_layer().data.shape == (n_frames, H, W)
 
 
+def test_stop_halfway_through_the_time_points_gives_a_result_of_every_frame_and_says_how_far(plugin, qtbot, tmp_path):
+    # a user's failure: Stop at time point 4 of 8 gave a 4-frame result that the status did not
+    # explain, that a session could not save, and that the next run put beside a new layer
+    viewer, widget = plugin
+    frames, strokes, _ = moving_disk()
+    n_t = 8
+    viewer.add_image(np.concatenate([frames] * 3)[:n_t], name="movie")
+    qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=5000)
+    widget.stack.set_axes("tyx")
+    qtbot.waitUntil(lambda: widget.scribbles_layer() is not None, timeout=5000)
+    widget.scribbles_layer().data = np.concatenate([strokes, np.zeros((n_t - T, H, W), np.int32)])
+    widget.params.iterations.setValue(5)
+    widget.params.use_crf.setChecked(False)
+    qtbot.waitUntil(widget.core_ready.is_set, timeout=60_000)
+    qtbot.mouseClick(widget.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "time point 3/8" in widget.status.text(), timeout=90_000)
+    qtbot.mouseClick(widget.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not widget.running, timeout=90_000)
+
+    result = widget.result_layer()
+    labels = np.asarray(result.data)
+    assert labels.shape == (n_t, H, W)
+    done = int(widget.status.text().split(" of 8 time points")[0].split()[-1])
+    assert "stopped" in widget.status.text() and 3 <= done < n_t, widget.status.text()
+    assert (labels[:2] > 0).all() and not labels[done:].any()  # frames not reached stay unlabelled
+    assert widget.save_session(tmp_path) is not None, widget.status.text()
+    assert widget.merge.segmentation.recipe["run"]["stopped"]
+
+    _run(widget, qtbot)  # run again: the same layer, every frame
+    assert widget.result_layer() is result and "movie segmentation [1]" not in [la.name for la in viewer.layers]
+    assert (np.asarray(result.data) > 0).all()
+
+
 def test_this_time_point_fills_its_frame_and_is_seeded_by_other_frames_strokes(timelapse, qtbot):
     viewer, widget, image, scribbles, truth = timelapse
     widget.stack.set_time_scope("this")

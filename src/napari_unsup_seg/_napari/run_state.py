@@ -183,6 +183,8 @@ def done_words(seg, seconds: float, warm: bool, part: str | None) -> str:
         words = ["stopped" if seg.stopped else "done", f"in {seconds:.1f} s"]
         if n_iter is not None:
             words.append(f"· {n_iter} iterations{' (warm start)' if warm else ''}")
+    if info.get("time_points_done") is not None:
+        words.append(f"· {info['time_points_done']} of {len(seg.recipe.get('frames', []))} time points")
     words.append(f"· {_how_many(seg)}")
     if info.get("no_hierarchy"):
         words.append("· no merge slider (stopped too early)")

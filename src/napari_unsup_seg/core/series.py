@@ -40,6 +40,7 @@ class SeriesSegmentation:
     slice_index: int | None = None
     axes: str = ""
     spacing: tuple[float, float, float] | None = None
+    done: int | None = None  # time points segmented before a stop (None: all of them)
 
     @property
     def stopped(self) -> bool:
@@ -68,6 +69,14 @@ class SeriesSegmentation:
         first = dict(self.frames[0].recipe)
         first["frames"] = [f.recipe.get("run", {}) for f in self.frames]
         first["axes"], first["spacing"] = self.axes, None if self.spacing is None else list(self.spacing)
+        if self.done is not None and self.done < len(self.frames):
+            first["run"] = {
+                **first.get("run", {}),
+                "stopped": True,
+                "stop_reason": "stopped",
+                "time_points_done": self.done,
+                "no_hierarchy": "stopped before the last time points",
+            }
         if self.slice_index is not None:
             first["slice"] = self.slice_index
         return first
@@ -247,7 +256,21 @@ def segment_stack(
         state = result.state
         if result.stopped:
             break
-    return SeriesSegmentation(frames, slice_index if n_z > 1 else None, stack.axes, stack.spacing)
+    done = len(frames)
+    frames += [_not_reached(frames[-1], _frame_scribbles(scribbles, t, slice_index)) for t in range(done, n_t)]
+    return SeriesSegmentation(
+        frames, slice_index if n_z > 1 else None, stack.axes, stack.spacing, done if done < n_t else None
+    )
+
+
+def _not_reached(last, scribbles):
+    """A time point a stop came before: unlabelled (0), wholly uncertain, no hierarchy; ``last``
+    is the result of the time point before it."""
+    from .pipeline import Segmentation
+
+    run = {"stopped": True, "stop_reason": "stopped", "n_iter": 0, "no_hierarchy": "stopped before this time point"}
+    uncertain = None if last.uncertainty is None else np.ones_like(last.uncertainty)
+    return Segmentation(np.zeros_like(last.labels), None, scribbles, True, None, {**last.recipe, "run": run}, uncertain)
 
 
 def _plane(spacing):

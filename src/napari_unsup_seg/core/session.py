@@ -128,7 +128,11 @@ def rebuild_segmentation(labels, scribbles, ucm, recipe, uncertainty=None):
     ]
     spacing = recipe.get("spacing")
     return SeriesSegmentation(
-        parts, recipe.get("slice"), recipe.get("axes", ""), None if spacing is None else tuple(spacing)
+        parts,
+        recipe.get("slice"),
+        recipe.get("axes", ""),
+        None if spacing is None else tuple(spacing),
+        recipe.get("run", {}).get("time_points_done"),
     )
 
 
