@@ -315,3 +315,26 @@ def test_scribbles_in_the_papers_png_convention_without_the_flag_are_pointed_out
         == 0
     )
     assert "class 255" not in capsys.readouterr().err
+
+
+def test_a_glob_over_a_folder_of_images_and_their_scribbles_takes_the_scribbles_as_scribbles(two_halves, capsys):
+    # a user's failure: `segment imgs/* --scribbles imgs/` took img_scribbles.png for an image
+    # and said "no scribble file named img_scribbles_scribbles.*"
+    d = two_halves
+    imgs = d / "imgs"
+    imgs.mkdir()
+    for stem in ("a", "b"):
+        (imgs / f"{stem}.png").write_bytes((d / "img.png").read_bytes())
+        (imgs / f"{stem}_scribbles.png").write_bytes((d / "scr.png").read_bytes())
+    given = sorted(imgs.iterdir())  # what the shell makes of imgs/*
+    code = main(["segment", *map(str, given), "--scribbles", str(imgs), "-o", str(d / "out"), "--max-iter", "5"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "a_scribbles.png" in err and "b_scribbles.png" in err and "scribble files" in err
+    assert sorted(p.name for p in (d / "out").glob("*_labels.tif")) == ["a_labels.tif", "b_labels.tif"]
+
+
+def test_a_folder_given_as_the_image_is_named_so_even_with_scribbles(two_halves, capsys):
+    d = two_halves
+    out = str(d / "out")
+    assert "is a folder, not an image file" in _error(["segment", str(d), "--scribbles", str(d), "-o", out], capsys)

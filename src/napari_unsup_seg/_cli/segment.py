@@ -284,6 +284,18 @@ def _input_paths(args) -> list[Path]:
     return inputs + ([Path(args.weights)] if args.weights else [])
 
 
+def _leave_out_scribble_files(args) -> None:
+    """Take inputs that are the scribbles of other inputs as scribbles, not images, and say so."""
+    if args.sample or not args.images:
+        return
+    strokes = batch.scribble_files_among(args.images, args.scribbles)
+    if strokes:
+        args.images = [p for p in args.images if Path(p) not in strokes]
+        names = ", ".join(p.name for p in strokes)
+        if not args.quiet:
+            print(f"{len(strokes)} scribble files among the images, taken as their scribbles: {names}", file=sys.stderr)
+
+
 def _check_slice(args) -> None:
     if args.slice is not None and args.scope != "slice":
         raise InputError(f"--slice {args.slice} needs --scope slice (without it the whole volume is segmented)")
@@ -292,6 +304,7 @@ def _check_slice(args) -> None:
 def run(args) -> int:
     from ..core.segmenters import segmenter
 
+    _leave_out_scribble_files(args)
     params = _params(args)
     segmenter(params.method).check(params)  # the device and weights files, before any image is read
     options = options_from(args)

@@ -63,10 +63,26 @@ def exit_code(outcomes: list[Outcome]) -> int:
     return 1 if "failed" in statuses else 0
 
 
+def scribble_files_among(images: Sequence[Path], given: Sequence[Path] | None) -> list[Path]:
+    """The inputs that are scribbles of another input when ``given`` is one folder:
+    ``<stem>_scribbles.*`` beside ``<stem>.*`` (a shell's ``imgs/*`` over images and strokes)."""
+    if not given or len(given) != 1 or not Path(given[0]).is_dir():
+        return []
+    stems = {stem_of(Path(img)) for img in images}
+    return [
+        Path(img)
+        for img in images
+        if stem_of(Path(img)).endswith("_scribbles") and stem_of(Path(img))[: -len("_scribbles")] in stems
+    ]
+
+
 def scribble_paths(images: Sequence[Path], given: Sequence[Path] | None) -> list[Path | None]:
     """One scribble file per image (None: none): ``given`` names one per image, or one folder."""
     if not given:
         return [None] * len(images)
+    for img in images:
+        if Path(img).is_dir():
+            raise InputError(f"{img}: is a folder, not an image file")
     if len(given) == 1 and Path(given[0]).is_dir():
         return [_find_in_folder(Path(given[0]), Path(img)) for img in images]
     if len(given) != len(images):
