@@ -9,8 +9,14 @@ from .common import number, require_dir
 
 def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="score UCMs or label images against BSDS-style ground truth")
-    p.add_argument("pred_dir", type=Path)
-    p.add_argument("gt_dir", type=Path)
+    p.add_argument(
+        "pred_dir",
+        type=Path,
+        help="folder of predictions: <id>_ucm.*, <id>_labels.* or <id>.* (segment -o writes them)",
+    )
+    p.add_argument(
+        "gt_dir", type=Path, help="folder of ground truths, one per image: <id>.mat (BSDS), .npz or a label image"
+    )
     p.add_argument(
         "--thresholds",
         type=number(int, 2, 1000),

@@ -55,7 +55,9 @@ def add_parser(sub) -> None:
         "without scribbles the segments joined across weak boundaries, with scribbles the classes",
     )
     cut.add_argument(
-        "--regions", type=number(int, 1), help="write the result merged to this many regions (as --threshold)"
+        "--regions",
+        type=number(int, 1),
+        help="write the result merged to the coarsest cut with at least this many regions (as --threshold)",
     )
     p.add_argument("--masks", action="store_true", help="also write one binary mask per class")
     p.add_argument(
