@@ -7,7 +7,12 @@ from pathlib import Path
 
 def add_parser(sub) -> None:
     p = sub.add_parser("gui", help="open napari with the plugin docked")
-    p.add_argument("image", nargs="?", type=Path, help="an image file to open (default: none; see --sample)")
+    p.add_argument(
+        "image",
+        nargs="?",
+        type=Path,
+        help="an image file or a saved session (<name>.unsupseg) to open (default: none; see --sample)",
+    )
     p.add_argument(
         "--sample",
         choices=("coffee", "ihc", "brain"),

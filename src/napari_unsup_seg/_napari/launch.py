@@ -11,15 +11,20 @@ WIDGET = "Scribble segmentation"
 def open_viewer(image: Path | None = None, *, sample: str | None = None, show: bool = True):
     """Create a viewer with the widget docked; return ``(viewer, widget)``.
 
-    A sample opens with its scribbles; an image file opens through the widget's loader,
-    which reads every format the core reads and makes a matching scribbles layer.
+    A sample opens with its scribbles; a saved session (``<name>.unsupseg``) with its
+    scribbles, result and merge slider; an image file through the widget's loader, which
+    reads every format the core reads and makes a matching scribbles layer.
     """
     import napari
+
+    from ..core.session import is_session
 
     viewer = napari.Viewer(title=PLUGIN, show=show)
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
     if sample is not None:
         viewer.open_sample(PLUGIN, sample)
+    elif image is not None and is_session(image):
+        viewer.open(str(image), plugin=PLUGIN)
     elif image is not None:
         widget.load_image(Path(image))
     return viewer, widget
@@ -48,9 +53,11 @@ def launch(image: Path | None = None, *, sample: str | None = None) -> None:
     import napari
 
     from ..core.image import read_array
+    from ..core.session import SUFFIX, is_session, read_session
 
-    if image is not None:
-        read_array(image)  # a bad file fails here with a one-line error, before any window
+    if image is not None:  # a bad file fails here with a one-line error, before any window
+        session = is_session(image) or str(image).rstrip("/\\").endswith(SUFFIX)
+        read_session(image) if session else read_array(image)
     check_display()
     open_viewer(image, sample=sample)
     napari.run()
