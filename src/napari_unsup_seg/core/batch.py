@@ -35,7 +35,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import export, resume
+from . import export, resume, zarr_io
 from .batch_image import Outcome, process_file
 from .batch_input import stem_of
 from .batch_options import BatchOptions
@@ -81,7 +81,7 @@ def scribble_paths(images: Sequence[Path], given: Sequence[Path] | None) -> list
     if not given:
         return [None] * len(images)
     for img in images:
-        if Path(img).is_dir():
+        if Path(img).is_dir() and not zarr_io.is_ome_zarr(img):
             raise InputError(f"{img}: is a folder, not an image file")
     if len(given) == 1 and Path(given[0]).is_dir():
         return [_find_in_folder(Path(given[0]), Path(img)) for img in images]
