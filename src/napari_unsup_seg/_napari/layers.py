@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 from napari.layers import Image, Labels
 
+from ..core.batch_input import SCRIBBLES_SUFFIX as FILE_SCRIBBLES_SUFFIX
 from ..core.errors import InputError
 from ..core.image import channels_last, read_array
 from . import layer_axes as LA
 from .layer_axes import META_KEY
 
 SCRIBBLES_SUFFIX = " scribbles"
-SAVED_SCRIBBLES_SUFFIX = "_scribbles"  # the CLI's file naming
 RESULT_SUFFIX = " segmentation"
 PREVIEW_SUFFIX = " preview"
 DEFAULT_CLASSES = 2
@@ -151,7 +151,11 @@ def fits_image(labels: Labels, image: Image) -> bool:
 def saved_scribbles(viewer, image: Image) -> Labels | None:
     """A Labels layer named "<image>_scribbles" that fits ``image``: strokes opened from the
     file the CLI reads (napari names a layer after its file)."""
-    name = f"{image.name}{SAVED_SCRIBBLES_SUFFIX}"
+    return _fitting_labels(viewer, image, f"{image.name}{FILE_SCRIBBLES_SUFFIX}")
+
+
+def _fitting_labels(viewer, image: Image, name: str) -> Labels | None:
+    """The first Labels layer called ``name`` that fits ``image``."""
     for layer in viewer.layers:
         if isinstance(layer, Labels) and layer.name == name and fits_image(layer, image):
             return layer
@@ -180,10 +184,8 @@ def find_scribbles(viewer, image: Image) -> Labels | None:
             and fits_image(layer, image)
         ):
             return layer
-    for layer in viewer.layers:
-        if isinstance(layer, Labels) and layer.name == name and fits_image(layer, image):
-            return layer
-    return saved_scribbles(viewer, image)
+    named = _fitting_labels(viewer, image, name)
+    return named if named is not None else saved_scribbles(viewer, image)
 
 
 def candidate_scribbles(viewer, image: Image | None) -> list[Labels]:

@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from . import export, resume, zarr_io
 from .batch_image import Outcome, process_file
-from .batch_input import stem_of
+from .batch_input import SCRIBBLES_SUFFIX, stem_of
 from .batch_options import BatchOptions
 from .errors import InputError
 from .image import READABLE_SUFFIXES
@@ -70,9 +70,7 @@ def scribble_files_among(images: Sequence[Path], given: Sequence[Path] | None) -
         return []
     stems = {stem_of(Path(img)) for img in images}
     return [
-        Path(img)
-        for img in images
-        if stem_of(Path(img)).endswith("_scribbles") and stem_of(Path(img))[: -len("_scribbles")] in stems
+        Path(img) for img in images if stem_of(Path(img)).removesuffix(SCRIBBLES_SUFFIX) in stems - {stem_of(Path(img))}
     ]
 
 
@@ -93,7 +91,7 @@ def scribble_paths(images: Sequence[Path], given: Sequence[Path] | None) -> list
 def _find_in_folder(folder: Path, image: Path) -> Path:
     """``<stem>_scribbles.*``, else ``<stem>.*`` in ``folder``, never the image itself."""
     stem = stem_of(image)
-    for name in (f"{stem}_scribbles", stem):
+    for name in (f"{stem}{SCRIBBLES_SUFFIX}", stem):
         for suffix in READABLE_SUFFIXES:
             path = folder / f"{name}{suffix}"
             if path.exists() and not (image.exists() and path.samefile(image)):

@@ -19,6 +19,8 @@ from .scribbles import validate_scribbles
 if TYPE_CHECKING:
     from .batch_options import BatchOptions
 
+SCRIBBLES_SUFFIX = "_scribbles"  # <stem>_scribbles.*: the scribbles of <stem>.*
+
 
 def stem_of(path: Path) -> str:
     """The name of an input's outputs: its file name without the suffix (``.ome.zarr`` too)."""
