@@ -11,6 +11,21 @@ import numpy as np
 import pytest
 
 WIDGET = "Scribble segmentation"
+
+# the start of a script that drives napari in a child process (a crash there is the test's
+# failure, not the suite's): ``pump(seconds)`` keeps Qt's events flowing
+CHILD_PREAMBLE = r"""
+import sys, time
+import numpy as np
+import napari
+from qtpy.QtWidgets import QApplication
+
+def pump(seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        QApplication.processEvents()
+        time.sleep(0.01)
+"""
 H, W = 48, 64
 
 

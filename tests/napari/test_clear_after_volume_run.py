@@ -8,20 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from conftest import CHILD_PREAMBLE
 
 # the crash takes the process with it, so the user's steps run in a child process
-SCRIPT = r"""
-import time
-import numpy as np
-import napari
-from qtpy.QtWidgets import QApplication
-
-def pump(seconds):
-    end = time.time() + seconds
-    while time.time() < end:
-        QApplication.processEvents()
-        time.sleep(0.01)
-
+SCRIPT = (
+    CHILD_PREAMBLE
+    + r"""
 viewer = napari.Viewer(show=True)
 _, widget = viewer.window.add_plugin_dock_widget("napari-unsup-seg", "Scribble segmentation")
 viewer.add_image(np.random.default_rng(0).random((20, 64, 64)).astype(np.float32), name="vol")
@@ -43,6 +35,7 @@ pump(1.0)
 print("still running", flush=True)
 viewer.close()
 """
+)
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run")

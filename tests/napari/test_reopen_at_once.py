@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import CHILD_PREAMBLE
 
 from napari_unsup_seg.core.pipeline import SegmentParams, segment
 from napari_unsup_seg.core.progress import drain
@@ -16,17 +17,9 @@ from napari_unsup_seg.core.cluster import ClusterParams
 from napari_unsup_seg.core.session import MergeRecord, write_session
 
 # a fresh process: higra is not imported before the dock comes up
-SCRIPT = r"""
-import sys, time
-import napari
-from qtpy.QtWidgets import QApplication
-
-def pump(seconds):
-    end = time.time() + seconds
-    while time.time() < end:
-        QApplication.processEvents()
-        time.sleep(0.01)
-
+SCRIPT = (
+    CHILD_PREAMBLE
+    + r"""
 import importlib.abc, importlib.machinery
 
 
@@ -60,6 +53,7 @@ pump(0.5)
 print("merge slider:", widget.merge.isEnabled() and widget.result_layer() is not None, flush=True)
 viewer.close()
 """
+)
 
 
 def _session(folder):
