@@ -53,11 +53,10 @@ def launch(image: Path | None = None, *, sample: str | None = None) -> None:
     import napari
 
     from ..core.image import read_array
-    from ..core.session import SUFFIX, is_session, read_session
+    from ..core.session import meant_as_session, read_session
 
     if image is not None:  # a bad file fails here with a one-line error, before any window
-        session = is_session(image) or str(image).rstrip("/\\").endswith(SUFFIX)
-        read_session(image) if session else read_array(image)
+        read_session(image) if meant_as_session(image) else read_array(image)
     check_display()
     open_viewer(image, sample=sample)
     napari.run()

@@ -19,11 +19,11 @@ def get_reader(path):
     (napari tries other readers)."""
     from ..core import zarr_io
     from ..core.export import read_label_tiff
-    from ..core.session import SUFFIX, is_session
+    from ..core.session import meant_as_session
 
     if isinstance(path, list):
         return None
-    if is_session(path) or str(path).rstrip("/\\").endswith(SUFFIX):
+    if meant_as_session(path):
         return read_session
     if zarr_io.is_ome_zarr(path):
         return read_ome_zarr

@@ -75,10 +75,10 @@ class SessionPanel(QWidget):
             folder = dialogs.choose_session(self)
             if folder is None:
                 return None
-        from ..core.session import SUFFIX, is_session
+        from ..core.session import SUFFIX, meant_as_session
 
         folder = Path(folder)
-        if not is_session(folder) and not folder.name.endswith(SUFFIX):
+        if not meant_as_session(folder):
             notify.show(
                 f"{folder} is not a saved session: choose a folder made by Save session... "
                 f"(its name ends with {SUFFIX})",

@@ -168,6 +168,12 @@ def is_session(path: str | Path) -> bool:
     return Path(path).is_dir() and (Path(path) / MANIFEST).is_file()
 
 
+def meant_as_session(path: str | Path) -> bool:
+    """Whether ``path`` is a session or is named like one (``<name>.unsupseg``, damaged or not):
+    opened as a session, so that what is wrong with it is said."""
+    return is_session(path) or Path(path).name.endswith(SUFFIX)
+
+
 def write_session(
     folder: str | Path,
     image: np.ndarray,
