@@ -22,6 +22,7 @@ from ..core.settings import RunSettings
 from . import layer_axes as LA
 from . import layers as L
 from . import parts, results
+from .runner import StackInput
 
 
 @dataclass
@@ -129,6 +130,28 @@ class RunState:
     def drop_preview(self, viewer) -> None:
         self.restore()
         results.remove(viewer, self.preview)
+
+    def place_result(self, viewer, seg, replace: Labels | None) -> tuple[Labels, str | None]:
+        """Show ``seg`` in a result layer (``replace`` when given) where this run's part of the
+        image lies; returns the layer and the part's name (None for the whole image)."""
+        where = self.where
+        part = parts.part_name(
+            StackInput(slice_index=self.slice_index, time_index=parts.time_of(where, self.image)), self.scope
+        )
+        meta = result_meta(self, seg, class_names(self.scribbles, seg.labels))
+        self.restore()
+        layer = results.place_result(
+            viewer,
+            self.image,
+            seg.labels if where is None else parts.placed(seg.labels, self.shape, where),
+            meta,
+            replace=replace,
+            preview=self.preview,
+            colours=self.scribbles,
+            name=None if where is None else f"{L.result_name(self.image)} ({part})",
+            geometry=self.geometry,
+        )
+        return layer, part if where is not None else None
 
 
 def stage_name(event: Progress) -> str:

@@ -52,10 +52,9 @@ from .run_state import (
     done_words,
     progress_words,
     read_inputs,
-    result_meta,
     show_progress,
 )
-from .runner import RunController, RunOutcome, StackInput, preview_shape, warm_up
+from .runner import RunController, RunOutcome, preview_shape, warm_up
 from .save_panel import SavePanel
 from .session_layers import reopened
 from .session_panel import SessionPanel
@@ -317,7 +316,7 @@ class SegmentationWidget(QWidget):
         if self.running:
             self._controller.stop()
             self.stop_button.setEnabled(False)
-            self.status.setText("stopping: finishing the current iteration...")
+            self.status.setText("stopping...")
 
     def _set_running(self, running: bool) -> None:
         self.controls.set_running(running)
@@ -358,33 +357,17 @@ class SegmentationWidget(QWidget):
         session = self._sessions.setdefault(run.image, ImageState())
         session.remember_warm(run, seg)
         seg.recipe["settings"] = dataclasses.asdict(run.spec)  # the form's, shown again when a session reopens
-        z, where = run.slice_index, run.where
-        part = parts.part_name(StackInput(slice_index=z, time_index=parts.time_of(where, run.image)), run.scope)
-        meta = result_meta(run, seg, class_names(run.scribbles, seg.labels))
-        name = None if where is None else f"{L.result_name(run.image)} ({part})"
-        run.restore()
         replace = session.by_scope.get(run.scope) if self.replace_box.isChecked() else None
-        labels = seg.labels if where is None else parts.placed(seg.labels, run.shape, where)
-        layer = results.place_result(
-            self.viewer,
-            run.image,
-            labels,
-            meta,
-            replace=replace,
-            preview=run.preview,
-            colours=run.scribbles,
-            name=name,
-            geometry=run.geometry,
-        )
-        session.set_current(run.scope, layer, seg, run.scribbles, where)
+        layer, part = run.place_result(self.viewer, seg, replace)
+        session.set_current(run.scope, layer, seg, run.scribbles, run.where)
         self._show_uncertainty(session, run.image)
         if run.image is self.image_layer():
-            session.merge = self.merge.attach(layer, seg, where=where)
+            session.merge = self.merge.attach(layer, seg, where=run.where)
         else:  # the user chose another image during the run
             session.merge = None
             focus.tuck_away(layer, session.uncertainty)
         self._update_scope_controls()
-        session.status = done_words(seg, outcome.seconds, run.warm, part if where is not None else None)
+        session.status = done_words(seg, outcome.seconds, run.warm, part)
         if run.image is self.image_layer():
             self.status.setText(session.status)
 
