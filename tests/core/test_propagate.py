@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from napari_unsup_seg.core.errors import InputError
-from napari_unsup_seg.core.propagate import WalkParams, contrast_weights, random_walk, solve_walk
+from napari_unsup_seg.core.propagate import BoundaryMap, WalkParams, contrast_weights, random_walk, solve_walk
 
 
 def two_halves(h=40, w=60, noise=0.02, seed=0):
@@ -95,3 +95,49 @@ def test_bad_parameters_are_refused():
     for kwargs in ({"beta": 0}, {"beta": float("nan")}, {"max_side": 8}, {"band": 0}):
         with pytest.raises(InputError):
             WalkParams(**kwargs)
+
+
+def _flat_with_a_wall(h=40, w=60, wall=40):
+    """A flat image (no contrast anywhere) and a boundary map with a ridge at column ``wall``."""
+    img = np.full((1, h, w), 0.5, np.float32)
+    prob = np.full((h, w), 0.05, np.float32)
+    prob[:, wall - 1 : wall + 1] = 0.95
+    scr = np.zeros((h, w), np.int32)
+    scr[:, 2] = 1
+    scr[:, w - 3] = 2
+    return img, prob, scr
+
+
+def test_a_boundary_map_holds_the_border_where_the_image_has_no_contrast():
+    img, prob, scr = _flat_with_a_wall()
+    plain = random_walk(img, scr, WalkParams(max_side=0)).labels()
+    walled = random_walk(img, scr, WalkParams(max_side=0), boundary=BoundaryMap(prob, 1.0)).labels()
+    assert abs(int((plain == 1).sum(1).mean()) - 30) <= 2  # no contrast: halfway between the seeds
+    assert (walled[:, :39] == 1).all() and (walled[:, 41:] == 2).all()
+    none = random_walk(img, scr, WalkParams(max_side=0), boundary=BoundaryMap(prob, 0.0)).labels()
+    np.testing.assert_array_equal(none, plain)
+
+
+def test_a_boundary_map_refines_borders_but_does_not_move_them_far():
+    # the coarse walk ignores the map; it only counts in the band around the coarse border
+    img, prob, scr = _flat_with_a_wall(h=200, w=200, wall=60)
+    coarse_to_fine = random_walk(img, scr, WalkParams(max_side=50), boundary=BoundaryMap(prob, 1.0)).labels()
+    assert abs(int((coarse_to_fine == 1).sum(1).mean()) - 100) <= 8
+    near = _flat_with_a_wall(h=200, w=200, wall=104)[1]  # a wall inside the band takes the border
+    moved = random_walk(img, scr, WalkParams(max_side=50), boundary=BoundaryMap(near, 1.0)).labels()
+    assert (moved[:, :103] == 1).all() and (moved[:, 105:] == 2).all()
+
+
+def test_boundary_costs_are_relative_to_their_mean():
+    _, prob, _ = _flat_with_a_wall()
+    for scale in (1.0, 0.1):
+        costs = BoundaryMap(prob * scale, 1.0).costs()
+        assert [c.shape for c in costs] == [(39, 60), (40, 59)]
+        mean = sum(float(c.sum()) for c in costs) / sum(c.size for c in costs)
+        assert mean == pytest.approx(1.0, rel=1e-5)
+
+
+def test_a_boundary_map_of_another_size_is_refused():
+    img, prob, scr = _flat_with_a_wall()
+    with pytest.raises(InputError, match="boundary map"):
+        random_walk(img, scr, WalkParams(max_side=0), boundary=BoundaryMap(prob[:, :-1], 1.0))

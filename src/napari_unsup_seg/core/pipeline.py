@@ -33,7 +33,7 @@ from .scribble_classes import (
     first_mask,
     rest_seeds_from_border,
     rest_seeds_from_regions,
-    walk_image,
+    walk_input,
     with_rest_class,
 )
 from .scribbles import scribble_classes, validate_scribbles
@@ -326,7 +326,7 @@ def _first_mask(image, scribbles, params: SegmentParams, spacing, one_class: boo
     yield Progress(0, 1, stage="propagate", message="first mask")
     seeds, rest = _first_seeds(scribbles, one_class)
     # a volume's first mask is its coarse walk, refined once, at the end
-    base = walk_image(image, params.propagation)  # both walks compare it
+    base = walk_input(image, params.propagation)  # both walks compare it
     walk = first_mask(image, seeds, params.propagation, spacing, refined=image.ndim != 4, base=base)
     first = _without_rest(_enlarge_labels(walk.labels(), image.shape[1:]), rest)
     yield Progress(0, 1, stage="propagate", result=first, message="first mask", n_labels=len(np.unique(first)))

@@ -24,7 +24,7 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -121,16 +121,47 @@ def axis_factors(ndim: int, spacing: tuple[float, ...] | None) -> list[float]:
     return [(min(spacing) / s) ** 2 for s in spacing]
 
 
-def contrast_weights(features: np.ndarray, beta: float, spacing: tuple[float, ...] | None = None) -> list[np.ndarray]:
-    """Edge weights ``exp(-beta * d / mean(d))`` of a (F, *shape) stack, one array per axis."""
+@dataclass
+class BoundaryMap:
+    """Where objects meet, as a (*shape) probability map, and how much it counts in a walk.
+
+    An edge between two pixels costs the square of their mean boundary probability,
+    divided by its mean over the image, times ``weight``; that cost adds to the contrast
+    term of :func:`contrast_weights`. Only walks at the map's own resolution use it.
+    """
+
+    prob: np.ndarray
+    weight: float
+    _costs: list = field(default_factory=list, repr=False)
+
+    def costs(self) -> list[np.ndarray]:
+        """Normalised edge costs, one array per axis (as :func:`squared_differences`)."""
+        if not self._costs:
+            prob = np.asarray(self.prob, np.float32)
+            ends = [np.moveaxis(prob, axis, 0) for axis in range(prob.ndim)]
+            costs = [np.moveaxis(((p[1:] + p[:-1]) / 2) ** 2, 0, axis) for axis, p in enumerate(ends)]
+            mean = sum(float(c.sum(dtype=np.float64)) for c in costs) / max(sum(c.size for c in costs), 1)
+            self._costs.extend(c / np.float32(max(mean, 1e-12)) for c in costs)
+        return self._costs
+
+
+def contrast_weights(
+    features: np.ndarray,
+    beta: float,
+    spacing: tuple[float, ...] | None = None,
+    boundary: BoundaryMap | None = None,
+) -> list[np.ndarray]:
+    """Edge weights ``exp(-beta * (d / mean(d) + boundary cost))`` of a (F, *shape) stack, one array per axis."""
     differences = squared_differences(features)
     total = sum(float(d.sum(dtype=np.float64)) for d in differences)
     scale = max(total / max(sum(d.size for d in differences), 1), 1e-12)
+    costs = [d / scale for d in differences]
+    if boundary is not None and boundary.weight > 0:
+        if boundary.prob.shape != features.shape[1:]:
+            raise InputError(f"a boundary map of shape {boundary.prob.shape} for a grid of {features.shape[1:]}")
+        costs = [c + boundary.weight * b for c, b in zip(costs, boundary.costs())]
     factors = axis_factors(len(differences), spacing)
-    return [
-        (factor * (np.exp(-beta * d / scale) + WEIGHT_FLOOR)).astype(np.float64)
-        for d, factor in zip(differences, factors)
-    ]
+    return [(factor * (np.exp(-beta * cost) + WEIGHT_FLOOR)).astype(np.float64) for cost, factor in zip(costs, factors)]
 
 
 def _edges(shape: tuple[int, ...], weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -301,6 +332,7 @@ def walk_probs(
     classes: np.ndarray,
     beta: float,
     spacing: tuple[float, ...] | None = None,
+    boundary: BoundaryMap | None = None,
 ) -> np.ndarray:
     """(len(classes), *shape) probabilities of one walk on ``features``' contrast weights.
 
@@ -309,7 +341,7 @@ def walk_probs(
     present = np.unique(scribbles[scribbles > 0])
     probs = np.zeros((len(classes),) + scribbles.shape, np.float32)
     probs[np.searchsorted(classes, present)] = solve_walk(
-        contrast_weights(features, beta, spacing), scribbles > 0, _one_hot(scribbles, present)
+        contrast_weights(features, beta, spacing, boundary), scribbles > 0, _one_hot(scribbles, present)
     )
     return probs
 
@@ -319,6 +351,7 @@ def random_walk(
     scribbles: np.ndarray,
     params: WalkParams = WalkParams(),
     spacing: tuple[float, ...] | None = None,
+    boundary: BoundaryMap | None = None,
 ) -> Walk:
     """Class probabilities of every pixel (or voxel) from the scribbles.
 
@@ -331,16 +364,19 @@ def random_walk(
     params : WalkParams
     spacing : tuple of float, optional
         Pixel or voxel size along each axis (see :func:`axis_factors`).
+    boundary : BoundaryMap, optional
+        Boundary probabilities that make edges across them cost more, at full resolution:
+        in the refinement band, not in the coarse walk (which decides what joins what).
     """
     features, scribbles, classes = _check(features, scribbles)
     shape = scribbles.shape
     size = coarse_shape(shape, params.max_side)
     if size == shape:
-        weights = contrast_weights(features, params.beta, spacing)
+        weights = contrast_weights(features, params.beta, spacing, boundary)
         return Walk(solve_walk(weights, scribbles > 0, _one_hot(scribbles, classes)), classes)
     small_feats, small_scr = _shrink(features, scribbles, size)
     coarse = walk_probs(small_feats, small_scr, classes, params.beta, coarse_spacing(spacing, shape, size))
-    return refine(features, scribbles, Walk(coarse, classes), params, spacing)
+    return refine(features, scribbles, Walk(coarse, classes), params, spacing, boundary)
 
 
 def refine(
@@ -349,6 +385,7 @@ def refine(
     coarse: Walk,
     params: WalkParams = WalkParams(),
     spacing: tuple[float, ...] | None = None,
+    boundary: BoundaryMap | None = None,
 ) -> Walk:
     """Bring a coarse result to full resolution, re-solving the walk near its class borders.
 
@@ -365,4 +402,4 @@ def refine(
     hard = np.isin(scribbles, classes)
     fixed = ~band | hard
     values[:, hard] = _one_hot(scribbles, classes)[:, hard]
-    return Walk(solve_walk(contrast_weights(features, params.beta, spacing), fixed, values), classes)
+    return Walk(solve_walk(contrast_weights(features, params.beta, spacing, boundary), fixed, values), classes)

@@ -3,7 +3,10 @@
 Two walks answer a scribble run (``docs/benchmarks/scribbles.md`` has the measurements):
 
 * :func:`first_mask`, at once: a random walk on the image alone (median-filtered so that
-  noise and speckle do not make edges), solved coarse to fine (:mod:`core.propagate`);
+  noise and speckle do not make edges), solved coarse to fine (:mod:`core.propagate`); on
+  2D images, at full resolution (the band where the coarse borders are refined), its
+  edges also cost where the shipped contour network (:mod:`core.contour_net`) sees a
+  boundary, which holds the border at faint walls whose contrast alone lets it through;
 * :func:`final_classes`, once the clustering network has learned features on this image:
   the same walk, its edges comparing the image *and* those features (texture and colour
   the network groups), each normalised by its mean so a feature weight is their ratio.
@@ -20,15 +23,28 @@ walk says, and unscribbled regions take the class they are best connected to.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .cluster_params import SCRIBBLE_MAX_ITER
 from .errors import InputError
-from .propagate import Walk, WalkParams, coarse_shape, coarse_spacing, random_walk, refine, shrink, walk_probs
+from .propagate import (
+    BoundaryMap,
+    Walk,
+    WalkParams,
+    coarse_shape,
+    coarse_spacing,
+    random_walk,
+    refine,
+    shrink,
+    walk_probs,
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,15 @@ class PropagationParams:
         Half width (pixels) of that refinement band.
     median : int
         Size of the median filter applied to the image before the walks (1: none).
+    contour_weight : float
+        How much the contour network's boundaries count in the edges of the walks at full
+        resolution, against the image's contrast (see :class:`core.propagate.BoundaryMap`);
+        0: not at all. Used on 2D images (and each frame of a time-lapse), not on volumes.
+        Not in the coarse walks: on textured photos the network fires everywhere, and there
+        it swayed which object a region joins.
+    contour_max_side : int
+        The contour network runs on the image shrunk to at most this many pixels on its
+        longest side (its map is then enlarged): it is the slowest part of a first mask.
     feature_weights : tuple of float
         Candidate weights of the clustering network's features against the image in the
         final walk's edges (0: the image alone). With more than one, each image gets the
@@ -79,6 +104,8 @@ class PropagationParams:
     max_side: int = 128
     band: int = 3
     median: int = 3
+    contour_weight: float = 0.3
+    contour_max_side: int = 384
     feature_weights: tuple[float, ...] = (0.0, 2.0, 8.0)
     cv_blocks: int = 6
     cv_margin: float = 0.1
@@ -92,6 +119,10 @@ class PropagationParams:
         WalkParams(self.beta, self.max_side, self.band)  # same checks
         if self.median < 1 or self.median > 15:
             raise InputError("median must be a filter size between 1 (none) and 15 pixels")
+        if not (np.isfinite(self.contour_weight) and self.contour_weight >= 0):
+            raise InputError("contour_weight must be zero or a positive number")
+        if self.contour_max_side < 32:
+            raise InputError("contour_max_side must be at least 32 pixels")
         weights = tuple(self.feature_weights)
         if not weights or not all(np.isfinite(w) and w >= 0 for w in weights):
             raise InputError("feature_weights must be one or more numbers, zero or positive")
@@ -123,6 +154,55 @@ def walk_image(image: np.ndarray, params: PropagationParams) -> np.ndarray:
     return np.stack([median_filter(c, params.median) for c in image])
 
 
+class WalkInput(NamedTuple):
+    """What the walks of one image compare: the filtered image and, on 2D images, its boundaries."""
+
+    image: np.ndarray
+    boundary: BoundaryMap | None
+
+
+_RECENT_CONTOURS: dict[bytes, np.ndarray] = {}
+_CONTOURS_LOCK = threading.Lock()
+_KEEP_CONTOURS = 4
+
+
+def _contours(image: np.ndarray, max_side: int) -> np.ndarray:
+    """The contour network's (H, W) boundary probability of a (C, H, W) image, kept for the last few images.
+
+    Computed on the image shrunk to ``max_side`` and enlarged back. Live mode walks the
+    same image again after every stroke: its boundaries are found once.
+    """
+    from .contour_net import contour_probability
+
+    image = np.ascontiguousarray(np.clip(image, 0.0, 1.0), np.float32)
+    digest = hashlib.blake2b(f"{image.shape} {max_side}".encode(), digest_size=16)
+    digest.update(image.data)
+    key = digest.digest()
+    with _CONTOURS_LOCK:
+        if key in _RECENT_CONTOURS:
+            return _RECENT_CONTOURS[key]
+    size = coarse_shape(image.shape[1:], max_side)
+    prob = contour_probability(shrink(image, size))
+    if size != image.shape[1:]:
+        from skimage.transform import resize
+
+        prob = resize(prob, image.shape[1:], order=1).astype(np.float32)
+    with _CONTOURS_LOCK:
+        _RECENT_CONTOURS[key] = prob
+        while len(_RECENT_CONTOURS) > _KEEP_CONTOURS:
+            _RECENT_CONTOURS.pop(next(iter(_RECENT_CONTOURS)))
+    return prob
+
+
+def walk_input(image: np.ndarray, params: PropagationParams) -> WalkInput:
+    """:func:`walk_image` of a (C, *shape) image, with the boundaries of a 2D one (``params.contour_weight``)."""
+    image = np.asarray(image, np.float32)
+    boundary = None
+    if params.contour_weight > 0 and image.ndim == 3:
+        boundary = BoundaryMap(_contours(image, params.contour_max_side), params.contour_weight)
+    return WalkInput(walk_image(image, params), boundary)
+
+
 def first_mask(
     image: np.ndarray,
     scribbles: np.ndarray,
@@ -130,25 +210,25 @@ def first_mask(
     spacing: tuple[float, ...] | None = None,
     *,
     refined: bool = True,
-    base: np.ndarray | None = None,
+    base: WalkInput | None = None,
 ) -> Walk:
     """The instant answer: a coarse-to-fine walk on the (filtered) image.
 
     ``refined=False`` stops at the coarse walk (its probabilities at the coarse size): on
     volumes the refinement at full resolution takes as long again, and is done once, on
     the final walk (:func:`final_classes` with ``first``). ``base`` is
-    :func:`walk_image` of ``image`` when already computed.
+    :func:`walk_input` of ``image`` when already computed.
     """
-    base = walk_image(image, params) if base is None else base
+    base = walk_input(image, params) if base is None else base
     if refined:
-        return random_walk(base, scribbles, params.walk, spacing)
+        return random_walk(base.image, scribbles, params.walk, spacing, base.boundary)
     from .cluster_net import resize_scribbles
 
     shape = scribbles.shape
     size = coarse_shape(shape, params.max_side)
     small = resize_scribbles(np.asarray(scribbles, np.int32), size)
     classes = np.unique(scribbles[scribbles > 0]).astype(np.int32)
-    probs = walk_probs(shrink(base, size), small, classes, params.beta, coarse_spacing(spacing, shape, size))
+    probs = walk_probs(shrink(base.image, size), small, classes, params.beta, coarse_spacing(spacing, shape, size))
     return Walk(probs, classes)
 
 
@@ -261,7 +341,7 @@ def final_classes(
     *,
     first: Walk | None = None,
     spacing: tuple[float, ...] | None = None,
-    base: np.ndarray | None = None,
+    base: WalkInput | None = None,
 ) -> tuple[Walk, str]:
     """The walk whose coarse stage may also compare learned ``features`` (F, *shape) of any size
     or the texture energy of the image.
@@ -275,14 +355,14 @@ def final_classes(
     from .cluster_net import resize_scribbles
 
     shape = scribbles.shape
-    base = walk_image(image, params) if base is None else base  # as in first_mask
+    base = walk_input(image, params) if base is None else base  # as in first_mask
 
     def image_alone() -> tuple[Walk, str]:
         if first is None:
-            return random_walk(base, scribbles, params.walk, spacing), "image"
+            return random_walk(base.image, scribbles, params.walk, spacing, base.boundary), "image"
         if first.probs.shape[1:] == shape:
             return first, "image"
-        return refine(base, scribbles, first, params.walk, spacing), "image"
+        return refine(base.image, scribbles, first, params.walk, spacing, base.boundary), "image"
 
     extras = {}
     if features is not None and max(params.feature_weights) > 0:
@@ -292,7 +372,7 @@ def final_classes(
     if not extras:
         return image_alone()
     size = coarse_shape(shape, params.max_side)
-    small_image = _normalised(shrink(base, size))
+    small_image = _normalised(shrink(base.image, size))
     small = {name: _normalised(shrink(stack, size)) for name, stack in extras.items()}
     small_scr = resize_scribbles(scribbles, size)
     small_spacing = coarse_spacing(spacing, shape, size)
@@ -309,11 +389,13 @@ def final_classes(
     )
     if weight == 0:
         return image_alone()
-    coarse = walk_probs(_stack(small_image, small[name], weight), small_scr, classes, params.beta, small_spacing)
+    full = size == shape  # no coarse stage: this walk is at full resolution
+    stack = _stack(small_image, small[name], weight)
+    coarse = walk_probs(stack, small_scr, classes, params.beta, small_spacing, base.boundary if full else None)
     chosen = f"{name} x{weight:g}"
-    if size == shape:
+    if full:
         return Walk(coarse, classes), chosen
-    return refine(base, scribbles, Walk(coarse, classes), params.walk, spacing), chosen
+    return refine(base.image, scribbles, Walk(coarse, classes), params.walk, spacing, base.boundary), chosen
 
 
 def rest_seeds_from_border(scribbles: np.ndarray, clearance: float = 0.1) -> np.ndarray:
