@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from napari_unsup_seg.core.errors import InputError
-from napari_unsup_seg.core.propagate import BoundaryMap, WalkParams, contrast_weights, random_walk, solve_walk
+from napari_unsup_seg.core.edge_weights import BoundaryMap, contrast_weights
+from napari_unsup_seg.core.propagate import WalkParams, random_walk, solve_walk
 
 
 def two_halves(h=40, w=60, noise=0.02, seed=0):

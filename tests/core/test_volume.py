@@ -12,7 +12,8 @@ from napari_unsup_seg.core.errors import InputError
 from napari_unsup_seg.core.hierarchy import Hierarchy, build_hierarchy, labels_at
 from napari_unsup_seg.core.pipeline import SegmentParams, segment
 from napari_unsup_seg.core.progress import drain
-from napari_unsup_seg.core.propagate import WalkParams, axis_factors, random_walk
+from napari_unsup_seg.core.edge_weights import axis_factors
+from napari_unsup_seg.core.propagate import WalkParams, random_walk
 from napari_unsup_seg.core.scribble_classes import PropagationParams, final_classes
 
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from napari_unsup_seg.core import contour_net
-from napari_unsup_seg.core import scribble_classes as sc
+from napari_unsup_seg.core import walk_input as wi
 from napari_unsup_seg.core.errors import InputError
 from napari_unsup_seg.core.pipeline import SegmentParams, segment
-from napari_unsup_seg.core.scribble_classes import PropagationParams, walk_input
+from napari_unsup_seg.core.scribble_classes import PropagationParams
+from napari_unsup_seg.core.walk_input import walk_input
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def calls(monkeypatch):
         return prob
 
     monkeypatch.setattr(contour_net, "contour_probability", fake)
-    monkeypatch.setattr(sc, "_RECENT_CONTOURS", {})
+    monkeypatch.setattr(wi, "_RECENT_CONTOURS", {})
     return seen
 
 

@@ -101,7 +101,7 @@ def prepare(image, scribbles, options: BatchOptions):
         return chw, checked
     channel_count_check(image.data.shape[1], options.channels)  # before any work, as other input checks
     if image.spacing is not None:
-        from .propagate import axis_factors
+        from .edge_weights import axis_factors
 
         axis_factors(3, image.spacing)
     n_z = image.data.shape[2]

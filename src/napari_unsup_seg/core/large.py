@@ -157,7 +157,8 @@ def refine_tiled(
     Returns ``(labels, stopped)``; after a stop the tiles left are enlarged without the
     walk (when ``params.band`` asks for one).
     """
-    from .propagate import _band, contrast_weights, solve_walk
+    from .edge_weights import contrast_weights
+    from .propagate import _band, solve_walk
 
     _, h_big, w_big = image.shape
     h, w = coarse.shape

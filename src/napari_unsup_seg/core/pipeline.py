@@ -33,11 +33,11 @@ from .scribble_classes import (
     first_mask,
     rest_seeds_from_border,
     rest_seeds_from_regions,
-    walk_input,
     with_rest_class,
 )
 from .scribbles import scribble_classes, validate_scribbles
 from .segment_hierarchy import cut_segments, segment_hierarchy
+from .walk_input import walk_input
 from .segmenters import SEGMENTERS, SegmenterOutput, segmenter
 
 METHODS = tuple(SEGMENTERS)
@@ -306,7 +306,7 @@ def segment(
 def _checked_inputs(image, scribbles, spacing):
     """(scribbles, spacing) checked before any work: scribbles with no class count as none."""
     if spacing is not None:
-        from .propagate import axis_factors
+        from .edge_weights import axis_factors
 
         axis_factors(image.ndim - 1, spacing)  # refuses a bad spacing
         spacing = tuple(float(v) for v in spacing)

@@ -23,28 +23,16 @@ walk says, and unscribbled regions take the class they are best connected to.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
 from .cluster_params import SCRIBBLE_MAX_ITER
 from .errors import InputError
-from .propagate import (
-    BoundaryMap,
-    Walk,
-    WalkParams,
-    coarse_shape,
-    coarse_spacing,
-    random_walk,
-    refine,
-    shrink,
-    walk_probs,
-)
+from .propagate import Walk, WalkParams, coarse_shape, coarse_spacing, random_walk, refine, shrink, walk_probs
+from .walk_input import WalkInput, walk_input
 
 
 @dataclass(frozen=True)
@@ -64,7 +52,7 @@ class PropagationParams:
         Size of the median filter applied to the image before the walks (1: none).
     contour_weight : float
         How much the contour network's boundaries count in the edges of the walks at full
-        resolution, against the image's contrast (see :class:`core.propagate.BoundaryMap`);
+        resolution, against the image's contrast (see :class:`core.edge_weights.BoundaryMap`);
         0: not at all. Used on 2D images (and each frame of a time-lapse), not on volumes.
         Not in the coarse walks: on textured photos the network fires everywhere, and there
         it swayed which object a region joins.
@@ -142,65 +130,6 @@ class PropagationParams:
     @property
     def walk(self) -> WalkParams:
         return WalkParams(beta=self.beta, max_side=self.max_side, band=self.band)
-
-
-def walk_image(image: np.ndarray, params: PropagationParams) -> np.ndarray:
-    """The image the walks compare: (C, *shape), each channel median-filtered."""
-    image = np.asarray(image, np.float32)
-    if params.median <= 1:
-        return image
-    from scipy.ndimage import median_filter
-
-    return np.stack([median_filter(c, params.median) for c in image])
-
-
-class WalkInput(NamedTuple):
-    """What the walks of one image compare: the filtered image and, on 2D images, its boundaries."""
-
-    image: np.ndarray
-    boundary: BoundaryMap | None
-
-
-_RECENT_CONTOURS: dict[bytes, np.ndarray] = {}
-_CONTOURS_LOCK = threading.Lock()
-_KEEP_CONTOURS = 4
-
-
-def _contours(image: np.ndarray, max_side: int) -> np.ndarray:
-    """The contour network's (H, W) boundary probability of a (C, H, W) image, kept for the last few images.
-
-    Computed on the image shrunk to ``max_side`` and enlarged back. Live mode walks the
-    same image again after every stroke: its boundaries are found once.
-    """
-    from .contour_net import contour_probability
-
-    image = np.ascontiguousarray(np.clip(image, 0.0, 1.0), np.float32)
-    digest = hashlib.blake2b(f"{image.shape} {max_side}".encode(), digest_size=16)
-    digest.update(image.data)
-    key = digest.digest()
-    with _CONTOURS_LOCK:
-        if key in _RECENT_CONTOURS:
-            return _RECENT_CONTOURS[key]
-    size = coarse_shape(image.shape[1:], max_side)
-    prob = contour_probability(shrink(image, size))
-    if size != image.shape[1:]:
-        from skimage.transform import resize
-
-        prob = resize(prob, image.shape[1:], order=1).astype(np.float32)
-    with _CONTOURS_LOCK:
-        _RECENT_CONTOURS[key] = prob
-        while len(_RECENT_CONTOURS) > _KEEP_CONTOURS:
-            _RECENT_CONTOURS.pop(next(iter(_RECENT_CONTOURS)))
-    return prob
-
-
-def walk_input(image: np.ndarray, params: PropagationParams) -> WalkInput:
-    """:func:`walk_image` of a (C, *shape) image, with the boundaries of a 2D one (``params.contour_weight``)."""
-    image = np.asarray(image, np.float32)
-    boundary = None
-    if params.contour_weight > 0 and image.ndim == 3:
-        boundary = BoundaryMap(_contours(image, params.contour_max_side), params.contour_weight)
-    return WalkInput(walk_image(image, params), boundary)
 
 
 def first_mask(
