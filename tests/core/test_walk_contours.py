@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from napari_unsup_seg.core import contour_net
-from napari_unsup_seg.core import walk_input as wi
 from napari_unsup_seg.core.errors import InputError
 from napari_unsup_seg.core.pipeline import SegmentParams, segment
 from napari_unsup_seg.core.scribble_classes import PropagationParams
@@ -20,7 +19,7 @@ def calls(monkeypatch):
     """Every image the contour network is run on; it answers a ridge at 5/8 of the width."""
     seen = []
 
-    def fake(image):
+    def fake(image, weights=None):
         seen.append(np.array(image))
         prob = np.full(image.shape[1:], 0.05, np.float32)
         wall = image.shape[2] * 5 // 8
@@ -28,7 +27,7 @@ def calls(monkeypatch):
         return prob
 
     monkeypatch.setattr(contour_net, "contour_probability", fake)
-    monkeypatch.setattr(wi, "_RECENT_CONTOURS", {})
+    monkeypatch.setattr(contour_net, "_RECENT", {})
     return seen
 
 

@@ -115,9 +115,9 @@ def edge_weights(
             horizontal += factor * np.abs(smooth[:, :, 1:] - smooth[:, :, :-1]).sum(0)
             vertical += factor * np.abs(smooth[:, 1:] - smooth[:, :-1]).sum(0)
     if params.contour_weight > 0:
-        from .contour_net import contour_probability
+        from .contour_net import recent_contour_probability
 
-        pb = np.float32(params.contour_weight) * contour_probability(image, params.contour_net)
+        pb = np.float32(params.contour_weight) * recent_contour_probability(image, params.contour_net)
         horizontal += np.maximum(pb[:, 1:], pb[:, :-1])
         vertical += np.maximum(pb[1:], pb[:-1])
     return _EdgeMaps(graph, shape).gather(horizontal, vertical)

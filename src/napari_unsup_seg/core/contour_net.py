@@ -20,6 +20,7 @@ next to a ``<file>.sha256`` sidecar, as for the W-Net weights.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,14 @@ IN_CHANNELS = 6
 LEVELS = (1, 2, 4, 6)
 MARGIN = 16
 
-__all__ = ["ContourNet", "contour_probability", "input_features", "load_contour_net", "shipped_contour_weights"]
+__all__ = [
+    "ContourNet",
+    "contour_probability",
+    "input_features",
+    "load_contour_net",
+    "recent_contour_probability",
+    "shipped_contour_weights",
+]
 
 
 def _block(c_in: int, c_out: int, n: int = 2) -> nn.Sequential:
@@ -157,3 +165,30 @@ def contour_probability(image: np.ndarray, weights: str | Path | None = None) ->
     with torch.inference_mode():
         logits = net(x)[0, -1, pad[1][0] : pad[1][0] + height, pad[2][0] : pad[2][0] + width]
     return torch.sigmoid(logits).numpy().astype(np.float32)
+
+
+_RECENT: dict[bytes, np.ndarray] = {}
+_RECENT_LOCK = threading.Lock()
+KEEP_RECENT = 4
+
+
+def recent_contour_probability(image: np.ndarray, weights: str | Path | None = None) -> np.ndarray:
+    """:func:`contour_probability`, kept for the last few images asked for (not to be modified).
+
+    Live mode walks the same image again after every stroke, and a run's walks and its
+    hierarchy may ask for the same image: its boundaries are found once.
+    """
+    image = np.ascontiguousarray(image, np.float32)
+    path = shipped_contour_weights() if weights is None else Path(weights)
+    digest = hashlib.blake2b(f"{path.resolve()} {image.shape}".encode(), digest_size=16)
+    digest.update(image.data)
+    key = digest.digest()
+    with _RECENT_LOCK:
+        if key in _RECENT:
+            return _RECENT[key]
+    prob = contour_probability(image, weights)
+    with _RECENT_LOCK:
+        _RECENT[key] = prob
+        while len(_RECENT) > KEEP_RECENT:
+            _RECENT.pop(next(iter(_RECENT)))
+    return prob

@@ -8,8 +8,6 @@ The boundaries come from the contour network that ships with the plugin
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -38,37 +36,22 @@ class WalkInput(NamedTuple):
     boundary: BoundaryMap | None
 
 
-_RECENT_CONTOURS: dict[bytes, np.ndarray] = {}
-_CONTOURS_LOCK = threading.Lock()
-_KEEP_CONTOURS = 4
-
-
 def _contours(image: np.ndarray, max_side: int) -> np.ndarray:
-    """The contour network's (H, W) boundary probability of a (C, H, W) image, kept for the last few images.
+    """The contour network's (H, W) boundary probability of a (C, H, W) image.
 
-    Computed on the image shrunk to ``max_side`` and enlarged back. Live mode walks the
-    same image again after every stroke: its boundaries are found once.
+    Computed on the image shrunk to ``max_side`` and enlarged back; the network's answer is
+    kept for the next walks of the same image (:func:`core.contour_net.recent_contour_probability`).
     """
-    from .contour_net import contour_probability
+    from .contour_net import recent_contour_probability
 
-    image = np.ascontiguousarray(np.clip(image, 0.0, 1.0), np.float32)
-    digest = hashlib.blake2b(f"{image.shape} {max_side}".encode(), digest_size=16)
-    digest.update(image.data)
-    key = digest.digest()
-    with _CONTOURS_LOCK:
-        if key in _RECENT_CONTOURS:
-            return _RECENT_CONTOURS[key]
+    image = np.clip(image, 0.0, 1.0)
     size = coarse_shape(image.shape[1:], max_side)
-    prob = contour_probability(shrink(image, size))
-    if size != image.shape[1:]:
-        from skimage.transform import resize
+    prob = recent_contour_probability(shrink(image, size))
+    if size == image.shape[1:]:
+        return prob
+    from skimage.transform import resize
 
-        prob = resize(prob, image.shape[1:], order=1).astype(np.float32)
-    with _CONTOURS_LOCK:
-        _RECENT_CONTOURS[key] = prob
-        while len(_RECENT_CONTOURS) > _KEEP_CONTOURS:
-            _RECENT_CONTOURS.pop(next(iter(_RECENT_CONTOURS)))
-    return prob
+    return resize(prob, image.shape[1:], order=1).astype(np.float32)
 
 
 def walk_input(image: np.ndarray, params: PropagationParams) -> WalkInput:
